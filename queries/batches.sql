@@ -1,0 +1,153 @@
+-- name: CreateBatch :one
+INSERT INTO batches (batch_number, product_id, location_id, production_date, expiry_date,
+                     best_before_date, quantity_produced, quantity_available, unit_of_measure,
+                     quality_status, notes)
+VALUES (@batch_number, @product_id, @location_id, @production_date, sqlc.narg(expiry_date),
+        sqlc.narg(best_before_date), @quantity_produced, @quantity_produced, @unit_of_measure,
+        @quality_status, @notes)
+RETURNING id;
+
+-- name: GetBatch :one
+SELECT sqlc.embed(b), p.gtin AS product_gtin, p.name AS product_name,
+       l.gln AS location_gln, l.name AS location_name
+FROM batches b
+JOIN products p ON p.id = b.product_id
+JOIN locations l ON l.id = b.location_id
+WHERE b.id = @id;
+
+-- name: GetBatchByDigitalLink :one
+SELECT b.id FROM batches b JOIN products p ON p.id = b.product_id
+WHERE p.gtin = @gtin AND b.batch_number = @batch_number;
+
+-- name: ListBatches :many
+-- Newest first; the cursor is the last row's (created_at, id).
+SELECT sqlc.embed(b), p.gtin AS product_gtin, p.name AS product_name,
+       l.gln AS location_gln, l.name AS location_name
+FROM batches b
+JOIN products p ON p.id = b.product_id
+JOIN locations l ON l.id = b.location_id
+WHERE (sqlc.narg(q)::text IS NULL OR b.batch_number ILIKE '%' || sqlc.narg(q) || '%'
+       OR p.name ILIKE '%' || sqlc.narg(q) || '%')
+  AND (sqlc.narg(product_id)::uuid IS NULL OR b.product_id = sqlc.narg(product_id))
+  AND (sqlc.narg(location_id)::uuid IS NULL OR b.location_id = sqlc.narg(location_id))
+  AND (sqlc.narg(quality_status)::text IS NULL OR b.quality_status = sqlc.narg(quality_status))
+  AND (sqlc.narg(expiring_before)::date IS NULL OR b.expiry_date < sqlc.narg(expiring_before))
+  AND (sqlc.narg(after_created_at)::timestamptz IS NULL
+       OR (b.created_at, b.id) < (sqlc.narg(after_created_at), sqlc.narg(after_id)::uuid))
+ORDER BY b.created_at DESC, b.id DESC
+LIMIT @row_limit;
+
+-- name: UpdateBatch :one
+-- Metadata and quality status. The version check makes a stale edit fail
+-- instead of overwriting; the caller tells "not found" from "stale".
+UPDATE batches SET
+    production_date  = @production_date,
+    expiry_date      = sqlc.narg(expiry_date),
+    best_before_date = sqlc.narg(best_before_date),
+    quality_status   = @quality_status,
+    notes            = @notes,
+    version          = version + 1,
+    updated_at       = now()
+WHERE id = @id AND version = @expected_version
+RETURNING version;
+
+-- name: GetBatchVersion :one
+SELECT version FROM batches WHERE id = @id;
+
+-- name: ConsumeBatch :one
+-- The locked path in one statement: lock the row, check it, take the
+-- quantity, and append the ledger row, the EPCIS event and the event's batch
+-- link. The caller pipelines BEGIN, lock_timeout, this and COMMIT, so the
+-- row lock is held for no client round trip at all. When a check fails
+-- nothing is written and the row's state comes back for the error.
+WITH locked AS (
+    SELECT b.id, b.quantity_available, b.version, b.quality_status, b.expiry_date
+    FROM batches b
+    WHERE b.id = @batch_id
+    FOR UPDATE
+), upd AS (
+    UPDATE batches b
+    SET quantity_available = b.quantity_available - @quantity,
+        version = b.version + 1,
+        updated_at = now()
+    FROM locked l
+    WHERE b.id = l.id
+      AND l.quantity_available >= @quantity
+      AND l.quality_status IN ('pending', 'approved')
+      AND (l.expiry_date IS NULL OR l.expiry_date >= @today::date)
+      AND (sqlc.narg(expected_version)::bigint IS NULL OR l.version = sqlc.narg(expected_version))
+    RETURNING b.id, b.quantity_available, b.version, b.location_id, unece_code(b.unit_of_measure) AS uom
+), ev AS (
+    INSERT INTO events (event_type, action, event_time, event_timezone, biz_step, disposition,
+                        read_point_id, biz_location_id, quantity_list, source_type, actor, notes)
+    SELECT 'ObjectEvent', 'OBSERVE', now(), @event_timezone::text, 'dispensing',
+           CASE WHEN u.quantity_available = 0 THEN 'dispensed' ELSE 'partially_dispensed' END,
+           u.location_id, u.location_id,
+           jsonb_build_array(jsonb_build_object('batch_id', u.id,
+               'quantity', trim_scale(@quantity::numeric)::text, 'uom', u.uom)),
+           'system', @actor::text, @reason::text
+    FROM upd u
+    RETURNING id, event_time
+), link AS (
+    INSERT INTO event_batches (event_id, batch_id, role, quantity, uom, event_time)
+    SELECT ev.id, u.id, 'object', @quantity, u.uom, ev.event_time FROM ev, upd u
+), led AS (
+    INSERT INTO consumptions (batch_id, kind, quantity, quantity_available_after, version_after,
+                              reason, actor, idempotency_key, event_id)
+    SELECT u.id, 'consume', @quantity, u.quantity_available, u.version,
+           @reason::text, @actor::text, sqlc.narg(idempotency_key)::text, ev.id
+    FROM upd u, ev
+    RETURNING id, created_at, quantity_available_after, version_after, event_id
+)
+SELECT l.quantity_available AS available_before, l.version AS version_before,
+       l.quality_status, l.expiry_date,
+       led.id AS consumption_id, led.created_at AS consumed_at,
+       led.quantity_available_after, led.version_after, led.event_id,
+       -- The statement waits for the row lock before anything else, so its
+       -- age when the result row is built is the lock wait (plus the
+       -- sub-millisecond work of the inserts).
+       extract(epoch FROM clock_timestamp() - statement_timestamp())::float8 AS lock_wait_seconds
+FROM locked l
+LEFT JOIN led ON true;
+
+-- name: LockBatches :many
+-- Rows are locked in id order, so two multi-batch consumptions can never
+-- wait on each other in a cycle.
+SELECT id, quantity_available, version, quality_status, expiry_date, location_id,
+       unit_of_measure, unece_code(unit_of_measure)::text AS uom
+FROM batches
+WHERE id = ANY(@ids::uuid[])
+ORDER BY id
+FOR UPDATE;
+
+-- name: SetBatchBalance :one
+-- Only after LockBatches in the same transaction.
+UPDATE batches
+SET quantity_available = @quantity_available, version = version + 1, updated_at = now()
+WHERE id = @id
+RETURNING version;
+
+-- name: OverviewCounts :many
+SELECT quality_status, count(*)::bigint AS batches FROM batches GROUP BY quality_status;
+
+-- name: ListLowStockBatches :many
+SELECT sqlc.embed(b), p.gtin AS product_gtin, p.name AS product_name,
+       l.gln AS location_gln, l.name AS location_name
+FROM batches b
+JOIN products p ON p.id = b.product_id
+JOIN locations l ON l.id = b.location_id
+WHERE b.quantity_available < b.quantity_produced / 10
+  AND b.quality_status IN ('pending', 'approved')
+ORDER BY b.quantity_available / b.quantity_produced, b.id
+LIMIT @row_limit;
+
+-- name: ListExpiringBatches :many
+SELECT sqlc.embed(b), p.gtin AS product_gtin, p.name AS product_name,
+       l.gln AS location_gln, l.name AS location_name
+FROM batches b
+JOIN products p ON p.id = b.product_id
+JOIN locations l ON l.id = b.location_id
+WHERE b.expiry_date IS NOT NULL AND b.expiry_date >= @from_date::date AND b.expiry_date < @before_date::date
+  AND b.quantity_available > 0
+ORDER BY b.expiry_date, b.id
+LIMIT @row_limit;

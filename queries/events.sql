@@ -1,0 +1,86 @@
+-- name: InsertEvent :one
+INSERT INTO events (event_type, action, event_time, event_timezone, biz_step, disposition,
+                    read_point_id, biz_location_id, epc_list, quantity_list, input_quantity_list,
+                    output_quantity_list, ilmd, notes, source_type, actor)
+VALUES (@event_type, sqlc.narg(action), @event_time, @event_timezone, sqlc.narg(biz_step),
+        sqlc.narg(disposition), sqlc.narg(read_point_id), sqlc.narg(biz_location_id), @epc_list,
+        @quantity_list, @input_quantity_list, @output_quantity_list, sqlc.narg(ilmd), @notes,
+        @source_type, @actor)
+RETURNING id, recorded_at;
+
+-- name: InsertEventBatches :exec
+INSERT INTO event_batches (event_id, batch_id, role, quantity, uom, event_time)
+SELECT @event_id, unnest(@batch_ids::uuid[]), unnest(@roles::text[]),
+       unnest(@quantities::numeric[]), unnest(@uoms::text[]), @event_time;
+
+-- name: GetEvent :one
+SELECT e.*, rp.gln AS read_point_gln, bl.gln AS biz_location_gln
+FROM events e
+LEFT JOIN locations rp ON rp.id = e.read_point_id
+LEFT JOIN locations bl ON bl.id = e.biz_location_id
+WHERE e.id = @id;
+
+-- name: ListEvents :many
+-- Newest event_time first; the cursor is the last row's (event_time, id).
+SELECT e.*, rp.gln AS read_point_gln, bl.gln AS biz_location_gln
+FROM events e
+LEFT JOIN locations rp ON rp.id = e.read_point_id
+LEFT JOIN locations bl ON bl.id = e.biz_location_id
+WHERE (sqlc.narg(event_type)::text IS NULL OR e.event_type = sqlc.narg(event_type))
+  AND (sqlc.narg(biz_step)::text IS NULL OR e.biz_step = sqlc.narg(biz_step))
+  AND (sqlc.narg(location_id)::uuid IS NULL OR e.biz_location_id = sqlc.narg(location_id))
+  AND (sqlc.narg(source_type)::text IS NULL OR e.source_type = sqlc.narg(source_type))
+  AND (sqlc.narg(start_time)::timestamptz IS NULL OR e.event_time >= sqlc.narg(start_time))
+  AND (sqlc.narg(end_time)::timestamptz IS NULL OR e.event_time < sqlc.narg(end_time))
+  AND (sqlc.narg(after_time)::timestamptz IS NULL
+       OR (e.event_time, e.id) < (sqlc.narg(after_time), sqlc.narg(after_id)::uuid))
+ORDER BY e.event_time DESC, e.id DESC
+LIMIT @row_limit;
+
+-- name: ListBatchEvents :many
+-- The events naming one batch, driven from event_batches' (batch_id,
+-- event_time) index; same filters and cursor as ListEvents.
+SELECT e.*, rp.gln AS read_point_gln, bl.gln AS biz_location_gln
+FROM events e
+LEFT JOIN locations rp ON rp.id = e.read_point_id
+LEFT JOIN locations bl ON bl.id = e.biz_location_id
+WHERE e.id IN (
+    SELECT eb.event_id FROM event_batches eb
+    WHERE eb.batch_id = @batch_id
+      AND (sqlc.narg(after_time)::timestamptz IS NULL
+           OR (eb.event_time, eb.event_id) <= (sqlc.narg(after_time), sqlc.narg(after_id)::uuid)))
+  AND (sqlc.narg(event_type)::text IS NULL OR e.event_type = sqlc.narg(event_type))
+  AND (sqlc.narg(biz_step)::text IS NULL OR e.biz_step = sqlc.narg(biz_step))
+  AND (sqlc.narg(location_id)::uuid IS NULL OR e.biz_location_id = sqlc.narg(location_id))
+  AND (sqlc.narg(source_type)::text IS NULL OR e.source_type = sqlc.narg(source_type))
+  AND (sqlc.narg(start_time)::timestamptz IS NULL OR e.event_time >= sqlc.narg(start_time))
+  AND (sqlc.narg(end_time)::timestamptz IS NULL OR e.event_time < sqlc.narg(end_time))
+  AND (sqlc.narg(after_time)::timestamptz IS NULL
+       OR (e.event_time, e.id) < (sqlc.narg(after_time), sqlc.narg(after_id)::uuid))
+ORDER BY e.event_time DESC, e.id DESC
+LIMIT @row_limit;
+
+-- name: ListTraceLinks :many
+-- Batches linked to @batch_id through TransformationEvents: upstream
+-- (inputs of events where it is an output) and downstream (outputs of
+-- events where it is an input).
+SELECT DISTINCT ON (other.batch_id, direction)
+       other.batch_id, b.batch_number, p.name AS product_name,
+       CASE WHEN mine.role = 'output' THEN 'upstream' ELSE 'downstream' END::text AS direction,
+       mine.event_id, mine.event_time
+FROM event_batches mine
+JOIN events e ON e.id = mine.event_id AND e.event_type = 'TransformationEvent'
+JOIN event_batches other ON other.event_id = mine.event_id AND other.batch_id <> mine.batch_id
+     AND other.role = CASE WHEN mine.role = 'output' THEN 'input' ELSE 'output' END
+JOIN batches b ON b.id = other.batch_id
+JOIN products p ON p.id = b.product_id
+WHERE mine.batch_id = @batch_id AND mine.role IN ('input', 'output')
+ORDER BY other.batch_id, direction, mine.event_time DESC;
+
+-- name: BatchUnits :many
+-- Units and existence of the batches an event names.
+SELECT id, unit_of_measure, unece_code(unit_of_measure)::text AS uom, location_id
+FROM batches WHERE id = ANY(@ids::uuid[]);
+
+-- name: LocationsByGLN :many
+SELECT id, gln FROM locations WHERE gln = ANY(@glns::text[]);
