@@ -173,7 +173,7 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (Inser
 const insertEventBatches = `-- name: InsertEventBatches :exec
 INSERT INTO event_batches (event_id, batch_id, role, quantity, uom, event_time)
 SELECT $1, unnest($2::uuid[]), unnest($3::text[]),
-       unnest($4::numeric[]), unnest($5::text[]), $6
+       nullif(unnest($4::numeric[]), 0), unnest($5::text[]), $6
 `
 
 type InsertEventBatchesParams struct {

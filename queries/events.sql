@@ -11,7 +11,7 @@ RETURNING id, recorded_at;
 -- name: InsertEventBatches :exec
 INSERT INTO event_batches (event_id, batch_id, role, quantity, uom, event_time)
 SELECT @event_id, unnest(@batch_ids::uuid[]), unnest(@roles::text[]),
-       unnest(@quantities::numeric[]), unnest(@uoms::text[]), @event_time;
+       nullif(unnest(@quantities::numeric[]), 0), unnest(@uoms::text[]), @event_time;
 
 -- name: GetEvent :one
 SELECT e.*, rp.gln AS read_point_gln, bl.gln AS biz_location_gln

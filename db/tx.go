@@ -1,0 +1,84 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Store is the pool with its queries; InTx runs a function in a transaction.
+type Store struct {
+	Pool *pgxpool.Pool
+	*Queries
+}
+
+// NewStore wraps a pool.
+func NewStore(pool *pgxpool.Pool) *Store {
+	return &Store{Pool: pool, Queries: New(pool)}
+}
+
+// TxOptions set per-transaction limits.
+type TxOptions struct {
+	// LockTimeout bounds every lock wait inside the transaction (SET LOCAL
+	// lock_timeout); zero keeps the server's setting.
+	LockTimeout time.Duration
+}
+
+// InTx runs fn in a transaction: committed when fn returns nil, rolled back
+// otherwise. The error returned is translated (see Translate).
+func (s *Store) InTx(ctx context.Context, opts TxOptions, fn func(q *Queries) error) error {
+	tx, err := s.Pool.Begin(ctx)
+	if err != nil {
+		return Translate(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
+	if opts.LockTimeout > 0 {
+		if _, err := tx.Exec(ctx, "SELECT set_config('lock_timeout', $1, true)", LockTimeoutSetting(opts.LockTimeout)); err != nil {
+			return Translate(err)
+		}
+	}
+	if err := fn(s.WithTx(tx)); err != nil {
+		return Translate(err)
+	}
+	return Translate(tx.Commit(ctx))
+}
+
+// LockTimeoutSetting is d in PostgreSQL's lock_timeout syntax.
+func LockTimeoutSetting(d time.Duration) string {
+	return fmt.Sprintf("%dms", max(d.Milliseconds(), 1))
+}
+
+// ConsumePipelined runs ConsumeBatch as BEGIN, lock_timeout, the statement
+// and COMMIT sent together in one pipeline: one network round trip in all,
+// and none while the row lock is held.
+func (s *Store) ConsumePipelined(ctx context.Context, lockTimeout time.Duration, arg ConsumeBatchParams) (ConsumeBatchRow, error) {
+	var row ConsumeBatchRow
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return row, Translate(err)
+	}
+	defer conn.Release()
+
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SELECT set_config('lock_timeout', $1, true)", LockTimeoutSetting(lockTimeout))
+	b.Queue(consumeBatch, arg.BatchID, arg.Quantity, arg.Today, arg.ExpectedVersion,
+		arg.EventTimezone, arg.Actor, arg.Reason, arg.IdempotencyKey).QueryRow(func(r pgx.Row) error {
+		return r.Scan(&row.AvailableBefore, &row.VersionBefore, &row.QualityStatus, &row.ExpiryDate,
+			&row.ConsumptionID, &row.ConsumedAt, &row.QuantityAvailableAfter, &row.VersionAfter,
+			&row.EventID, &row.LockWaitSeconds)
+	})
+	b.Queue("COMMIT")
+	err = conn.SendBatch(ctx, b).Close()
+	if conn.Conn().PgConn().TxStatus() != 'I' {
+		// The statement failed, so the server skipped COMMIT and left the
+		// transaction aborted: end it before the connection goes back.
+		if _, rbErr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rbErr != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck
+		}
+	}
+	return row, Translate(err)
+}

@@ -1,0 +1,376 @@
+package inventory
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"batchtrack/db"
+	"batchtrack/gs1"
+	"batchtrack/quantity"
+)
+
+// QualityStatuses a batch can be in.
+var QualityStatuses = []string{"pending", "approved", "rejected", "recalled"}
+
+// NewBatch is the input for CreateBatch.
+type NewBatch struct {
+	BatchNumber      string // generated when empty
+	ProductID        uuid.UUID
+	LocationID       uuid.UUID
+	ProductionDate   time.Time
+	ExpiryDate       *time.Time
+	BestBeforeDate   *time.Time
+	QuantityProduced quantity.Quantity
+	UnitOfMeasure    string // default: the product's unit
+	QualityStatus    string // default pending
+	Notes            string
+}
+
+// CreateBatch stores a batch with quantity_available = quantity_produced
+// and records its commissioning event in the same transaction.
+func (s *Service) CreateBatch(ctx context.Context, actor Actor, in NewBatch) (Batch, error) {
+	var v ValidationError
+	if in.BatchNumber != "" {
+		if err := gs1.ValidateLot(in.BatchNumber); err != nil {
+			v.Add("batch_number", err.Error())
+		}
+	}
+	if in.ProductID == uuid.Nil {
+		v.Add("product_id", "is required")
+	}
+	if in.LocationID == uuid.Nil {
+		v.Add("location_id", "is required")
+	}
+	if in.ProductionDate.IsZero() {
+		v.Add("production_date", "is required")
+	}
+	checkDates(&v, in.ProductionDate, in.ExpiryDate, in.BestBeforeDate)
+	checkAmount(&v, "quantity_produced", in.QuantityProduced)
+	if in.UnitOfMeasure != "" && !slices.Contains(gs1.Units(), in.UnitOfMeasure) {
+		v.Add("unit_of_measure", "must be one of "+strings.Join(gs1.Units(), ", "))
+	}
+	if in.QualityStatus == "" {
+		in.QualityStatus = "pending"
+	}
+	if !slices.Contains(QualityStatuses, in.QualityStatus) {
+		v.Add("quality_status", "must be one of "+strings.Join(QualityStatuses, ", "))
+	}
+	checkText(&v, "notes", in.Notes, 0, 5000)
+	if err := v.OrNil(); err != nil {
+		return Batch{}, err
+	}
+	generated := in.BatchNumber == ""
+
+	var id uuid.UUID
+	err := s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
+		product, err := q.GetProduct(ctx, in.ProductID)
+		if err != nil {
+			return notFound(err, "product", "product_id")
+		}
+		location, err := q.GetLocation(ctx, in.LocationID)
+		if err != nil {
+			return notFound(err, "location", "location_id")
+		}
+		if in.UnitOfMeasure == "" {
+			in.UnitOfMeasure = product.Unit
+		}
+		if generated {
+			in.BatchNumber = generateBatchNumber(in.ProductionDate)
+		}
+		id, err = q.CreateBatch(ctx, db.CreateBatchParams{
+			BatchNumber: in.BatchNumber, ProductID: in.ProductID, LocationID: in.LocationID,
+			ProductionDate: dateOnly(in.ProductionDate), ExpiryDate: datePtr(in.ExpiryDate),
+			BestBeforeDate: datePtr(in.BestBeforeDate), QuantityProduced: in.QuantityProduced,
+			UnitOfMeasure: in.UnitOfMeasure, QualityStatus: in.QualityStatus, Notes: in.Notes,
+		})
+		if err != nil {
+			if errors.Is(db.Translate(err), db.ErrConflict) {
+				return &ConflictError{Field: "batch_number", Message: "a batch with number " + in.BatchNumber + " already exists"}
+			}
+			return err
+		}
+		uom, _ := gs1.UNECECode(in.UnitOfMeasure)
+		now := s.now()
+		_, err = insertEvent(ctx, q, eventRecord{
+			EventType: "ObjectEvent", Action: ptr("ADD"), EventTime: now, EventTimezone: timezoneOffset(now),
+			BizStep: ptr("commissioning"), Disposition: ptr("active"),
+			ReadPointID: &location.ID, BizLocationID: &location.ID,
+			QuantityList: []QuantityItem{{BatchID: id, Quantity: in.QuantityProduced, UOM: uom}},
+			SourceType:   "system", Actor: actor.name(), Notes: "batch created",
+		})
+		return err
+	})
+	if err != nil {
+		return Batch{}, err
+	}
+	return s.GetBatch(ctx, id)
+}
+
+// generateBatchNumber makes a lot number such as "L260112-7KQ2M4": the
+// production date and five random characters, unique in practice (the
+// unique constraint catches the rest).
+func generateBatchNumber(production time.Time) string {
+	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	var sb strings.Builder
+	sb.WriteString("L" + production.Format("060102") + "-")
+	for _, c := range b {
+		sb.WriteByte(alphabet[int(c)%len(alphabet)])
+	}
+	return sb.String()
+}
+
+// GetBatch returns one batch with its product and location.
+func (s *Service) GetBatch(ctx context.Context, id uuid.UUID) (Batch, error) {
+	row, err := s.store.GetBatch(ctx, id)
+	if err != nil {
+		return Batch{}, notFound(err, "batch", "")
+	}
+	return batchFromRow(row.Batch, row.ProductGtin, row.ProductName, row.LocationGln, row.LocationName), nil
+}
+
+// FindBatchByDigitalLink resolves a GS1 Digital Link (GTIN, lot) to a batch.
+func (s *Service) FindBatchByDigitalLink(ctx context.Context, gtin, lot string) (uuid.UUID, error) {
+	g, l, err := gs1.ParseDigitalLinkPath(gtin, lot)
+	if err != nil {
+		return uuid.Nil, &NotFoundError{What: "batch"}
+	}
+	id, err := s.store.GetBatchByDigitalLink(ctx, db.GetBatchByDigitalLinkParams{Gtin: g, BatchNumber: l})
+	if err != nil {
+		return uuid.Nil, notFound(err, "batch", "")
+	}
+	return id, nil
+}
+
+// BatchFilter narrows ListBatches.
+type BatchFilter struct {
+	Q              string
+	ProductID      *uuid.UUID
+	LocationID     *uuid.UUID
+	QualityStatus  string
+	ExpiringBefore *time.Time
+}
+
+// ListBatches lists batches, newest first.
+func (s *Service) ListBatches(ctx context.Context, f BatchFilter, opts ListOptions) (Page[Batch], error) {
+	var v ValidationError
+	limit := opts.limit(&v)
+	cur := decodeCursor(opts.Cursor, "t", &v)
+	if f.QualityStatus != "" && !slices.Contains(QualityStatuses, f.QualityStatus) {
+		v.Add("quality_status", "must be one of "+strings.Join(QualityStatuses, ", "))
+	}
+	if err := v.OrNil(); err != nil {
+		return Page[Batch]{}, err
+	}
+	p := db.ListBatchesParams{
+		Q: optText(f.Q), ProductID: f.ProductID, LocationID: f.LocationID,
+		QualityStatus: optText(f.QualityStatus), ExpiringBefore: datePtr(f.ExpiringBefore), RowLimit: limit + 1,
+	}
+	if cur != nil {
+		p.AfterCreatedAt, p.AfterID = cur.Time, &cur.ID
+	}
+	rows, err := s.store.ListBatches(ctx, p)
+	if err != nil {
+		return Page[Batch]{}, err
+	}
+	page := Page[Batch]{Items: make([]Batch, 0, len(rows))}
+	for _, r := range rows {
+		page.Items = append(page.Items, batchFromRow(r.Batch, r.ProductGtin, r.ProductName, r.LocationGln, r.LocationName))
+	}
+	if len(page.Items) > int(limit) {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		page.NextCursor = cursor{Time: &last.CreatedAt, ID: last.ID}.encode()
+	}
+	return page, nil
+}
+
+// BatchUpdate holds the fields a PATCH may change; nil leaves a field as is.
+// ClearExpiry and ClearBestBefore remove a date.
+type BatchUpdate struct {
+	ProductionDate  *time.Time
+	ExpiryDate      *time.Time
+	ClearExpiry     bool
+	BestBeforeDate  *time.Time
+	ClearBestBefore bool
+	QualityStatus   *string
+	Notes           *string
+	// Reason explains a quality status change; it goes into the event.
+	Reason string
+}
+
+// UpdateBatch changes metadata and quality status. With expectedVersion
+// set, a batch at another version is refused with VersionConflictError.
+// A status change records an inspection event.
+func (s *Service) UpdateBatch(ctx context.Context, actor Actor, id uuid.UUID, u BatchUpdate, expectedVersion *int64) (Batch, error) {
+	var v ValidationError
+	if u.QualityStatus != nil && !slices.Contains(QualityStatuses, *u.QualityStatus) {
+		v.Add("quality_status", "must be one of "+strings.Join(QualityStatuses, ", "))
+	}
+	if u.Notes != nil {
+		checkText(&v, "notes", *u.Notes, 0, 5000)
+	}
+	checkText(&v, "reason", u.Reason, 0, 1000)
+	if err := v.OrNil(); err != nil {
+		return Batch{}, err
+	}
+	err := s.store.InTx(ctx, db.TxOptions{LockTimeout: s.lockTimeout}, func(q *db.Queries) error {
+		rows, err := q.LockBatches(ctx, []uuid.UUID{id})
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return &NotFoundError{What: "batch"}
+		}
+		cur, err := q.GetBatch(ctx, id)
+		if err != nil {
+			return err
+		}
+		b := cur.Batch
+		if expectedVersion != nil && *expectedVersion != b.Version {
+			return &VersionConflictError{BatchID: id.String(), ExpectedVersion: *expectedVersion, CurrentVersion: b.Version}
+		}
+		next := db.UpdateBatchParams{
+			ID: id, ExpectedVersion: b.Version, ProductionDate: b.ProductionDate, ExpiryDate: b.ExpiryDate,
+			BestBeforeDate: b.BestBeforeDate, QualityStatus: b.QualityStatus, Notes: b.Notes,
+		}
+		if u.ProductionDate != nil {
+			next.ProductionDate = dateOnly(*u.ProductionDate)
+		}
+		if u.ClearExpiry {
+			next.ExpiryDate = nil
+		} else if u.ExpiryDate != nil {
+			next.ExpiryDate = datePtr(u.ExpiryDate)
+		}
+		if u.ClearBestBefore {
+			next.BestBeforeDate = nil
+		} else if u.BestBeforeDate != nil {
+			next.BestBeforeDate = datePtr(u.BestBeforeDate)
+		}
+		if u.QualityStatus != nil {
+			next.QualityStatus = *u.QualityStatus
+		}
+		if u.Notes != nil {
+			next.Notes = *u.Notes
+		}
+		var dv ValidationError
+		checkDates(&dv, next.ProductionDate, next.ExpiryDate, next.BestBeforeDate)
+		if err := dv.OrNil(); err != nil {
+			return err
+		}
+		if _, err := q.UpdateBatch(ctx, next); err != nil {
+			return err
+		}
+		if next.QualityStatus == b.QualityStatus {
+			return nil
+		}
+		disposition := map[string]string{
+			"approved": "conformant", "rejected": "non_conformant", "recalled": "recalled", "pending": "in_progress",
+		}[next.QualityStatus]
+		now := s.now()
+		notes := "quality status " + b.QualityStatus + " → " + next.QualityStatus
+		if u.Reason != "" {
+			notes += ": " + u.Reason
+		}
+		uom, _ := gs1.UNECECode(b.UnitOfMeasure)
+		_, err = insertEvent(ctx, q, eventRecord{
+			EventType: "ObjectEvent", Action: ptr("OBSERVE"), EventTime: now, EventTimezone: timezoneOffset(now),
+			BizStep: ptr("inspecting"), Disposition: &disposition,
+			ReadPointID: &b.LocationID, BizLocationID: &b.LocationID,
+			QuantityList: []QuantityItem{{BatchID: id, Quantity: b.QuantityAvailable, UOM: uom}},
+			SourceType:   "system", Actor: actor.name(), Notes: notes,
+		})
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, db.ErrLockTimeout) {
+			s.metrics.LockTimeouts.Inc()
+			return Batch{}, ErrLockTimeout
+		}
+		if _, ok := err.(*VersionConflictError); ok {
+			s.metrics.VersionConflicts.Inc()
+		}
+		return Batch{}, unwrapDomain(err)
+	}
+	return s.GetBatch(ctx, id)
+}
+
+func batchFromRow(b db.Batch, gtin, productName, gln, locationName string) Batch {
+	return Batch{
+		ID: b.ID, BatchNumber: b.BatchNumber,
+		ProductID: b.ProductID, ProductGTIN: gtin, ProductName: productName,
+		LocationID: b.LocationID, LocationGLN: gln, LocationName: locationName,
+		ProductionDate: b.ProductionDate, ExpiryDate: b.ExpiryDate, BestBeforeDate: b.BestBeforeDate,
+		QuantityProduced: b.QuantityProduced, QuantityAvailable: b.QuantityAvailable,
+		UnitOfMeasure: b.UnitOfMeasure, QualityStatus: b.QualityStatus, Notes: b.Notes,
+		Version: b.Version, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
+	}
+}
+
+func checkDates(v *ValidationError, production time.Time, expiry, bestBefore *time.Time) {
+	if production.IsZero() {
+		return
+	}
+	if production.Year() < 1900 || production.Year() > 9999 {
+		v.Add("production_date", "must be a date between 1900 and 9999")
+	}
+	if expiry != nil && dateOnly(*expiry).Before(dateOnly(production)) {
+		v.Add("expiry_date", "must not be before the production date")
+	}
+	if bestBefore != nil && dateOnly(*bestBefore).Before(dateOnly(production)) {
+		v.Add("best_before_date", "must not be before the production date")
+	}
+}
+
+// checkAmount: amounts are > 0 and at most quantity.Max.
+func checkAmount(v *ValidationError, field string, q quantity.Quantity) {
+	switch {
+	case q <= 0:
+		v.Add(field, "must be greater than 0")
+	case q > quantity.Max:
+		v.Add(field, quantity.ErrRange.Error())
+	}
+}
+
+func datePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	d := dateOnly(*t)
+	return &d
+}
+
+// unwrapDomain returns the domain error inside a translated database error
+// chain (InTx wraps what fn returned).
+func unwrapDomain(err error) error {
+	var (
+		ve *ValidationError
+		nf *NotFoundError
+		ce *ConflictError
+		vc *VersionConflictError
+		iq *InsufficientQuantityError
+		nc *NotConsumableError
+	)
+	switch {
+	case errors.As(err, &ve):
+		return ve
+	case errors.As(err, &nf):
+		return nf
+	case errors.As(err, &ce):
+		return ce
+	case errors.As(err, &vc):
+		return vc
+	case errors.As(err, &iq):
+		return iq
+	case errors.As(err, &nc):
+		return nc
+	}
+	return err
+}

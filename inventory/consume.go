@@ -1,0 +1,368 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"batchtrack/db"
+	"batchtrack/gs1"
+	"batchtrack/quantity"
+)
+
+// ConsumeRequest takes Quantity units from one batch.
+type ConsumeRequest struct {
+	BatchID         uuid.UUID
+	Quantity        quantity.Quantity
+	Reason          string
+	ExpectedVersion *int64
+	IdempotencyKey  string
+}
+
+func (r ConsumeRequest) validate(v *ValidationError, prefix string) {
+	if r.BatchID == uuid.Nil {
+		v.Add(prefix+"batch_id", "is required")
+	}
+	checkAmount(v, prefix+"quantity_to_consume", r.Quantity)
+	checkText(v, "reason", r.Reason, 0, 1000)
+	if r.ExpectedVersion != nil && *r.ExpectedVersion < 1 {
+		v.Add("expected_version", "must be at least 1")
+	}
+	if len(r.IdempotencyKey) > 255 {
+		v.Add("idempotency_key", "must be at most 255 characters")
+	}
+}
+
+// Consume takes a quantity from a batch: one transaction that locks the
+// row (bounded by the lock timeout), checks it, updates the balance and
+// version, and appends the ledger row and a dispensing event. A refusal
+// changes nothing.
+func (s *Service) Consume(ctx context.Context, actor Actor, r ConsumeRequest) (Batch, Consumption, error) {
+	var v ValidationError
+	r.validate(&v, "")
+	if err := v.OrNil(); err != nil {
+		return Batch{}, Consumption{}, err
+	}
+	start := time.Now()
+	now := s.now()
+	var key *string
+	if r.IdempotencyKey != "" {
+		key = &r.IdempotencyKey
+	}
+	row, err := s.store.ConsumePipelined(ctx, s.lockTimeout, db.ConsumeBatchParams{
+		BatchID: r.BatchID, Quantity: r.Quantity, Today: dateOnly(now), ExpectedVersion: r.ExpectedVersion,
+		EventTimezone: timezoneOffset(now), Actor: actor.name(), Reason: r.Reason, IdempotencyKey: key,
+	})
+	lockWait := -1.0
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		err = &NotFoundError{What: "batch", Field: "batch_id"}
+	case errors.Is(err, db.ErrLockTimeout):
+		err = ErrLockTimeout
+		lockWait = s.lockTimeout.Seconds()
+	case err == nil:
+		lockWait = row.LockWaitSeconds
+		if row.ConsumptionID == nil {
+			err = refusal(r, row.AvailableBefore, row.VersionBefore, row.QualityStatus, row.ExpiryDate, dateOnly(now), -1)
+		}
+	}
+	s.metrics.observeConsume(start, lockWait, err)
+	if err != nil {
+		return Batch{}, Consumption{}, err
+	}
+	s.metrics.UnitsConsumed.Add(float64(r.Quantity.Milli()))
+	c := Consumption{
+		ID: *row.ConsumptionID, BatchID: r.BatchID, Kind: "consume", Quantity: r.Quantity,
+		QuantityAvailableAfter: *row.QuantityAvailableAfter, VersionAfter: *row.VersionAfter,
+		Reason: r.Reason, Actor: actor.name(), IdempotencyKey: key, EventID: row.EventID,
+	}
+	if row.ConsumedAt != nil {
+		c.CreatedAt = *row.ConsumedAt
+	}
+	// Read after commit: the balance as of this consumption or later.
+	b, err := s.GetBatch(ctx, r.BatchID)
+	if err != nil {
+		return Batch{}, Consumption{}, err
+	}
+	return b, c, nil
+}
+
+// refusal explains why a locked batch could not give quantity r.Quantity,
+// in the order a person would want to hear it.
+func refusal(r ConsumeRequest, available quantity.Quantity, version int64, status string, expiry *time.Time, today time.Time, item int) error {
+	id := r.BatchID.String()
+	switch {
+	case r.ExpectedVersion != nil && *r.ExpectedVersion != version:
+		return &VersionConflictError{BatchID: id, ExpectedVersion: *r.ExpectedVersion, CurrentVersion: version}
+	case status == "rejected" || status == "recalled":
+		return &NotConsumableError{BatchID: id, QualityStatus: status, Item: item}
+	case expiry != nil && expiry.Before(today):
+		return &NotConsumableError{BatchID: id, QualityStatus: status, Expired: true, Item: item}
+	case available < r.Quantity:
+		return &InsufficientQuantityError{BatchID: id, Requested: r.Quantity, QuantityAvailable: available, Item: item}
+	}
+	return errors.New("consume refused for an unknown reason")
+}
+
+// ConsumeItem is one line of a multi-batch consumption.
+type ConsumeItem struct {
+	BatchID  uuid.UUID
+	Quantity quantity.Quantity
+}
+
+// ConsumeMany takes quantities from several batches, all or nothing. Rows
+// are locked in id order, so concurrent requests naming the same batches
+// in any order cannot deadlock. One dispensing event names every batch.
+func (s *Service) ConsumeMany(ctx context.Context, actor Actor, items []ConsumeItem, reason, idempotencyKey string) ([]Batch, []Consumption, error) {
+	var v ValidationError
+	if len(items) == 0 {
+		v.Add("items", "must name at least one batch")
+	}
+	if len(items) > 100 {
+		v.Add("items", "must have at most 100 entries")
+	}
+	ids := make([]uuid.UUID, 0, len(items))
+	for i, it := range items {
+		p := "items[" + itoa(i) + "]."
+		ConsumeRequest{BatchID: it.BatchID, Quantity: it.Quantity, Reason: reason}.validate(&v, p)
+		if slices.Contains(ids, it.BatchID) && it.BatchID != uuid.Nil {
+			v.Add(p+"batch_id", "names a batch already in the list")
+		}
+		ids = append(ids, it.BatchID)
+	}
+	if err := v.OrNil(); err != nil {
+		return nil, nil, err
+	}
+	start := time.Now()
+	now := s.now()
+	var key *string
+	if idempotencyKey != "" {
+		key = &idempotencyKey
+	}
+	consumptions := make([]Consumption, len(items))
+	lockWait := -1.0
+	err := s.store.InTx(ctx, db.TxOptions{LockTimeout: s.lockTimeout}, func(q *db.Queries) error {
+		lockStart := time.Now()
+		rows, err := q.LockBatches(ctx, ids)
+		if err != nil {
+			return err
+		}
+		lockWait = time.Since(lockStart).Seconds()
+		byID := map[uuid.UUID]db.LockBatchesRow{}
+		for _, r := range rows {
+			byID[r.ID] = r
+		}
+		for i, it := range items {
+			if _, ok := byID[it.BatchID]; !ok {
+				return &NotFoundError{What: "batch", Field: "items[" + itoa(i) + "].batch_id"}
+			}
+		}
+		var quantityList []QuantityItem
+		for i, it := range items {
+			b := byID[it.BatchID]
+			if b.QuantityAvailable < it.Quantity || !consumable(b.QualityStatus, b.ExpiryDate, dateOnly(now)) {
+				return refusal(ConsumeRequest{BatchID: it.BatchID, Quantity: it.Quantity}, b.QuantityAvailable, b.Version,
+					b.QualityStatus, b.ExpiryDate, dateOnly(now), i)
+			}
+			quantityList = append(quantityList, QuantityItem{BatchID: it.BatchID, Quantity: it.Quantity, UOM: b.Uom})
+		}
+		// Each batch's location is where it is dispensed; the event names
+		// the first batch's location.
+		first := byID[items[0].BatchID]
+		disposition := "partially_dispensed"
+		allEmpty := true
+		for _, it := range items {
+			if byID[it.BatchID].QuantityAvailable != it.Quantity {
+				allEmpty = false
+			}
+		}
+		if allEmpty {
+			disposition = "dispensed"
+		}
+		eventID, err := insertEvent(ctx, q, eventRecord{
+			EventType: "ObjectEvent", Action: ptr("OBSERVE"), EventTime: now, EventTimezone: timezoneOffset(now),
+			BizStep: ptr("dispensing"), Disposition: &disposition, ReadPointID: &first.LocationID,
+			BizLocationID: &first.LocationID, QuantityList: quantityList,
+			SourceType: "system", Actor: actor.name(), Notes: reason,
+		})
+		if err != nil {
+			return err
+		}
+		for i, it := range items {
+			b := byID[it.BatchID]
+			after := b.QuantityAvailable - it.Quantity
+			version, err := q.SetBatchBalance(ctx, db.SetBatchBalanceParams{ID: it.BatchID, QuantityAvailable: after})
+			if err != nil {
+				return err
+			}
+			row, err := q.InsertConsumption(ctx, db.InsertConsumptionParams{
+				BatchID: it.BatchID, Kind: "consume", Quantity: it.Quantity, QuantityAvailableAfter: after,
+				VersionAfter: version, Reason: reason, Actor: actor.name(), IdempotencyKey: key, EventID: &eventID,
+			})
+			if err != nil {
+				return err
+			}
+			consumptions[i] = consumptionFromRow(row)
+		}
+		return nil
+	})
+	if errors.Is(err, db.ErrLockTimeout) {
+		err = ErrLockTimeout
+		lockWait = s.lockTimeout.Seconds()
+	}
+	err = unwrapDomain(err)
+	s.metrics.observeConsume(start, lockWait, err)
+	if err != nil {
+		return nil, nil, err
+	}
+	batches := make([]Batch, len(items))
+	for i, it := range items {
+		s.metrics.UnitsConsumed.Add(float64(it.Quantity.Milli()))
+		if batches[i], err = s.GetBatch(ctx, it.BatchID); err != nil {
+			return nil, nil, err
+		}
+	}
+	return batches, consumptions, nil
+}
+
+func consumable(status string, expiry *time.Time, today time.Time) bool {
+	return status != "rejected" && status != "recalled" && (expiry == nil || !expiry.Before(today))
+}
+
+// Adjust corrects a balance by a signed delta (a stock count found more
+// or less than the books say). A reason is required; the balance never
+// goes below zero. The ledger row and a stock-taking event are written in
+// the same transaction.
+func (s *Service) Adjust(ctx context.Context, actor Actor, id uuid.UUID, delta quantity.Quantity, reason string, expectedVersion *int64) (Batch, Consumption, error) {
+	var v ValidationError
+	switch {
+	case delta == 0:
+		v.Add("quantity", "must not be 0")
+	case delta > quantity.Max || delta < -quantity.Max:
+		v.Add("quantity", quantity.ErrRange.Error())
+	}
+	checkText(&v, "reason", reason, 1, 1000)
+	if err := v.OrNil(); err != nil {
+		return Batch{}, Consumption{}, err
+	}
+	now := s.now()
+	var c Consumption
+	err := s.store.InTx(ctx, db.TxOptions{LockTimeout: s.lockTimeout}, func(q *db.Queries) error {
+		rows, err := q.LockBatches(ctx, []uuid.UUID{id})
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return &NotFoundError{What: "batch"}
+		}
+		b := rows[0]
+		if expectedVersion != nil && *expectedVersion != b.Version {
+			return &VersionConflictError{BatchID: id.String(), ExpectedVersion: *expectedVersion, CurrentVersion: b.Version}
+		}
+		after := b.QuantityAvailable + delta
+		if after < 0 {
+			return &InsufficientQuantityError{BatchID: id.String(), Requested: -delta, QuantityAvailable: b.QuantityAvailable, Item: -1}
+		}
+		if after > quantity.Max {
+			return Invalid("quantity", "would take the balance above "+quantity.Max.String())
+		}
+		abs := delta
+		if abs < 0 {
+			abs = -abs
+		}
+		uom, _ := gs1.UNECECode(b.UnitOfMeasure)
+		eventID, err := insertEvent(ctx, q, eventRecord{
+			EventType: "ObjectEvent", Action: ptr("OBSERVE"), EventTime: now, EventTimezone: timezoneOffset(now),
+			BizStep: ptr("stock_taking"), Disposition: ptr("active"), ReadPointID: &b.LocationID,
+			BizLocationID: &b.LocationID, QuantityList: []QuantityItem{{BatchID: id, Quantity: abs, UOM: uom}},
+			SourceType: "system", Actor: actor.name(), Notes: "adjustment " + delta.String() + ": " + reason,
+		})
+		if err != nil {
+			return err
+		}
+		version, err := q.SetBatchBalance(ctx, db.SetBatchBalanceParams{ID: id, QuantityAvailable: after})
+		if err != nil {
+			return err
+		}
+		row, err := q.InsertConsumption(ctx, db.InsertConsumptionParams{
+			BatchID: id, Kind: "adjust", Quantity: delta, QuantityAvailableAfter: after,
+			VersionAfter: version, Reason: reason, Actor: actor.name(), EventID: &eventID,
+		})
+		c = consumptionFromRow(row)
+		return err
+	})
+	if errors.Is(err, db.ErrLockTimeout) {
+		s.metrics.LockTimeouts.Inc()
+		return Batch{}, Consumption{}, ErrLockTimeout
+	}
+	if err != nil {
+		return Batch{}, Consumption{}, unwrapDomain(err)
+	}
+	b, err := s.GetBatch(ctx, id)
+	return b, c, err
+}
+
+// ListConsumptions lists a batch's ledger, newest first.
+func (s *Service) ListConsumptions(ctx context.Context, batchID uuid.UUID, opts ListOptions) (Page[Consumption], error) {
+	var v ValidationError
+	limit := opts.limit(&v)
+	cur := decodeCursor(opts.Cursor, "v", &v)
+	if err := v.OrNil(); err != nil {
+		return Page[Consumption]{}, err
+	}
+	if _, err := s.store.GetBatchVersion(ctx, batchID); err != nil {
+		return Page[Consumption]{}, notFound(err, "batch", "")
+	}
+	p := db.ListConsumptionsParams{BatchID: batchID, RowLimit: limit + 1}
+	if cur != nil {
+		p.BeforeVersion = cur.Version
+	}
+	rows, err := s.store.ListConsumptions(ctx, p)
+	if err != nil {
+		return Page[Consumption]{}, err
+	}
+	page := Page[Consumption]{Items: make([]Consumption, 0, len(rows))}
+	for _, r := range rows {
+		page.Items = append(page.Items, consumptionFromRow(r))
+	}
+	if len(page.Items) > int(limit) {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		page.NextCursor = cursor{Version: &last.VersionAfter, ID: last.ID}.encode()
+	}
+	return page, nil
+}
+
+// Ledger is what the ledger says about a batch's balance.
+type Ledger struct {
+	QuantityProduced  quantity.Quantity
+	QuantityAvailable quantity.Quantity
+	LedgerAvailable   quantity.Quantity // produced + adjustments + reversals - consumptions
+	Version           int64
+	Entries           int64
+}
+
+// Balanced is the invariant: the ledger explains the balance, and every
+// version after the first has exactly one ledger row.
+func (l Ledger) Balanced() bool {
+	return l.LedgerAvailable == l.QuantityAvailable && l.QuantityAvailable >= 0 && l.Entries >= 0
+}
+
+// CheckLedger reads a batch's ledger totals.
+func (s *Service) CheckLedger(ctx context.Context, id uuid.UUID) (Ledger, error) {
+	r, err := s.store.LedgerTotals(ctx, id)
+	if err != nil {
+		return Ledger{}, notFound(err, "batch", "")
+	}
+	return Ledger{QuantityProduced: r.QuantityProduced, QuantityAvailable: r.QuantityAvailable,
+		LedgerAvailable: r.LedgerAvailable, Version: r.Version, Entries: r.Entries}, nil
+}
+
+func consumptionFromRow(r db.Consumption) Consumption {
+	return Consumption{ID: r.ID, BatchID: r.BatchID, Kind: r.Kind, Quantity: r.Quantity,
+		QuantityAvailableAfter: r.QuantityAvailableAfter, VersionAfter: r.VersionAfter, Reason: r.Reason,
+		Actor: r.Actor, IdempotencyKey: r.IdempotencyKey, EventID: r.EventID, CreatedAt: r.CreatedAt}
+}

@@ -1,0 +1,512 @@
+package inventory
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"batchtrack/db"
+	"batchtrack/gs1"
+	"batchtrack/quantity"
+)
+
+// QuantityItem is one entry of an EPCIS quantity list: a batch (the EPC
+// class of its lot), a quantity and a UN/ECE Rec 20 unit code.
+type QuantityItem struct {
+	BatchID  uuid.UUID         `json:"batch_id"`
+	Quantity quantity.Quantity `json:"quantity"`
+	UOM      string            `json:"uom"`
+}
+
+// Event is a GS1 EPCIS 2.0 event as stored.
+type Event struct {
+	ID                 uuid.UUID
+	EventType          string
+	Action             *string
+	EventTime          time.Time
+	EventTimezone      string
+	RecordedAt         time.Time
+	BizStep            *string
+	Disposition        *string
+	ReadPoint          *string // GLN
+	BizLocation        *string // GLN
+	ReadPointID        *uuid.UUID
+	BizLocationID      *uuid.UUID
+	EPCList            []string
+	QuantityList       []QuantityItem
+	InputQuantityList  []QuantityItem
+	OutputQuantityList []QuantityItem
+	ILMD               json.RawMessage
+	Notes              string
+	SourceType         string
+	Actor              string
+}
+
+// BatchIDs lists every batch the event names, once.
+func (e Event) BatchIDs() []uuid.UUID {
+	var ids []uuid.UUID
+	for _, l := range [][]QuantityItem{e.QuantityList, e.InputQuantityList, e.OutputQuantityList} {
+		for _, it := range l {
+			if !slices.Contains(ids, it.BatchID) {
+				ids = append(ids, it.BatchID)
+			}
+		}
+	}
+	return ids
+}
+
+// NewEvent is the input for RecordEvent.
+type NewEvent struct {
+	EventType          string
+	Action             string
+	EventTime          *time.Time
+	EventTimezone      string // "+02:00"; default: the offset of EventTime
+	BizStep            string
+	Disposition        string
+	ReadPoint          string // GLN of a known location
+	BizLocation        string // GLN of a known location
+	EPCList            []string
+	QuantityList       []QuantityItem
+	InputQuantityList  []QuantityItem
+	OutputQuantityList []QuantityItem
+	BatchIDs           []uuid.UUID // batches named without a quantity
+	Notes              string
+	ILMD               json.RawMessage
+}
+
+// RecordEvent validates an EPCIS event and appends it.
+func (s *Service) RecordEvent(ctx context.Context, actor Actor, in NewEvent) (Event, error) {
+	var v ValidationError
+	if !slices.Contains(gs1.EventTypes, in.EventType) {
+		v.Add("event_type", "must be one of "+strings.Join(gs1.EventTypes, ", "))
+	}
+	isTransformation := in.EventType == "TransformationEvent"
+	switch {
+	case isTransformation && in.Action != "":
+		v.Add("action", "must be empty: a TransformationEvent has no action")
+	case !isTransformation && in.Action == "":
+		v.Add("action", "is required: one of ADD, OBSERVE, DELETE")
+	case !isTransformation && !slices.Contains(gs1.Actions, in.Action):
+		v.Add("action", "must be one of ADD, OBSERVE, DELETE")
+	}
+	if in.BizStep != "" && !gs1.ValidVocabulary(gs1.BizSteps, in.BizStep) {
+		v.Add("biz_step", "must be a CBV 2.0 business step (such as shipping or receiving) or an absolute URI")
+	}
+	if in.Disposition != "" && !gs1.ValidVocabulary(gs1.Dispositions, in.Disposition) {
+		v.Add("disposition", "must be a CBV 2.0 disposition (such as in_transit or active) or an absolute URI")
+	}
+	now := s.now()
+	eventTime := now
+	if in.EventTime != nil {
+		eventTime = *in.EventTime
+		if eventTime.After(now.Add(24 * time.Hour)) {
+			v.Add("event_time", "must not be more than a day in the future")
+		}
+		if eventTime.Year() < 1900 {
+			v.Add("event_time", "must be after 1900")
+		}
+	}
+	tz := in.EventTimezone
+	if tz == "" {
+		tz = timezoneOffset(eventTime)
+	} else if !validOffset(tz) {
+		v.Add("event_timezone", "must be an offset such as +02:00 or -05:00")
+	}
+	for _, f := range []struct {
+		name string
+		gln  string
+	}{{"read_point", in.ReadPoint}, {"biz_location", in.BizLocation}} {
+		if f.gln != "" {
+			if err := gs1.ValidateGLN(f.gln); err != nil {
+				v.Add(f.name, "GLN "+err.Error())
+			}
+		}
+	}
+	if isTransformation {
+		if len(in.QuantityList) > 0 {
+			v.Add("quantity_list", "must be empty for a TransformationEvent: use input_quantity_list and output_quantity_list")
+		}
+		if len(in.InputQuantityList) == 0 && len(in.OutputQuantityList) == 0 {
+			v.Add("input_quantity_list", "a TransformationEvent needs inputs or outputs")
+		}
+	} else {
+		if len(in.InputQuantityList) > 0 {
+			v.Add("input_quantity_list", "is only for a TransformationEvent")
+		}
+		if len(in.OutputQuantityList) > 0 {
+			v.Add("output_quantity_list", "is only for a TransformationEvent")
+		}
+	}
+	if len(in.EPCList) > 1000 {
+		v.Add("epc_list", "must have at most 1000 entries")
+	}
+	for i, epc := range in.EPCList {
+		if !gs1.ValidVocabulary(nil, epc) {
+			v.Add("epc_list["+itoa(i)+"]", "must be an EPC URI (urn:epc:...) or a GS1 Digital Link URI")
+		}
+	}
+	checkText(&v, "notes", in.Notes, 0, 5000)
+	if len(in.ILMD) > 0 && !json.Valid(in.ILMD) {
+		v.Add("ilmd", "must be a JSON object")
+	} else if len(in.ILMD) > 0 && strings.TrimSpace(string(in.ILMD))[0] != '{' {
+		v.Add("ilmd", "must be a JSON object")
+	}
+	lists := []struct {
+		field string
+		items []QuantityItem
+		role  string
+	}{
+		{"quantity_list", in.QuantityList, "object"},
+		{"input_quantity_list", in.InputQuantityList, "input"},
+		{"output_quantity_list", in.OutputQuantityList, "output"},
+	}
+	ids := slices.Clone(in.BatchIDs)
+	for _, l := range lists {
+		if len(l.items) > 200 {
+			v.Add(l.field, "must have at most 200 entries")
+		}
+		for i, it := range l.items {
+			f := l.field + "[" + itoa(i) + "]"
+			if it.BatchID == uuid.Nil {
+				v.Add(f+".batch_id", "is required")
+			}
+			checkAmount(&v, f+".quantity", it.Quantity)
+			ids = append(ids, it.BatchID)
+		}
+	}
+	if err := v.OrNil(); err != nil {
+		return Event{}, err
+	}
+
+	var ev Event
+	err := s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
+		// Batches: they must exist; quantities are in the batch's unit.
+		units, err := q.BatchUnits(ctx, ids)
+		if err != nil {
+			return err
+		}
+		known := map[uuid.UUID]db.BatchUnitsRow{}
+		for _, u := range units {
+			known[u.ID] = u
+		}
+		for i, id := range in.BatchIDs {
+			if _, ok := known[id]; !ok {
+				return &NotFoundError{What: "batch", Field: "batch_ids[" + itoa(i) + "]"}
+			}
+		}
+		normalized := make([][]QuantityItem, len(lists))
+		for li, l := range lists {
+			for i, it := range l.items {
+				f := l.field + "[" + itoa(i) + "]"
+				b, ok := known[it.BatchID]
+				if !ok {
+					return &NotFoundError{What: "batch", Field: f + ".batch_id"}
+				}
+				if it.UOM == "" {
+					it.UOM = b.Uom
+				}
+				if unit, ok := gs1.UnitForCode(it.UOM); !ok || unit != b.UnitOfMeasure {
+					v.Add(f+".uom", "must be the batch's unit: "+b.UnitOfMeasure+" ("+b.Uom+")")
+				}
+				it.UOM = b.Uom
+				normalized[li] = append(normalized[li], it)
+			}
+		}
+		if err := v.OrNil(); err != nil {
+			return err
+		}
+		// Locations: GLNs of known locations.
+		var readPointID, bizLocationID *uuid.UUID
+		if glns := nonEmpty(in.ReadPoint, in.BizLocation); len(glns) > 0 {
+			locs, err := q.LocationsByGLN(ctx, glns)
+			if err != nil {
+				return err
+			}
+			byGLN := map[string]uuid.UUID{}
+			for _, l := range locs {
+				byGLN[l.Gln] = l.ID
+			}
+			if in.ReadPoint != "" {
+				id, ok := byGLN[in.ReadPoint]
+				if !ok {
+					return &NotFoundError{What: "location", Field: "read_point"}
+				}
+				readPointID = &id
+			}
+			if in.BizLocation != "" {
+				id, ok := byGLN[in.BizLocation]
+				if !ok {
+					return &NotFoundError{What: "location", Field: "biz_location"}
+				}
+				bizLocationID = &id
+			}
+		}
+		rec := eventRecord{
+			EventType: in.EventType, Action: optText(in.Action), EventTime: eventTime, EventTimezone: tz,
+			BizStep: optText(in.BizStep), Disposition: optText(in.Disposition),
+			ReadPointID: readPointID, BizLocationID: bizLocationID, EPCList: in.EPCList,
+			QuantityList: normalized[0], InputQuantityList: normalized[1], OutputQuantityList: normalized[2],
+			ExtraBatchIDs: in.BatchIDs, ILMD: in.ILMD, Notes: in.Notes,
+			SourceType: actor.source(), Actor: actor.name(),
+		}
+		id, err := insertEvent(ctx, q, rec)
+		if err != nil {
+			return err
+		}
+		row, err := q.GetEvent(ctx, id)
+		if err != nil {
+			return err
+		}
+		ev = eventFromRow(db.ListEventsRow(row))
+		return nil
+	})
+	if err != nil {
+		return Event{}, unwrapDomain(err)
+	}
+	return ev, nil
+}
+
+func validOffset(tz string) bool {
+	if len(tz) != 6 || (tz[0] != '+' && tz[0] != '-') || tz[3] != ':' {
+		return false
+	}
+	_, err := time.Parse("-07:00", tz)
+	return err == nil
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// eventRecord is an event ready to insert, inside a transaction.
+type eventRecord struct {
+	EventType          string
+	Action             *string
+	EventTime          time.Time
+	EventTimezone      string
+	BizStep            *string
+	Disposition        *string
+	ReadPointID        *uuid.UUID
+	BizLocationID      *uuid.UUID
+	EPCList            []string
+	QuantityList       []QuantityItem
+	InputQuantityList  []QuantityItem
+	OutputQuantityList []QuantityItem
+	ExtraBatchIDs      []uuid.UUID
+	ILMD               json.RawMessage
+	Notes              string
+	SourceType         string
+	Actor              string
+}
+
+// insertEvent appends an event and the batch links that index it.
+func insertEvent(ctx context.Context, q *db.Queries, e eventRecord) (uuid.UUID, error) {
+	jsonList := func(l []QuantityItem) json.RawMessage {
+		if l == nil {
+			l = []QuantityItem{}
+		}
+		b, _ := json.Marshal(l)
+		return b
+	}
+	epcs := e.EPCList
+	if epcs == nil {
+		epcs = []string{}
+	}
+	epcJSON, _ := json.Marshal(epcs)
+	var ilmd json.RawMessage
+	if len(e.ILMD) > 0 {
+		ilmd = e.ILMD
+	}
+	row, err := q.InsertEvent(ctx, db.InsertEventParams{
+		EventType: e.EventType, Action: e.Action, EventTime: e.EventTime, EventTimezone: e.EventTimezone,
+		BizStep: e.BizStep, Disposition: e.Disposition, ReadPointID: e.ReadPointID, BizLocationID: e.BizLocationID,
+		EpcList: epcJSON, QuantityList: jsonList(e.QuantityList), InputQuantityList: jsonList(e.InputQuantityList),
+		OutputQuantityList: jsonList(e.OutputQuantityList), Ilmd: ilmd, Notes: e.Notes,
+		SourceType: e.SourceType, Actor: e.Actor,
+	})
+	if err != nil {
+		return uuid.Nil, err
+	}
+	// One link per (batch, role); a batch named twice in a list gets the
+	// sum of its quantities.
+	type linkKey struct {
+		id   uuid.UUID
+		role string
+	}
+	var keys []linkKey
+	sums := map[linkKey]QuantityItem{}
+	add := func(role string, items []QuantityItem) {
+		for _, it := range items {
+			k := linkKey{it.BatchID, role}
+			if cur, ok := sums[k]; ok {
+				cur.Quantity += it.Quantity
+				sums[k] = cur
+				continue
+			}
+			keys = append(keys, k)
+			sums[k] = it
+		}
+	}
+	add("object", e.QuantityList)
+	add("input", e.InputQuantityList)
+	add("output", e.OutputQuantityList)
+	p := db.InsertEventBatchesParams{EventID: row.ID, EventTime: e.EventTime}
+	for _, k := range keys {
+		it := sums[k]
+		p.BatchIds = append(p.BatchIds, k.id)
+		p.Roles = append(p.Roles, k.role)
+		p.Quantities = append(p.Quantities, it.Quantity)
+		p.Uoms = append(p.Uoms, it.UOM)
+	}
+	for _, id := range e.ExtraBatchIDs {
+		if _, ok := sums[linkKey{id, "object"}]; ok {
+			continue
+		}
+		sums[linkKey{id, "object"}] = QuantityItem{}
+		p.BatchIds = append(p.BatchIds, id)
+		p.Roles = append(p.Roles, "object")
+		p.Quantities = append(p.Quantities, 0) // stored as NULL
+		p.Uoms = append(p.Uoms, "")
+	}
+	if len(p.BatchIds) > 0 {
+		if err := q.InsertEventBatches(ctx, p); err != nil {
+			return uuid.Nil, err
+		}
+	}
+	return row.ID, nil
+}
+
+// GetEvent returns one event.
+func (s *Service) GetEvent(ctx context.Context, id uuid.UUID) (Event, error) {
+	row, err := s.store.GetEvent(ctx, id)
+	if err != nil {
+		return Event{}, notFound(err, "event", "")
+	}
+	return eventFromRow(db.ListEventsRow(row)), nil
+}
+
+// EventFilter narrows ListEvents. Dates are inclusive days in UTC.
+type EventFilter struct {
+	EventType  string
+	BizStep    string
+	BatchID    *uuid.UUID
+	LocationID *uuid.UUID
+	SourceType string
+	StartDate  *time.Time
+	EndDate    *time.Time
+}
+
+// ListEvents lists events, newest event_time first.
+func (s *Service) ListEvents(ctx context.Context, f EventFilter, opts ListOptions) (Page[Event], error) {
+	var v ValidationError
+	limit := opts.limit(&v)
+	cur := decodeCursor(opts.Cursor, "t", &v)
+	if f.EventType != "" && !slices.Contains(gs1.EventTypes, f.EventType) {
+		v.Add("event_type", "must be one of "+strings.Join(gs1.EventTypes, ", "))
+	}
+	if f.BizStep != "" && !gs1.ValidVocabulary(gs1.BizSteps, f.BizStep) {
+		v.Add("biz_step", "must be a CBV 2.0 business step or an absolute URI")
+	}
+	if f.SourceType != "" && !slices.Contains([]string{"manual", "api", "system", "import"}, f.SourceType) {
+		v.Add("source_type", "must be one of manual, api, system, import")
+	}
+	if f.StartDate != nil && f.EndDate != nil && f.EndDate.Before(*f.StartDate) {
+		v.Add("end_date", "must not be before start_date")
+	}
+	if err := v.OrNil(); err != nil {
+		return Page[Event]{}, err
+	}
+	var start, end *time.Time
+	if f.StartDate != nil {
+		start = datePtr(f.StartDate)
+	}
+	if f.EndDate != nil {
+		e := dateOnly(*f.EndDate).AddDate(0, 0, 1)
+		end = &e
+	}
+	var afterTime *time.Time
+	var afterID *uuid.UUID
+	if cur != nil {
+		afterTime, afterID = cur.Time, &cur.ID
+	}
+	var rows []db.ListEventsRow
+	var err error
+	if f.BatchID != nil {
+		var br []db.ListBatchEventsRow
+		br, err = s.store.ListBatchEvents(ctx, db.ListBatchEventsParams{
+			BatchID: *f.BatchID, EventType: optText(f.EventType), BizStep: optText(f.BizStep),
+			LocationID: f.LocationID, SourceType: optText(f.SourceType), StartTime: start, EndTime: end,
+			AfterTime: afterTime, AfterID: afterID, RowLimit: limit + 1,
+		})
+		for _, r := range br {
+			rows = append(rows, db.ListEventsRow(r))
+		}
+	} else {
+		rows, err = s.store.ListEvents(ctx, db.ListEventsParams{
+			EventType: optText(f.EventType), BizStep: optText(f.BizStep), LocationID: f.LocationID,
+			SourceType: optText(f.SourceType), StartTime: start, EndTime: end,
+			AfterTime: afterTime, AfterID: afterID, RowLimit: limit + 1,
+		})
+	}
+	if err != nil {
+		return Page[Event]{}, err
+	}
+	page := Page[Event]{Items: make([]Event, 0, len(rows))}
+	for _, r := range rows {
+		page.Items = append(page.Items, eventFromRow(r))
+	}
+	if len(page.Items) > int(limit) {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		page.NextCursor = cursor{Time: &last.EventTime, ID: last.ID}.encode()
+	}
+	return page, nil
+}
+
+func eventFromRow(r db.ListEventsRow) Event {
+	e := Event{
+		ID: r.ID, EventType: r.EventType, Action: r.Action, EventTime: r.EventTime, EventTimezone: r.EventTimezone,
+		RecordedAt: r.RecordedAt, BizStep: r.BizStep, Disposition: r.Disposition,
+		ReadPoint: r.ReadPointGln, BizLocation: r.BizLocationGln, ReadPointID: r.ReadPointID, BizLocationID: r.BizLocationID,
+		ILMD: r.Ilmd, Notes: r.Notes, SourceType: r.SourceType, Actor: r.Actor,
+	}
+	_ = json.Unmarshal(r.EpcList, &e.EPCList)
+	_ = json.Unmarshal(r.QuantityList, &e.QuantityList)
+	_ = json.Unmarshal(r.InputQuantityList, &e.InputQuantityList)
+	_ = json.Unmarshal(r.OutputQuantityList, &e.OutputQuantityList)
+	return e
+}
+
+// TraceLink is a batch linked to another through a TransformationEvent.
+type TraceLink struct {
+	BatchID     uuid.UUID
+	BatchNumber string
+	ProductName string
+	Direction   string // upstream (an input of this batch) or downstream
+	EventID     uuid.UUID
+	EventTime   time.Time
+}
+
+// TraceLinks lists the batches directly upstream and downstream of id.
+func (s *Service) TraceLinks(ctx context.Context, id uuid.UUID) ([]TraceLink, error) {
+	rows, err := s.store.ListTraceLinks(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	links := make([]TraceLink, 0, len(rows))
+	for _, r := range rows {
+		links = append(links, TraceLink{BatchID: r.BatchID, BatchNumber: r.BatchNumber, ProductName: r.ProductName,
+			Direction: r.Direction, EventID: r.EventID, EventTime: r.EventTime})
+	}
+	return links, nil
+}

@@ -1,0 +1,189 @@
+// Package inventory is batchtrack's domain: master data, batches and their
+// balances, the consume ledger and EPCIS events. It owns every change of a
+// balance and knows nothing of HTTP.
+package inventory
+
+import (
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"batchtrack/db"
+	"batchtrack/quantity"
+)
+
+// Service carries out the domain's operations on the database.
+type Service struct {
+	store       *db.Store
+	lockTimeout time.Duration
+	metrics     *Metrics
+	now         func() time.Time
+	logger      *slog.Logger
+}
+
+// Options configure a Service.
+type Options struct {
+	LockTimeout time.Duration // default 2s
+	Metrics     *Metrics      // nil: not measured
+	Now         func() time.Time
+	Logger      *slog.Logger
+}
+
+// New returns a Service on store.
+func New(store *db.Store, opts Options) *Service {
+	s := &Service{store: store, lockTimeout: opts.LockTimeout, metrics: opts.Metrics, now: opts.Now, logger: opts.Logger}
+	if s.lockTimeout <= 0 {
+		s.lockTimeout = 2 * time.Second
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics(nil)
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	return s
+}
+
+// LockTimeout is the configured bound on row-lock waits.
+func (s *Service) LockTimeout() time.Duration { return s.lockTimeout }
+
+// Actor is who asks for a change, as recorded in the ledger and events.
+type Actor struct {
+	Name   string // "ana@example.com", "token:bt_abc123 (ana@example.com)"
+	Source string // event source_type for events the actor records: manual, api, import
+}
+
+// System is the app itself, for seed data and housekeeping.
+var System = Actor{Name: "system", Source: "system"}
+
+func (a Actor) name() string {
+	if a.Name == "" {
+		return "anonymous"
+	}
+	return a.Name
+}
+
+func (a Actor) source() string {
+	switch a.Source {
+	case "manual", "api", "system", "import":
+		return a.Source
+	}
+	return "api"
+}
+
+// Product is a GS1 trade item.
+type Product struct {
+	ID          uuid.UUID
+	GTIN        string
+	Name        string
+	Description string
+	Category    string
+	Unit        string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Location is a GS1 location.
+type Location struct {
+	ID        uuid.UUID
+	GLN       string
+	Name      string
+	Type      string
+	Address   string
+	ParentID  *uuid.UUID
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Batch is a lot of a product at a location with its balance.
+type Batch struct {
+	ID                uuid.UUID
+	BatchNumber       string
+	ProductID         uuid.UUID
+	ProductGTIN       string
+	ProductName       string
+	LocationID        uuid.UUID
+	LocationGLN       string
+	LocationName      string
+	ProductionDate    time.Time
+	ExpiryDate        *time.Time
+	BestBeforeDate    *time.Time
+	QuantityProduced  quantity.Quantity
+	QuantityAvailable quantity.Quantity
+	UnitOfMeasure     string
+	QualityStatus     string
+	Notes             string
+	Version           int64
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// Consumable says whether the batch may be consumed on the given day.
+func (b Batch) Consumable(today time.Time) bool {
+	if b.QualityStatus == "rejected" || b.QualityStatus == "recalled" {
+		return false
+	}
+	return b.ExpiryDate == nil || !b.ExpiryDate.Before(dateOnly(today))
+}
+
+// Consumption is a ledger entry.
+type Consumption struct {
+	ID                     uuid.UUID
+	BatchID                uuid.UUID
+	Kind                   string // consume, adjust, reversal
+	Quantity               quantity.Quantity
+	QuantityAvailableAfter quantity.Quantity
+	VersionAfter           int64
+	Reason                 string
+	Actor                  string
+	IdempotencyKey         *string
+	EventID                *uuid.UUID
+	CreatedAt              time.Time
+}
+
+// Page is one page of a keyset-paginated list.
+type Page[T any] struct {
+	Items      []T
+	NextCursor string // "" on the last page
+}
+
+// ListOptions are the paging parameters every list takes.
+type ListOptions struct {
+	Limit  int    // 1..200, default 50
+	Cursor string // opaque, from a previous page
+}
+
+const (
+	defaultLimit = 50
+	maxLimit     = 200
+)
+
+func (o ListOptions) limit(v *ValidationError) int32 {
+	switch {
+	case o.Limit == 0:
+		return defaultLimit
+	case o.Limit < 1 || o.Limit > maxLimit:
+		v.Add("limit", "must be between 1 and 200")
+		return defaultLimit
+	}
+	return int32(o.Limit)
+}
+
+func dateOnly(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+func (s *Service) today() time.Time { return dateOnly(s.now()) }
+
+// timezoneOffset is the EPCIS eventTimeZoneOffset of t, e.g. "+02:00".
+func timezoneOffset(t time.Time) string { return t.Format("-07:00") }
+
+func ptr[T any](v T) *T { return &v }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,236 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"batchtrack/db"
+	"batchtrack/gs1"
+)
+
+// LocationTypes are the kinds of location in the supply chain.
+var LocationTypes = []string{"farm", "factory", "warehouse", "distributor", "retailer"}
+
+// NewProduct is the input for CreateProduct.
+type NewProduct struct {
+	GTIN        string
+	Name        string
+	Description string
+	Category    string
+	Unit        string
+}
+
+// CreateProduct validates and stores a product, its GTIN normalised to 14.
+func (s *Service) CreateProduct(ctx context.Context, in NewProduct) (Product, error) {
+	var v ValidationError
+	gtin, err := gs1.NormalizeGTIN(strings.TrimSpace(in.GTIN))
+	if err != nil {
+		v.Add("gtin", err.Error())
+	}
+	checkText(&v, "name", in.Name, 1, 200)
+	checkText(&v, "description", in.Description, 0, 2000)
+	checkText(&v, "category", in.Category, 0, 100)
+	if in.Unit == "" {
+		in.Unit = "unit"
+	}
+	if !slices.Contains(gs1.Units(), in.Unit) {
+		v.Add("unit", "must be one of "+strings.Join(gs1.Units(), ", "))
+	}
+	if err := v.OrNil(); err != nil {
+		return Product{}, err
+	}
+	row, err := s.store.CreateProduct(ctx, db.CreateProductParams{
+		Gtin: gtin, Name: strings.TrimSpace(in.Name), Description: in.Description,
+		Category: strings.TrimSpace(in.Category), Unit: in.Unit,
+	})
+	if err != nil {
+		if errors.Is(db.Translate(err), db.ErrConflict) {
+			return Product{}, &ConflictError{Field: "gtin", Message: "a product with GTIN " + gtin + " already exists"}
+		}
+		return Product{}, err
+	}
+	return productFromRow(row), nil
+}
+
+// GetProduct returns one product.
+func (s *Service) GetProduct(ctx context.Context, id uuid.UUID) (Product, error) {
+	row, err := s.store.GetProduct(ctx, id)
+	if err != nil {
+		return Product{}, notFound(err, "product", "")
+	}
+	return productFromRow(row), nil
+}
+
+// ProductFilter narrows ListProducts.
+type ProductFilter struct {
+	Q        string
+	Category string
+}
+
+// ListProducts lists products by name.
+func (s *Service) ListProducts(ctx context.Context, f ProductFilter, opts ListOptions) (Page[Product], error) {
+	var v ValidationError
+	limit := opts.limit(&v)
+	cur := decodeCursor(opts.Cursor, "n", &v)
+	if err := v.OrNil(); err != nil {
+		return Page[Product]{}, err
+	}
+	p := db.ListProductsParams{Q: optText(f.Q), Category: optText(f.Category), RowLimit: limit + 1}
+	if cur != nil {
+		p.AfterName, p.AfterID = cur.Name, &cur.ID
+	}
+	rows, err := s.store.ListProducts(ctx, p)
+	if err != nil {
+		return Page[Product]{}, err
+	}
+	page := Page[Product]{Items: make([]Product, 0, len(rows))}
+	for _, r := range rows {
+		page.Items = append(page.Items, productFromRow(r))
+	}
+	if len(page.Items) > int(limit) {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		page.NextCursor = cursor{Name: &last.Name, ID: last.ID}.encode()
+	}
+	return page, nil
+}
+
+// ProductCategories lists the categories in use.
+func (s *Service) ProductCategories(ctx context.Context) ([]string, error) {
+	return s.store.ListProductCategories(ctx)
+}
+
+// NewLocation is the input for CreateLocation.
+type NewLocation struct {
+	GLN      string
+	Name     string
+	Type     string
+	Address  string
+	ParentID *uuid.UUID
+}
+
+// CreateLocation validates and stores a location.
+func (s *Service) CreateLocation(ctx context.Context, in NewLocation) (Location, error) {
+	var v ValidationError
+	gln := strings.TrimSpace(in.GLN)
+	if err := gs1.ValidateGLN(gln); err != nil {
+		v.Add("gln", err.Error())
+	}
+	checkText(&v, "name", in.Name, 1, 200)
+	checkText(&v, "address", in.Address, 0, 500)
+	if !slices.Contains(LocationTypes, in.Type) {
+		v.Add("type", "must be one of "+strings.Join(LocationTypes, ", "))
+	}
+	if err := v.OrNil(); err != nil {
+		return Location{}, err
+	}
+	row, err := s.store.CreateLocation(ctx, db.CreateLocationParams{
+		Gln: gln, Name: strings.TrimSpace(in.Name), Type: in.Type, Address: in.Address, ParentID: in.ParentID,
+	})
+	if err != nil {
+		switch err := db.Translate(err); {
+		case errors.Is(err, db.ErrConflict):
+			return Location{}, &ConflictError{Field: "gln", Message: "a location with GLN " + gln + " already exists"}
+		case errors.Is(err, db.ErrForeignKey):
+			return Location{}, &NotFoundError{What: "parent location", Field: "parent_id"}
+		}
+		return Location{}, err
+	}
+	return locationFromRow(row), nil
+}
+
+// GetLocation returns one location.
+func (s *Service) GetLocation(ctx context.Context, id uuid.UUID) (Location, error) {
+	row, err := s.store.GetLocation(ctx, id)
+	if err != nil {
+		return Location{}, notFound(err, "location", "")
+	}
+	return locationFromRow(row), nil
+}
+
+// LocationFilter narrows ListLocations.
+type LocationFilter struct {
+	Q    string
+	Type string
+}
+
+// ListLocations lists locations by name.
+func (s *Service) ListLocations(ctx context.Context, f LocationFilter, opts ListOptions) (Page[Location], error) {
+	var v ValidationError
+	limit := opts.limit(&v)
+	cur := decodeCursor(opts.Cursor, "n", &v)
+	if f.Type != "" && !slices.Contains(LocationTypes, f.Type) {
+		v.Add("type", "must be one of "+strings.Join(LocationTypes, ", "))
+	}
+	if err := v.OrNil(); err != nil {
+		return Page[Location]{}, err
+	}
+	p := db.ListLocationsParams{Q: optText(f.Q), Type: optText(f.Type), RowLimit: limit + 1}
+	if cur != nil {
+		p.AfterName, p.AfterID = cur.Name, &cur.ID
+	}
+	rows, err := s.store.ListLocations(ctx, p)
+	if err != nil {
+		return Page[Location]{}, err
+	}
+	page := Page[Location]{Items: make([]Location, 0, len(rows))}
+	for _, r := range rows {
+		page.Items = append(page.Items, locationFromRow(r))
+	}
+	if len(page.Items) > int(limit) {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		page.NextCursor = cursor{Name: &last.Name, ID: last.ID}.encode()
+	}
+	return page, nil
+}
+
+func productFromRow(r db.Product) Product {
+	return Product{ID: r.ID, GTIN: r.Gtin, Name: r.Name, Description: r.Description, Category: r.Category,
+		Unit: r.Unit, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+func locationFromRow(r db.Location) Location {
+	return Location{ID: r.ID, GLN: r.Gln, Name: r.Name, Type: r.Type, Address: r.Address, ParentID: r.ParentID,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+// checkText validates a free-text field's length in characters. Any text
+// is stored verbatim (escaping is the views' job), but control characters
+// other than newlines and tabs are refused.
+func checkText(v *ValidationError, field, s string, minLen, maxLen int) {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case !utf8.ValidString(s):
+		v.Add(field, "must be valid UTF-8 text")
+	case minLen > 0 && strings.TrimSpace(s) == "":
+		v.Add(field, "is required")
+	case n < minLen:
+		v.Add(field, "is too short")
+	case n > maxLen:
+		v.Add(field, "must be at most "+itoa(maxLen)+" characters")
+	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' && r != '\r' || r == 0x7f }):
+		v.Add(field, "must not contain control characters")
+	}
+}
+
+func optText(s string) *string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// notFound turns the database's no-rows into a NotFoundError.
+func notFound(err error, what, field string) error {
+	if errors.Is(db.Translate(err), db.ErrNotFound) {
+		return &NotFoundError{What: what, Field: field}
+	}
+	return err
+}

@@ -1,0 +1,194 @@
+// Command batchtrack is the batch and traceability admin app: the web UI,
+// the JSON API, and the commands that run them.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"batchtrack/db"
+	"batchtrack/db/embedded"
+	"batchtrack/idempotency"
+	"batchtrack/inventory"
+	"batchtrack/loadtest"
+	"batchtrack/seed"
+	"batchtrack/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		var code exitCode
+		if errors.As(err, &code) {
+			os.Exit(int(code))
+		}
+		fmt.Fprintln(os.Stderr, "batchtrack:", err)
+		os.Exit(1)
+	}
+}
+
+// exitCode ends the program with a status and no message.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+const usage = `usage: batchtrack [command]
+
+commands:
+  serve      start the web app and API (default)
+  migrate    apply database migrations and exit
+  seed       fill the database with demo data
+  loadtest   load-test a running instance (batchtrack loadtest -h)
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	if cmd == "loadtest" {
+		if code := loadtest.Main(ctx, args, stdout, stderr); code != 0 {
+			return exitCode(code)
+		}
+		return nil
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	logger := newLogger(cfg, stderr)
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, logger, stdout)
+	case "migrate":
+		return withDatabase(ctx, cfg, logger, func(pool *pgxpool.Pool) error {
+			return db.Migrate(ctx, pool, logger)
+		})
+	case "seed":
+		return withDatabase(ctx, cfg, logger, func(pool *pgxpool.Pool) error {
+			if err := db.Migrate(ctx, pool, logger); err != nil {
+				return err
+			}
+			svc := inventory.New(db.NewStore(pool), inventory.Options{LockTimeout: cfg.LockTimeout, Logger: logger})
+			n, err := seed.Run(ctx, svc, seed.Options{Progress: stdout})
+			if err == nil {
+				fmt.Fprintf(stdout, "seeded %d batches\n", n)
+			}
+			return err
+		})
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// withDatabase opens the configured database (starting the private
+// cluster when DATABASE_URL is empty), runs fn, and closes everything.
+func withDatabase(ctx context.Context, cfg Config, logger *slog.Logger, fn func(*pgxpool.Pool) error) (err error) {
+	url := cfg.DatabaseURL
+	if url == "" {
+		dir, derr := filepath.Abs(cfg.DataDir)
+		if derr != nil {
+			return derr
+		}
+		cluster, serr := embedded.Start(ctx, embedded.Options{DataDir: filepath.Join(dir, "postgres"), Logger: logger})
+		if serr != nil {
+			return serr
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			err = errors.Join(err, cluster.Stop(stopCtx))
+		}()
+		url = cluster.URL()
+	}
+	pool, err := db.Open(ctx, url, db.PoolOptions{MaxConns: cfg.DBMaxConns, SimpleProtocol: cfg.DBSimpleProto})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return fn(pool)
+}
+
+func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer) error {
+	return withDatabase(ctx, cfg, logger, func(pool *pgxpool.Pool) error {
+		if err := db.Migrate(ctx, pool, logger); err != nil {
+			return err
+		}
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		store := db.NewStore(pool)
+		svc := inventory.New(store, inventory.Options{
+			LockTimeout: cfg.LockTimeout, Metrics: inventory.NewMetrics(reg), Logger: logger,
+		})
+		if cfg.Seed {
+			n, err := seed.IfEmpty(ctx, svc, seed.Options{Progress: stdout})
+			if err != nil {
+				return fmt.Errorf("seed: %w", err)
+			}
+			if n > 0 {
+				fmt.Fprintf(stdout, "seeded demo data: %d batches\n", n)
+			}
+		}
+		idem := idempotency.New(store.Queries)
+		go sweepIdempotencyKeys(ctx, idem, logger)
+
+		srv := web.New(web.Deps{
+			Inventory: svc, Idempotency: idem, Pool: pool, Logger: logger, PublicURL: cfg.PublicURL,
+			LockTimeout: cfg.LockTimeout, Registry: reg, Instance: instanceName(cfg),
+		})
+		fmt.Fprintf(stdout, "batchtrack is serving on %s\n", cfg.PublicURL)
+		err := srv.Listen(ctx, cfg.Addr, cfg.ShutdownGrace)
+		logger.Info("http server stopped")
+		return err
+	})
+}
+
+// sweepIdempotencyKeys deletes stored outcomes past their retention, hourly.
+func sweepIdempotencyKeys(ctx context.Context, s *idempotency.Store, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := s.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("idempotency sweep failed", "err", err)
+		} else if n > 0 {
+			logger.Info("idempotency keys expired", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func instanceName(cfg Config) string {
+	if cfg.InstanceName != "" {
+		return cfg.InstanceName
+	}
+	host, _ := os.Hostname()
+	return host + " " + cfg.Addr
+}

@@ -1,0 +1,83 @@
+package web
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"batchtrack/inventory"
+)
+
+func (s *Server) listEvents(c *fiber.Ctx) error {
+	q := query{c: c}
+	f := inventory.EventFilter{
+		EventType: q.str("event_type"), BizStep: q.str("biz_step"), BatchID: q.uuid("batch_id"),
+		LocationID: q.uuid("location_id"), SourceType: q.str("source_type"),
+		StartDate: q.date("start_date"), EndDate: q.date("end_date"),
+	}
+	opts := q.list()
+	if err := q.done(); err != nil {
+		return err
+	}
+	page, err := s.deps.Inventory.ListEvents(c.UserContext(), f, opts)
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, fiber.StatusOK, toList(page, toEventJSON))
+}
+
+type createEventRequest struct {
+	EventType          *string                  `json:"event_type"`
+	Action             string                   `json:"action"`
+	EventTime          *time.Time               `json:"event_time"`
+	EventTimezone      string                   `json:"event_timezone"`
+	BizStep            string                   `json:"biz_step"`
+	Disposition        string                   `json:"disposition"`
+	ReadPoint          string                   `json:"read_point"`
+	BizLocation        string                   `json:"biz_location"`
+	EPCList            []string                 `json:"epc_list"`
+	QuantityList       []inventory.QuantityItem `json:"quantity_list"`
+	InputQuantityList  []inventory.QuantityItem `json:"input_quantity_list"`
+	OutputQuantityList []inventory.QuantityItem `json:"output_quantity_list"`
+	BatchIDs           []uuid.UUID              `json:"batch_ids"`
+	Notes              string                   `json:"notes"`
+	ILMD               json.RawMessage          `json:"ilmd"`
+}
+
+func (s *Server) createEvent(c *fiber.Ctx) error {
+	var req createEventRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.EventType == nil {
+		return validationProblem(inventory.FieldError{Field: "event_type", Message: "is required"})
+	}
+	if string(req.ILMD) == "null" {
+		req.ILMD = nil
+	}
+	e, err := s.deps.Inventory.RecordEvent(c.UserContext(), actor(c), inventory.NewEvent{
+		EventType: *req.EventType, Action: req.Action, EventTime: req.EventTime, EventTimezone: req.EventTimezone,
+		BizStep: req.BizStep, Disposition: req.Disposition, ReadPoint: req.ReadPoint, BizLocation: req.BizLocation,
+		EPCList: req.EPCList, QuantityList: req.QuantityList, InputQuantityList: req.InputQuantityList,
+		OutputQuantityList: req.OutputQuantityList, BatchIDs: req.BatchIDs, Notes: req.Notes, ILMD: req.ILMD,
+	})
+	if err != nil {
+		return err
+	}
+	c.Location("/api/events/" + e.ID.String())
+	return sendJSON(c, fiber.StatusCreated, toEventJSON(e))
+}
+
+func (s *Server) showEvent(c *fiber.Ctx) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	e, err := s.deps.Inventory.GetEvent(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, fiber.StatusOK, toEventJSON(e))
+}

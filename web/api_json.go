@@ -1,0 +1,187 @@
+package web
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"batchtrack/gs1"
+	"batchtrack/inventory"
+	"batchtrack/quantity"
+)
+
+// The API's JSON shapes (api.md). Field names are a contract.
+
+type productJSON struct {
+	ID          uuid.UUID `json:"id"`
+	GTIN        string    `json:"gtin"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Category    string    `json:"category"`
+	Unit        string    `json:"unit"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+func toProductJSON(p inventory.Product) productJSON {
+	return productJSON{p.ID, p.GTIN, p.Name, p.Description, p.Category, p.Unit, p.CreatedAt, p.UpdatedAt}
+}
+
+type locationJSON struct {
+	ID        uuid.UUID  `json:"id"`
+	GLN       string     `json:"gln"`
+	Name      string     `json:"name"`
+	Type      string     `json:"type"`
+	Address   string     `json:"address"`
+	ParentID  *uuid.UUID `json:"parent_id"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+func toLocationJSON(l inventory.Location) locationJSON {
+	return locationJSON{l.ID, l.GLN, l.Name, l.Type, l.Address, l.ParentID, l.CreatedAt, l.UpdatedAt}
+}
+
+type refJSON struct {
+	ID   uuid.UUID `json:"id"`
+	GTIN string    `json:"gtin,omitempty"`
+	GLN  string    `json:"gln,omitempty"`
+	Name string    `json:"name"`
+}
+
+type batchJSON struct {
+	ID                uuid.UUID         `json:"id"`
+	BatchNumber       string            `json:"batch_number"`
+	Product           refJSON           `json:"product"`
+	Location          refJSON           `json:"location"`
+	ProductionDate    jsonDate          `json:"production_date"`
+	ExpiryDate        *jsonDate         `json:"expiry_date"`
+	BestBeforeDate    *jsonDate         `json:"best_before_date"`
+	QuantityProduced  quantity.Quantity `json:"quantity_produced"`
+	QuantityAvailable quantity.Quantity `json:"quantity_available"`
+	UnitOfMeasure     string            `json:"unit_of_measure"`
+	QualityStatus     string            `json:"quality_status"`
+	Notes             string            `json:"notes"`
+	Version           int64             `json:"version"`
+	DigitalLink       string            `json:"digital_link"`
+	CreatedAt         time.Time         `json:"created_at"`
+	UpdatedAt         time.Time         `json:"updated_at"`
+}
+
+func (s *Server) toBatchJSON(b inventory.Batch) batchJSON {
+	return batchJSON{
+		ID: b.ID, BatchNumber: b.BatchNumber,
+		Product:        refJSON{ID: b.ProductID, GTIN: b.ProductGTIN, Name: b.ProductName},
+		Location:       refJSON{ID: b.LocationID, GLN: b.LocationGLN, Name: b.LocationName},
+		ProductionDate: jsonDate{b.ProductionDate}, ExpiryDate: dateJSON(b.ExpiryDate),
+		BestBeforeDate: dateJSON(b.BestBeforeDate), QuantityProduced: b.QuantityProduced,
+		QuantityAvailable: b.QuantityAvailable, UnitOfMeasure: b.UnitOfMeasure,
+		QualityStatus: b.QualityStatus, Notes: b.Notes, Version: b.Version,
+		DigitalLink: s.digitalLink(b), CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
+	}
+}
+
+// digitalLink is the batch's GS1 Digital Link URI on this app's resolver.
+func (s *Server) digitalLink(b inventory.Batch) string {
+	return gs1.DigitalLink(s.deps.PublicURL, b.ProductGTIN, b.BatchNumber, b.ExpiryDate)
+}
+
+type consumptionJSON struct {
+	ID                     uuid.UUID         `json:"id"`
+	BatchID                uuid.UUID         `json:"batch_id"`
+	Kind                   string            `json:"kind"`
+	Quantity               quantity.Quantity `json:"quantity"`
+	QuantityAvailableAfter quantity.Quantity `json:"quantity_available_after"`
+	VersionAfter           int64             `json:"version_after"`
+	Reason                 string            `json:"reason"`
+	Actor                  string            `json:"actor"`
+	EventID                *uuid.UUID        `json:"event_id"`
+	CreatedAt              time.Time         `json:"created_at"`
+}
+
+func toConsumptionJSON(c inventory.Consumption) consumptionJSON {
+	return consumptionJSON{c.ID, c.BatchID, c.Kind, c.Quantity, c.QuantityAvailableAfter, c.VersionAfter,
+		c.Reason, c.Actor, c.EventID, c.CreatedAt}
+}
+
+type eventJSON struct {
+	ID                 uuid.UUID                `json:"id"`
+	EventType          string                   `json:"event_type"`
+	Action             *string                  `json:"action"`
+	EventTime          time.Time                `json:"event_time"`
+	EventTimezone      string                   `json:"event_timezone"`
+	RecordedAt         time.Time                `json:"recorded_at"`
+	BizStep            *string                  `json:"biz_step"`
+	Disposition        *string                  `json:"disposition"`
+	ReadPoint          *string                  `json:"read_point"`
+	BizLocation        *string                  `json:"biz_location"`
+	EPCList            []string                 `json:"epc_list"`
+	QuantityList       []inventory.QuantityItem `json:"quantity_list"`
+	InputQuantityList  []inventory.QuantityItem `json:"input_quantity_list"`
+	OutputQuantityList []inventory.QuantityItem `json:"output_quantity_list"`
+	BatchIDs           []uuid.UUID              `json:"batch_ids"`
+	ILMD               json.RawMessage          `json:"ilmd"`
+	Notes              string                   `json:"notes"`
+	SourceType         string                   `json:"source_type"`
+	Actor              string                   `json:"actor"`
+}
+
+func toEventJSON(e inventory.Event) eventJSON {
+	nonNil := func(l []inventory.QuantityItem) []inventory.QuantityItem {
+		if l == nil {
+			return []inventory.QuantityItem{}
+		}
+		return l
+	}
+	epcs := e.EPCList
+	if epcs == nil {
+		epcs = []string{}
+	}
+	ids := e.BatchIDs()
+	if ids == nil {
+		ids = []uuid.UUID{}
+	}
+	ilmd := e.ILMD
+	if len(ilmd) == 0 {
+		ilmd = json.RawMessage("null")
+	}
+	return eventJSON{
+		ID: e.ID, EventType: e.EventType, Action: e.Action, EventTime: e.EventTime, EventTimezone: e.EventTimezone,
+		RecordedAt: e.RecordedAt, BizStep: e.BizStep, Disposition: e.Disposition, ReadPoint: e.ReadPoint,
+		BizLocation: e.BizLocation, EPCList: epcs, QuantityList: nonNil(e.QuantityList),
+		InputQuantityList: nonNil(e.InputQuantityList), OutputQuantityList: nonNil(e.OutputQuantityList),
+		BatchIDs: ids, ILMD: ilmd, Notes: e.Notes, SourceType: e.SourceType, Actor: e.Actor,
+	}
+}
+
+type listJSON[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func toList[T, U any](p inventory.Page[T], f func(T) U) listJSON[U] {
+	out := listJSON[U]{Items: make([]U, 0, len(p.Items))}
+	for _, it := range p.Items {
+		out.Items = append(out.Items, f(it))
+	}
+	if p.NextCursor != "" {
+		out.NextCursor = &p.NextCursor
+	}
+	return out
+}
+
+// sendJSON writes v with status.
+func sendJSON(c *fiber.Ctx, status int, v any) error {
+	body, err := jsonMarshal(v)
+	if err != nil {
+		return err
+	}
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.Send(body)
+}
+
+func etag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }

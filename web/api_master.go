@@ -1,0 +1,126 @@
+package web
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"batchtrack/inventory"
+)
+
+func (s *Server) listProducts(c *fiber.Ctx) error {
+	q := query{c: c}
+	f := inventory.ProductFilter{Q: q.str("q"), Category: q.str("category")}
+	opts := q.list()
+	if err := q.done(); err != nil {
+		return err
+	}
+	page, err := s.deps.Inventory.ListProducts(c.UserContext(), f, opts)
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, fiber.StatusOK, toList(page, toProductJSON))
+}
+
+type createProductRequest struct {
+	GTIN        *string `json:"gtin"`
+	Name        *string `json:"name"`
+	Description string  `json:"description"`
+	Category    string  `json:"category"`
+	Unit        string  `json:"unit"`
+}
+
+func (s *Server) createProduct(c *fiber.Ctx) error {
+	var req createProductRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	var v inventory.ValidationError
+	required(&v, "gtin", req.GTIN)
+	required(&v, "name", req.Name)
+	if err := v.OrNil(); err != nil {
+		return err
+	}
+	p, err := s.deps.Inventory.CreateProduct(c.UserContext(), inventory.NewProduct{
+		GTIN: *req.GTIN, Name: *req.Name, Description: req.Description, Category: req.Category, Unit: req.Unit,
+	})
+	if err != nil {
+		return err
+	}
+	c.Location("/api/products/" + p.ID.String())
+	return sendJSON(c, fiber.StatusCreated, toProductJSON(p))
+}
+
+func (s *Server) showProduct(c *fiber.Ctx) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	p, err := s.deps.Inventory.GetProduct(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, fiber.StatusOK, toProductJSON(p))
+}
+
+func (s *Server) listLocations(c *fiber.Ctx) error {
+	q := query{c: c}
+	f := inventory.LocationFilter{Q: q.str("q"), Type: q.str("type")}
+	opts := q.list()
+	if err := q.done(); err != nil {
+		return err
+	}
+	page, err := s.deps.Inventory.ListLocations(c.UserContext(), f, opts)
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, fiber.StatusOK, toList(page, toLocationJSON))
+}
+
+type createLocationRequest struct {
+	GLN      *string    `json:"gln"`
+	Name     *string    `json:"name"`
+	Type     *string    `json:"type"`
+	Address  string     `json:"address"`
+	ParentID *uuid.UUID `json:"parent_id"`
+}
+
+func (s *Server) createLocation(c *fiber.Ctx) error {
+	var req createLocationRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	var v inventory.ValidationError
+	required(&v, "gln", req.GLN)
+	required(&v, "name", req.Name)
+	required(&v, "type", req.Type)
+	if err := v.OrNil(); err != nil {
+		return err
+	}
+	l, err := s.deps.Inventory.CreateLocation(c.UserContext(), inventory.NewLocation{
+		GLN: *req.GLN, Name: *req.Name, Type: *req.Type, Address: req.Address, ParentID: req.ParentID,
+	})
+	if err != nil {
+		return err
+	}
+	c.Location("/api/locations/" + l.ID.String())
+	return sendJSON(c, fiber.StatusCreated, toLocationJSON(l))
+}
+
+func (s *Server) showLocation(c *fiber.Ctx) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	l, err := s.deps.Inventory.GetLocation(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, fiber.StatusOK, toLocationJSON(l))
+}
+
+// required adds "is required" for a missing field.
+func required[T any](v *inventory.ValidationError, field string, p *T) {
+	if p == nil {
+		v.Add(field, "is required")
+	}
+}

@@ -1,0 +1,80 @@
+package web
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	qrcode "github.com/skip2/go-qrcode"
+)
+
+// showBatchQRPNG serves the QR code of the batch's Digital Link as PNG.
+func (s *Server) showBatchQRPNG(c *fiber.Ctx) error {
+	code, err := s.batchQR(c)
+	if err != nil {
+		return err
+	}
+	size := c.QueryInt("size", 256)
+	size = min(max(size, 64), 1024)
+	png, err := code.PNG(size)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "image/png")
+	c.Set(fiber.HeaderCacheControl, "private, max-age=300")
+	return c.Send(png)
+}
+
+// showBatchQRSVG serves the same code as SVG: crisp at any print size.
+func (s *Server) showBatchQRSVG(c *fiber.Ctx) error {
+	code, err := s.batchQR(c)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "image/svg+xml")
+	c.Set(fiber.HeaderCacheControl, "private, max-age=300")
+	return c.SendString(qrSVG(code))
+}
+
+func (s *Server) batchQR(c *fiber.Ctx) (*qrcode.QRCode, error) {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.deps.Inventory.GetBatch(c.UserContext(), id)
+	if err != nil {
+		return nil, err
+	}
+	return qrcode.New(s.digitalLink(b), qrcode.Medium)
+}
+
+// qrSVG draws the code's modules as one path, one unit per module.
+func qrSVG(code *qrcode.QRCode) string {
+	bits := code.Bitmap()
+	n := len(bits)
+	var path strings.Builder
+	for y, row := range bits {
+		for x, on := range row {
+			if on {
+				fmt.Fprintf(&path, "M%d %dh1v1h-1z", x, y)
+			}
+		}
+	}
+	return fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" shape-rendering="crispEdges" role="img" aria-label="QR code"><rect width="%d" height="%d" fill="#fff"/><path fill="#000" d="%s"/></svg>`,
+		n, n, n, n, path.String())
+}
+
+// resolveDigitalLink answers the batch's GS1 Digital Link URI: the app is
+// its own resolver, sending people to the batch's page and scripts that
+// ask for JSON to the API.
+func (s *Server) resolveDigitalLink(c *fiber.Ctx) error {
+	id, err := s.deps.Inventory.FindBatchByDigitalLink(c.UserContext(), c.Params("gtin"), c.Params("lot"))
+	if err != nil {
+		return err
+	}
+	target := "/batches/" + id.String()
+	if strings.Contains(c.Get(fiber.HeaderAccept), "application/json") {
+		target = "/api/batches/" + id.String()
+	}
+	return c.Redirect(target, fiber.StatusSeeOther)
+}

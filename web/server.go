@@ -1,0 +1,147 @@
+// Package web is batchtrack's HTTP layer: the JSON API, the staff pages
+// and their htmx fragments, on Fiber.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"batchtrack/idempotency"
+	"batchtrack/inventory"
+)
+
+// Deps is what the HTTP layer needs from the rest of the program.
+type Deps struct {
+	Inventory   *inventory.Service
+	Idempotency *idempotency.Store
+	Pool        *pgxpool.Pool // for /readyz
+	Logger      *slog.Logger
+	PublicURL   string // base of Digital Link URIs, e.g. http://127.0.0.1:3000
+	LockTimeout time.Duration
+	Registry    *prometheus.Registry
+	// Instance names this process on the dashboard and in logs.
+	Instance string
+}
+
+// Server holds the app and its dependencies.
+type Server struct {
+	deps Deps
+	app  *fiber.App
+}
+
+// BodyLimit is the largest request body accepted (413 above).
+const BodyLimit = 1 << 20
+
+// New builds the Fiber app with every route.
+func New(deps Deps) *Server {
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if deps.LockTimeout <= 0 {
+		deps.LockTimeout = deps.Inventory.LockTimeout()
+	}
+	s := &Server{deps: deps}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "batchtrack",
+		BodyLimit:             BodyLimit,
+		ErrorHandler:          s.handleError,
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		JSONEncoder:           json.Marshal,
+		JSONDecoder:           json.Unmarshal,
+		// Fiber's zero-allocation strings alias a pooled buffer; handlers
+		// that keep a value copy it (strings.Clone).
+		Immutable: false,
+	})
+	s.routes()
+	return s
+}
+
+// App is the Fiber app, for Listen and tests.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Listen serves on addr until ctx is cancelled, then shuts down
+// gracefully within grace.
+func (s *Server) Listen(ctx context.Context, addr string, grace time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listen(addr) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	if err := s.app.ShutdownWithTimeout(grace); err != nil {
+		return err
+	}
+	return <-errc
+}
+
+type ctxKey int
+
+const (
+	loggerKey ctxKey = iota
+)
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// withRequest gives every request an id (the client's X-Request-Id when it
+// is sane), a logger that prints it on every line, and a context that
+// carries both into the domain and the database.
+func (s *Server) withRequest(c *fiber.Ctx) error {
+	rid := c.Get("X-Request-Id")
+	if !requestIDPattern.MatchString(rid) {
+		rid = uuid.NewString()
+	}
+	c.Locals("request_id", rid)
+	c.Set("X-Request-Id", rid)
+	log := s.deps.Logger.With("request_id", rid)
+	c.SetUserContext(context.WithValue(c.UserContext(), loggerKey, log))
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		if herr := s.app.ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	status := c.Response().StatusCode()
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	log.Log(c.UserContext(), level, "request", "method", c.Method(), "path", c.Path(),
+		"route", c.Route().Path, "status", status, "duration", time.Since(start))
+	return nil
+}
+
+// recoverPanic turns a panic into a 500 with the stack in the log.
+func (s *Server) recoverPanic(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log(c).Error("panic", "panic", r, "stack", string(stack()))
+			err = fiber.ErrInternalServerError
+		}
+	}()
+	return c.Next()
+}
+
+func requestID(c *fiber.Ctx) string {
+	rid, _ := c.Locals("request_id").(string)
+	return rid
+}
+
+func (s *Server) log(c *fiber.Ctx) *slog.Logger {
+	if l, ok := c.UserContext().Value(loggerKey).(*slog.Logger); ok {
+		return l
+	}
+	return s.deps.Logger
+}
