@@ -7,9 +7,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// pageRoutes registers the staff UI (the UI issue grows this).
-func (s *Server) pageRoutes() {}
-
 func (s *Server) notFound(c *fiber.Ctx) error { return fiber.ErrNotFound }
 
 // renderErrorPage shows an error to a person in a browser.

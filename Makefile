@@ -1,0 +1,57 @@
+# batchtrack: the two commands are `make run` and `make test`; both set up
+# what a fresh Debian/Ubuntu machine lacks first.
+
+GO      ?= go
+TOOLS   := $(GO) tool -modfile=tools/go.mod
+BIN     := bin/batchtrack
+PKGS    := ./...
+
+.PHONY: run test build generate check fmt vet deps deps-test assets bench clean
+
+## run: start the app on http://127.0.0.1:3000 with a private PostgreSQL and demo data
+run: deps assets build
+	./$(BIN) serve
+
+## build: compile the binary (generated code is committed; see generate)
+build: assets
+	$(GO) build -o $(BIN) .
+
+## test: the whole suite with the race detector, after the freshness and lint checks
+test: deps-test assets check
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+## generate: regenerate templ views and sqlc queries
+generate:
+	$(TOOLS) templ generate -path views
+	$(TOOLS) sqlc generate
+
+## check: gofmt, go vet, and generated code up to date with its sources
+check: assets
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^tools/')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+	@scripts/check-generated.sh
+
+## deps: what `make run` needs (PostgreSQL server binaries, Node.js for the front-end packages)
+deps:
+	@scripts/deps.sh postgres node
+
+## deps-test: what `make test` needs on top (Redis, Chromium for browser tests)
+deps-test:
+	@scripts/deps.sh postgres redis node chromium
+
+## assets: front-end packages from npm, copied into static/vendor (embedded in the binary)
+assets: static/vendor/.stamp
+
+static/vendor/.stamp: package.json package-lock.json scripts/copy-assets.sh
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  echo "installing front-end packages (npm ci)"; npm ci --no-audit --no-fund --loglevel=error; fi
+	@scripts/copy-assets.sh
+	@touch $@
+
+## bench: benchmarks of the limiter, the cache and the consume path
+bench: deps-test assets
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./web/... ./inventory/...
+
+clean:
+	rm -rf bin static/vendor

@@ -1,0 +1,243 @@
+package ratelimit
+
+import (
+	"context"
+	"hash/maphash"
+	"strings"
+	"sync"
+	"time"
+)
+
+const memoryShards = 64
+
+// MemoryConfig configures NewMemory. The zero value is usable.
+type MemoryConfig struct {
+	// MaxKeys bounds the (policy, caller) pairs held; past it the least
+	// recently active of a few sampled keys is evicted. Default 65536.
+	MaxKeys int
+	// SweepEvery is how often a shard drops keys whose whole window has
+	// expired (checked on use, so an idle store costs nothing). Default 10s.
+	SweepEvery time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Memory is an in-process Limiter: a sliding-window log per (policy,
+// caller), spread over 64 shards with their own lock.
+type Memory struct {
+	shards      [memoryShards]memoryShard
+	seed        maphash.Seed
+	now         func() time.Time
+	maxPerShard int
+	sweepEvery  int64 // ms
+}
+
+type memoryShard struct {
+	mu        sync.Mutex
+	keys      map[memoryKey]*requestLog
+	lastSweep int64    // ms
+	_         [40]byte // keep shards' locks on separate cache lines
+}
+
+type memoryKey struct{ policy, caller string }
+
+// NewMemory returns an empty memory store.
+func NewMemory(cfg MemoryConfig) *Memory {
+	if cfg.MaxKeys <= 0 {
+		cfg.MaxKeys = 65536
+	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m := &Memory{
+		seed:        maphash.MakeSeed(),
+		now:         cfg.Now,
+		maxPerShard: max(1, (cfg.MaxKeys+memoryShards-1)/memoryShards),
+		sweepEvery:  cfg.SweepEvery.Milliseconds(),
+	}
+	for i := range m.shards {
+		m.shards[i].keys = make(map[memoryKey]*requestLog)
+	}
+	return m
+}
+
+// Allow implements Limiter. It never fails for a valid policy.
+func (m *Memory) Allow(_ context.Context, key string, p Policy) (Decision, error) {
+	if p.Off {
+		return allowAll(), nil
+	}
+	if err := p.validate(); err != nil {
+		return Decision{}, err
+	}
+	now := m.now().UnixMilli()
+	windowMs := p.Window.Milliseconds()
+	granule := granuleMillis(p.Limit, windowMs)
+	s := &m.shards[maphash.String(m.seed, key)%memoryShards]
+
+	s.mu.Lock()
+	if now-s.lastSweep >= m.sweepEvery {
+		s.sweep(now)
+	}
+	log := s.keys[memoryKey{p.Name, key}]
+	if log == nil {
+		if len(s.keys) >= m.maxPerShard {
+			s.evictOne(now)
+		}
+		// Fiber's strings point into reused buffers: keep copies.
+		log = &requestLog{}
+		s.keys[memoryKey{strings.Clone(p.Name), strings.Clone(key)}] = log
+	}
+	log.lastSeen = now
+	allowed, total, resetAt := log.decide(now, p.Limit, windowMs, granule)
+	s.mu.Unlock()
+
+	return decisionAt(now, allowed, p.Limit, total, resetAt), nil
+}
+
+// decisionAt builds the Decision for a log answer at time now (ms).
+func decisionAt(now int64, allowed bool, limit, total int, resetAt int64) Decision {
+	d := Decision{
+		Allowed:    allowed,
+		Limit:      limit,
+		Remaining:  max(0, limit-total),
+		ResetAfter: time.Duration(resetAt-now) * time.Millisecond,
+		Reset:      time.UnixMilli(resetAt),
+	}
+	if !allowed {
+		d.RetryAfter = d.ResetAfter
+	}
+	return d
+}
+
+// Len is the number of (policy, caller) pairs held.
+func (m *Memory) Len() int {
+	n := 0
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.Lock()
+		n += len(s.keys)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// Sweep drops every key whose window has wholly expired, now.
+func (m *Memory) Sweep() {
+	now := m.now().UnixMilli()
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.Lock()
+		s.sweep(now)
+		s.mu.Unlock()
+	}
+}
+
+func (s *memoryShard) sweep(now int64) {
+	s.lastSweep = now
+	for k, log := range s.keys {
+		if log.expires <= now {
+			delete(s.keys, k)
+		}
+	}
+}
+
+// evictOne makes room: an expired key if it meets one, else the least
+// recently used of a few (Go map iteration starts at a random place, so
+// this is a sample). Recency counts refusals too, so a caller hammering at
+// its limit is the last to be forgotten; evicting a live key forgets that
+// caller's count, which only a flood of distinct callers can force.
+func (s *memoryShard) evictOne(now int64) {
+	const samples = 8
+	var victim memoryKey
+	var victimSeen int64
+	n := 0
+	for k, log := range s.keys {
+		if log.expires <= now {
+			delete(s.keys, k)
+			return
+		}
+		if n == 0 || log.lastSeen < victimSeen {
+			victim, victimSeen = k, log.lastSeen
+		}
+		if n++; n == samples {
+			break
+		}
+	}
+	delete(s.keys, victim)
+}
+
+// requestLog is one caller's sliding-window log: a ring of (stamp, count)
+// entries oldest first, with the running total.
+type requestLog struct {
+	ring     []logEntry
+	head, n  int
+	total    int
+	expires  int64 // ms: when the newest entry leaves the window
+	lastSeen int64 // ms: the last decision, allowed or not
+}
+
+type logEntry struct {
+	stamp int64 // ms
+	count int64
+}
+
+func (l *requestLog) at(i int) *logEntry { return &l.ring[(l.head+i)%len(l.ring)] }
+
+// decide expires old entries, then admits one request if the window holds
+// fewer than limit. It returns the total after the request and when the
+// next unit of quota returns: for an admitted request, when the oldest
+// entry leaves; for a refused one, when enough have left for one more.
+func (l *requestLog) decide(now int64, limit int, window, granule int64) (allowed bool, total int, resetAt int64) {
+	for l.n > 0 {
+		e := l.at(0)
+		if e.stamp+window > now {
+			break
+		}
+		l.total -= int(e.count)
+		l.head = (l.head + 1) % len(l.ring)
+		l.n--
+	}
+	if l.n == 0 {
+		l.total, l.head = 0, 0
+	}
+
+	if l.total < limit {
+		stamp := stampFor(now, granule)
+		if l.n > 0 && l.at(l.n-1).stamp == stamp {
+			l.at(l.n-1).count++
+		} else {
+			// The log never needs more entries than the limit or the
+			// granules in a window (plus the partial ones at its ends).
+			l.push(logEntry{stamp: stamp, count: 1}, min(int64(limit), window/granule+2))
+		}
+		l.total++
+		l.expires = stamp + window
+		return true, l.total, l.at(0).stamp + window
+	}
+
+	// A lowered limit can leave more than limit in the window: one more
+	// request needs total-limit+1 units back, not just the oldest.
+	need := int64(l.total - limit + 1)
+	for i := 0; i < l.n; i++ {
+		e := l.at(i)
+		if need -= e.count; need <= 0 {
+			return false, l.total, e.stamp + window
+		}
+	}
+	return false, l.total, l.expires // unreachable: the entries sum to total
+}
+
+func (l *requestLog) push(e logEntry, bound int64) {
+	if l.n == len(l.ring) {
+		grown := make([]logEntry, max(l.n+1, int(min(bound, int64(max(4, 2*len(l.ring)))))))
+		for i := 0; i < l.n; i++ {
+			grown[i] = *l.at(i)
+		}
+		l.ring, l.head = grown, 0
+	}
+	*l.at(l.n) = e
+	l.n++
+}

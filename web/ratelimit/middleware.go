@@ -1,0 +1,159 @@
+package ratelimit
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// MiddlewareConfig configures Middleware.
+type MiddlewareConfig struct {
+	Limiter Limiter
+	// PolicyFor picks the request's policy; false (or an Off policy) means
+	// the request is not limited. It may return a per-caller policy (a
+	// service account's override) as long as the Name stays the same.
+	PolicyFor func(c *fiber.Ctx) (Policy, bool)
+	// KeyFor names the caller: the app passes token, else session user,
+	// else client IP. It should not be a secret (the dashboard lists the
+	// most refused callers): use a token's id, not the token. Default: the
+	// socket's IP address.
+	KeyFor func(c *fiber.Ctx) string
+	// FailClosed refuses requests when the Limiter returns an error;
+	// otherwise they proceed unlimited. A Fallback never returns store
+	// errors: its own Mode decides.
+	FailClosed bool
+	Metrics    *Metrics     // may be nil
+	Logger     *slog.Logger // default slog.Default()
+}
+
+// RefusedError is what the middleware returns for a refused request, after
+// setting the rate limit headers and Retry-After: the app's error handler
+// renders it (problem+json, a page, a toast) with status 429. It unwraps to
+// fiber.ErrTooManyRequests, so Fiber's default handler also answers 429.
+type RefusedError struct {
+	Policy   string
+	Decision Decision
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("rate limit %q exceeded: retry in %s", e.Policy, e.Decision.RetryAfter)
+}
+
+func (e *RefusedError) Unwrap() error { return fiber.ErrTooManyRequests }
+
+// failedClosedWait is the Retry-After for refusals made because the
+// Limiter failed: about when a store outage could be noticed as over.
+const failedClosedWait = time.Second
+
+// Middleware limits requests per MiddlewareConfig. Limited responses carry
+// X-RateLimit-Limit/-Remaining/-Reset and the IETF RateLimit and
+// RateLimit-Policy fields, refused ones also Retry-After.
+func Middleware(cfg MiddlewareConfig) fiber.Handler {
+	if cfg.Limiter == nil || cfg.PolicyFor == nil {
+		panic("ratelimit: Middleware needs a Limiter and a PolicyFor")
+	}
+	if cfg.KeyFor == nil {
+		cfg.KeyFor = func(c *fiber.Ctx) string { return ClientIP(c, nil) }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	var lastErrLog atomic.Int64
+	return func(c *fiber.Ctx) error {
+		p, limited := cfg.PolicyFor(c)
+		if !limited || p.Off {
+			return c.Next()
+		}
+		key := cfg.KeyFor(c)
+		d, err := cfg.Limiter.Allow(c.UserContext(), key, p)
+		if err != nil {
+			cfg.Metrics.storeError()
+			// One line a minute is enough to notice; the metric counts all.
+			if now, last := time.Now().UnixNano(), lastErrLog.Load(); now-last > int64(time.Minute) && lastErrLog.CompareAndSwap(last, now) {
+				cfg.Logger.Error("rate limiter failed", "policy", p.Name, "fail_closed", cfg.FailClosed, "err", err)
+			}
+			if !cfg.FailClosed {
+				return c.Next()
+			}
+			d = Decision{Limit: p.Limit, ResetAfter: failedClosedWait, Reset: time.Now().Add(failedClosedWait), RetryAfter: failedClosedWait}
+		}
+		SetHeaders(c, p, d)
+		cfg.Metrics.observe(p.Name, key, d.Allowed)
+		if !d.Allowed {
+			return &RefusedError{Policy: p.Name, Decision: d}
+		}
+		return c.Next()
+	}
+}
+
+// SetHeaders writes the rate limit fields for decision d under policy p,
+// and Retry-After when d is a refusal. Handlers that call a Limiter
+// themselves (login throttling) use it to answer like the middleware.
+func SetHeaders(c *fiber.Ctx, p Policy, d Decision) {
+	h := &c.Response().Header
+	var buf [160]byte
+
+	h.SetBytesV("X-RateLimit-Limit", strconv.AppendInt(buf[:0], int64(d.Limit), 10))
+	h.SetBytesV("X-RateLimit-Remaining", strconv.AppendInt(buf[:0], int64(d.Remaining), 10))
+	// Rounded up: a client that waits until then is not early.
+	h.SetBytesV("X-RateLimit-Reset", ceilSecond(d.Reset).UTC().AppendFormat(buf[:0], time.RFC3339))
+
+	// draft-ietf-httpapi-ratelimit-headers-11: structured-field lists; w and
+	// t are whole seconds, sub-second windows round up to 1.
+	b := appendSFString(buf[:0], p.Name)
+	b = append(b, ";q="...)
+	b = strconv.AppendInt(b, int64(d.Limit), 10)
+	b = append(b, ";w="...)
+	b = strconv.AppendInt(b, max(1, ceilSeconds(p.Window)), 10)
+	h.SetBytesV("RateLimit-Policy", b)
+
+	b = appendSFString(buf[:0], p.Name)
+	b = append(b, ";r="...)
+	b = strconv.AppendInt(b, int64(d.Remaining), 10)
+	b = append(b, ";t="...)
+	b = strconv.AppendInt(b, ceilSeconds(d.ResetAfter), 10)
+	h.SetBytesV("RateLimit", b)
+
+	if !d.Allowed {
+		h.SetBytesV(fiber.HeaderRetryAfter, strconv.AppendInt(buf[:0], max(1, ceilSeconds(d.RetryAfter)), 10))
+	}
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+func ceilSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
+}
+
+// appendSFString appends s as a structured-field String (RFC 8941 3.3.3):
+// quoted, with \ and " escaped; other bytes outside printable ASCII cannot
+// be carried and become '?'.
+func appendSFString(b []byte, s string) []byte {
+	if s == "" {
+		s = "default"
+	}
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch ch := s[i]; {
+		case ch == '"' || ch == '\\':
+			b = append(b, '\\', ch)
+		case ch < 0x20 || ch > 0x7e:
+			b = append(b, '?')
+		default:
+			b = append(b, ch)
+		}
+	}
+	return append(b, '"')
+}

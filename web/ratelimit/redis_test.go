@@ -1,0 +1,200 @@
+package ratelimit
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"batchtrack/redistest"
+)
+
+func newRedisStore(t *testing.T, srv *redistest.Server) *Redis {
+	t.Helper()
+	// A generous timeout: the shared CI machine may be slow; outages are
+	// tested separately.
+	return NewRedis(srv.Client(), RedisConfig{Timeout: 2 * time.Second})
+}
+
+func TestRedisBoundaries(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRedisStore(t, srv)
+	p := Policy{Name: "p", Limit: 5, Window: time.Minute}
+	for i := 0; i < p.Limit; i++ {
+		d := mustAllow(t, r, "k", p)
+		if !d.Allowed || d.Remaining != p.Limit-1-i || d.Limit != p.Limit || d.RetryAfter != 0 {
+			t.Fatalf("request %d: %+v", i, d)
+		}
+		if d.ResetAfter <= 0 || d.ResetAfter > p.Window {
+			t.Fatalf("request %d: ResetAfter %v outside (0, %v]", i, d.ResetAfter, p.Window)
+		}
+	}
+	d := mustAllow(t, r, "k", p)
+	if d.Allowed || d.Remaining != 0 {
+		t.Fatalf("request limit+1: %+v", d)
+	}
+	if d.RetryAfter <= p.Window-10*time.Second || d.RetryAfter > p.Window || d.RetryAfter != d.ResetAfter {
+		t.Fatalf("refusal RetryAfter %v ResetAfter %v, want just under %v", d.RetryAfter, d.ResetAfter, p.Window)
+	}
+	if got := mustAllow(t, r, "other", p); !got.Allowed || got.Remaining != p.Limit-1 {
+		t.Fatalf("another caller shares the quota: %+v", got)
+	}
+}
+
+func TestRedisKeysExpire(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRedisStore(t, srv)
+	p := Policy{Name: "p", Limit: 5, Window: 30 * time.Second}
+	mustAllow(t, r, "k", p)
+	c := srv.Client()
+	keys, err := c.Keys(t.Context(), "batchtrack:ratelimit:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 {
+		t.Fatalf("keys %v, want a log and a total", keys)
+	}
+	for _, k := range keys {
+		ttl, err := c.PTTL(t.Context(), k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ttl <= 0 || ttl > p.Window {
+			t.Errorf("%s: PTTL %v, want in (0, %v]", k, ttl, p.Window)
+		}
+	}
+}
+
+// With real time: refusals do not count, and waiting RetryAfter is enough.
+func TestRedisSubSecondWindowAndHonestRetryAfter(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRedisStore(t, srv)
+	p := Policy{Name: "p", Limit: 5, Window: 300 * time.Millisecond}
+	for round := 0; round < 3; round++ {
+		allowed := 0
+		var refusal Decision
+		for i := 0; i < 20; i++ { // 5 allowed, then refusals that must not count
+			d := mustAllow(t, r, "k", p)
+			if d.Allowed {
+				allowed++
+			} else {
+				refusal = d
+			}
+		}
+		if allowed != p.Limit && round == 0 {
+			t.Fatalf("round %d: %d allowed of 20 sent at once, want %d", round, allowed, p.Limit)
+		}
+		if refusal.RetryAfter <= 0 || refusal.RetryAfter > p.Window {
+			t.Fatalf("round %d: RetryAfter %v outside (0, %v]", round, refusal.RetryAfter, p.Window)
+		}
+		time.Sleep(refusal.RetryAfter + 2*time.Millisecond) // Redis TIME and ours tick apart
+		if d := mustAllow(t, r, "k", p); !d.Allowed {
+			t.Fatalf("round %d: refused after sleeping RetryAfter %v: %+v", round, refusal.RetryAfter, d)
+		}
+	}
+	// Several windows later the whole quota is back.
+	time.Sleep(3 * p.Window)
+	if d := mustAllow(t, r, "k", p); !d.Allowed || d.Remaining != p.Limit-1 {
+		t.Fatalf("after several windows: %+v", d)
+	}
+}
+
+func TestRedisConcurrentFirstRequests(t *testing.T) {
+	srv := redistest.Start(t)
+	// Two clients, as two instances would have.
+	stores := []*Redis{newRedisStore(t, srv), newRedisStore(t, srv)}
+	p := Policy{Name: "p", Limit: 37, Window: time.Minute}
+	var allowed atomic.Int64
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for i := 0; i < 200; i++ {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			start.Wait()
+			d, err := stores[i%2].Allow(t.Context(), "same caller", p)
+			if err != nil {
+				t.Error(err)
+			}
+			if d.Allowed {
+				allowed.Add(1)
+			}
+		}()
+	}
+	start.Done()
+	done.Wait()
+	if got := allowed.Load(); got != int64(p.Limit) {
+		t.Fatalf("%d of 200 concurrent requests allowed, want exactly %d", got, p.Limit)
+	}
+}
+
+func TestRedisLargeLimitStaysBounded(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRedisStore(t, srv)
+	p := Policy{Name: "p", Limit: 1_000_000, Window: 500 * time.Millisecond}
+	deadline := time.Now().Add(700 * time.Millisecond)
+	n := 0
+	for ; time.Now().Before(deadline); n++ {
+		if d := mustAllow(t, r, "k", p); !d.Allowed {
+			t.Fatalf("request %d refused: %+v", n, d)
+		}
+	}
+	keys, err := srv.Client().Keys(t.Context(), "batchtrack:ratelimit:*:log").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("keys %v, %v", keys, err)
+	}
+	length, err := srv.Client().LLen(t.Context(), keys[0]).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if length > maxLogEntries+2 {
+		t.Fatalf("log holds %d entries after %d requests, want at most %d", length, n, maxLogEntries+2)
+	}
+}
+
+// Both log resolutions (per millisecond up to maxLogEntries, granules
+// above) count exactly up to the limit.
+func TestRedisCountsAtTheLimit(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRedisStore(t, srv)
+	for _, limit := range []int{3, 200} {
+		p := Policy{Name: fmt.Sprint("p", limit), Limit: limit, Window: time.Hour}
+		for i := 0; i < limit+3; i++ {
+			d := mustAllow(t, r, "k", p)
+			wantAllowed := i < limit
+			if d.Allowed != wantAllowed || d.Remaining != max(0, limit-1-i) {
+				t.Fatalf("limit %d request %d: %+v", limit, i, d)
+			}
+		}
+	}
+}
+
+func TestRedisUnreachableReturnsErrorQuickly(t *testing.T) {
+	r := NewRedis(deadRedisClient(t), RedisConfig{Timeout: 50 * time.Millisecond})
+	start := time.Now()
+	_, err := r.Allow(t.Context(), "k", Policy{Name: "p", Limit: 1, Window: time.Second})
+	if err == nil {
+		t.Fatal("no error from a Redis nobody listens for")
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("took %v despite a 50ms timeout", took)
+	}
+}
+
+// deadRedisClient is a real client for an address nothing listens on.
+func deadRedisClient(t *testing.T) *redis.Client {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
