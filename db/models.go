@@ -12,6 +12,19 @@ import (
 	"github.com/google/uuid"
 )
 
+type ApiToken struct {
+	ID         uuid.UUID
+	UserID     uuid.UUID
+	Name       string
+	Prefix     string
+	TokenHash  []byte
+	CreatedBy  *uuid.UUID
+	CreatedAt  time.Time
+	ExpiresAt  *time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
 type Batch struct {
 	ID                uuid.UUID
 	BatchNumber       string
@@ -105,4 +118,27 @@ type Product struct {
 	Unit        string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+}
+
+type Session struct {
+	IDHash     []byte
+	UserID     uuid.UUID
+	CsrfToken  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	UserAgent  string
+	ClientIp   string
+}
+
+type User struct {
+	ID           uuid.UUID
+	Email        string
+	DisplayName  string
+	Role         string
+	PasswordHash string
+	Disabled     bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	LastLoginAt  *time.Time
 }
