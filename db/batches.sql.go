@@ -30,7 +30,7 @@ WITH locked AS (
       AND l.quality_status IN ('pending', 'approved')
       AND (l.expiry_date IS NULL OR l.expiry_date >= $3::date)
       AND ($4::bigint IS NULL OR l.version = $4)
-    RETURNING b.id, b.quantity_available, b.version, b.location_id, unece_code(b.unit_of_measure) AS uom
+    RETURNING b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, unece_code(b.unit_of_measure) AS uom
 ), ev AS (
     INSERT INTO events (event_type, action, event_time, event_timezone, biz_step, disposition,
                         read_point_id, biz_location_id, quantity_list, source_type, actor, notes)
@@ -60,9 +60,16 @@ SELECT l.quantity_available AS available_before, l.version AS version_before,
        -- The statement waits for the row lock before anything else, so its
        -- age when the result row is built is the lock wait (plus the
        -- sub-millisecond work of the inserts).
-       extract(epoch FROM clock_timestamp() - statement_timestamp())::float8 AS lock_wait_seconds
+       extract(epoch FROM clock_timestamp() - statement_timestamp())::float8 AS lock_wait_seconds,
+       -- The batch after the update, so the caller needs no second query.
+       u.batch_number, u.product_id, u.location_id, u.production_date, u.best_before_date,
+       u.quantity_produced, u.unit_of_measure, u.notes, u.created_at, u.updated_at,
+       p.gtin AS product_gtin, p.name AS product_name, loc.gln AS location_gln, loc.name AS location_name
 FROM locked l
 LEFT JOIN led ON true
+LEFT JOIN upd u ON true
+LEFT JOIN products p ON p.id = u.product_id
+LEFT JOIN locations loc ON loc.id = u.location_id
 `
 
 type ConsumeBatchParams struct {
@@ -87,6 +94,20 @@ type ConsumeBatchRow struct {
 	VersionAfter           *int64
 	EventID                *uuid.UUID
 	LockWaitSeconds        float64
+	BatchNumber            *string
+	ProductID              *uuid.UUID
+	LocationID             *uuid.UUID
+	ProductionDate         *time.Time
+	BestBeforeDate         *time.Time
+	QuantityProduced       *quantity.Quantity
+	UnitOfMeasure          *string
+	Notes                  *string
+	CreatedAt              *time.Time
+	UpdatedAt              *time.Time
+	ProductGtin            *string
+	ProductName            *string
+	LocationGln            *string
+	LocationName           *string
 }
 
 // The locked path in one statement: lock the row, check it, take the
@@ -117,6 +138,20 @@ func (q *Queries) ConsumeBatch(ctx context.Context, arg ConsumeBatchParams) (Con
 		&i.VersionAfter,
 		&i.EventID,
 		&i.LockWaitSeconds,
+		&i.BatchNumber,
+		&i.ProductID,
+		&i.LocationID,
+		&i.ProductionDate,
+		&i.BestBeforeDate,
+		&i.QuantityProduced,
+		&i.UnitOfMeasure,
+		&i.Notes,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ProductGtin,
+		&i.ProductName,
+		&i.LocationGln,
+		&i.LocationName,
 	)
 	return i, err
 }

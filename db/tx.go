@@ -65,11 +65,16 @@ func (s *Store) ConsumePipelined(ctx context.Context, lockTimeout time.Duration,
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue("SELECT set_config('lock_timeout', $1, true)", LockTimeoutSetting(lockTimeout))
+	// Same arguments and columns as the generated ConsumeBatch; a test
+	// runs both and compares, so the two cannot drift apart.
 	b.Queue(consumeBatch, arg.BatchID, arg.Quantity, arg.Today, arg.ExpectedVersion,
 		arg.EventTimezone, arg.Actor, arg.Reason, arg.IdempotencyKey).QueryRow(func(r pgx.Row) error {
 		return r.Scan(&row.AvailableBefore, &row.VersionBefore, &row.QualityStatus, &row.ExpiryDate,
 			&row.ConsumptionID, &row.ConsumedAt, &row.QuantityAvailableAfter, &row.VersionAfter,
-			&row.EventID, &row.LockWaitSeconds)
+			&row.EventID, &row.LockWaitSeconds, &row.BatchNumber, &row.ProductID, &row.LocationID,
+			&row.ProductionDate, &row.BestBeforeDate, &row.QuantityProduced, &row.UnitOfMeasure,
+			&row.Notes, &row.CreatedAt, &row.UpdatedAt, &row.ProductGtin, &row.ProductName,
+			&row.LocationGln, &row.LocationName)
 	})
 	b.Queue("COMMIT")
 	err = conn.SendBatch(ctx, b).Close()

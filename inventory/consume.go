@@ -82,10 +82,15 @@ func (s *Service) Consume(ctx context.Context, actor Actor, r ConsumeRequest) (B
 	if row.ConsumedAt != nil {
 		c.CreatedAt = *row.ConsumedAt
 	}
-	// Read after commit: the balance as of this consumption or later.
-	b, err := s.GetBatch(ctx, r.BatchID)
-	if err != nil {
-		return Batch{}, Consumption{}, err
+	// The statement returned the batch as its update left it.
+	b := Batch{
+		ID: r.BatchID, BatchNumber: *row.BatchNumber, ProductID: *row.ProductID, ProductGTIN: *row.ProductGtin,
+		ProductName: *row.ProductName, LocationID: *row.LocationID, LocationGLN: *row.LocationGln,
+		LocationName: *row.LocationName, ProductionDate: *row.ProductionDate, ExpiryDate: row.ExpiryDate,
+		BestBeforeDate: row.BestBeforeDate, QuantityProduced: *row.QuantityProduced,
+		QuantityAvailable: *row.QuantityAvailableAfter, UnitOfMeasure: *row.UnitOfMeasure,
+		QualityStatus: row.QualityStatus, Notes: *row.Notes, Version: *row.VersionAfter,
+		CreatedAt: *row.CreatedAt, UpdatedAt: *row.UpdatedAt,
 	}
 	return b, c, nil
 }

@@ -80,7 +80,7 @@ WITH locked AS (
       AND l.quality_status IN ('pending', 'approved')
       AND (l.expiry_date IS NULL OR l.expiry_date >= @today::date)
       AND (sqlc.narg(expected_version)::bigint IS NULL OR l.version = sqlc.narg(expected_version))
-    RETURNING b.id, b.quantity_available, b.version, b.location_id, unece_code(b.unit_of_measure) AS uom
+    RETURNING b.*, unece_code(b.unit_of_measure) AS uom
 ), ev AS (
     INSERT INTO events (event_type, action, event_time, event_timezone, biz_step, disposition,
                         read_point_id, biz_location_id, quantity_list, source_type, actor, notes)
@@ -110,9 +110,16 @@ SELECT l.quantity_available AS available_before, l.version AS version_before,
        -- The statement waits for the row lock before anything else, so its
        -- age when the result row is built is the lock wait (plus the
        -- sub-millisecond work of the inserts).
-       extract(epoch FROM clock_timestamp() - statement_timestamp())::float8 AS lock_wait_seconds
+       extract(epoch FROM clock_timestamp() - statement_timestamp())::float8 AS lock_wait_seconds,
+       -- The batch after the update, so the caller needs no second query.
+       u.batch_number, u.product_id, u.location_id, u.production_date, u.best_before_date,
+       u.quantity_produced, u.unit_of_measure, u.notes, u.created_at, u.updated_at,
+       p.gtin AS product_gtin, p.name AS product_name, loc.gln AS location_gln, loc.name AS location_name
 FROM locked l
-LEFT JOIN led ON true;
+LEFT JOIN led ON true
+LEFT JOIN upd u ON true
+LEFT JOIN products p ON p.id = u.product_id
+LEFT JOIN locations loc ON loc.id = u.location_id;
 
 -- name: LockBatches :many
 -- Rows are locked in id order, so two multi-batch consumptions can never

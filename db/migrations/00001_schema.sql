@@ -119,10 +119,8 @@ CREATE INDEX events_type_time_idx ON events (event_type, event_time DESC, id DES
 CREATE INDEX events_biz_step_time_idx ON events (biz_step, event_time DESC, id DESC);
 CREATE INDEX events_source_time_idx ON events (source_type, event_time DESC, id DESC);
 CREATE INDEX events_biz_location_time_idx ON events (biz_location_id, event_time DESC, id DESC);
-CREATE INDEX events_read_point_time_idx ON events (read_point_id, event_time DESC, id DESC);
 
 ALTER TABLE consumptions ADD FOREIGN KEY (event_id) REFERENCES events (id);
-CREATE INDEX consumptions_event_idx ON consumptions (event_id);
 
 -- The batches an event names, with their role, so "all events of a batch"
 -- and "inputs and outputs of a transformation" are index scans. event_time
@@ -137,7 +135,6 @@ CREATE TABLE event_batches (
     PRIMARY KEY (event_id, batch_id, role)
 );
 CREATE INDEX event_batches_batch_time_idx ON event_batches (batch_id, event_time DESC, event_id DESC);
-CREATE INDEX event_batches_batch_role_idx ON event_batches (batch_id, role);
 
 -- The ledger and the events are append-only: corrections are new rows.
 -- +goose StatementBegin

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Consume throughput: batchtrack's HTTP consume path against pgbench running
+# the plain lock-update-insert transaction on the same schema, same server,
+# same session. One hot batch, then 1000 batches.
+#
+#   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bench/consume.sh
+#
+# Needs wrk and pgbench (Debian: wrk, postgresql-client). Loopback only;
+# every run is bounded by DURATION (default 10s) per measurement.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${BENCH_DATABASE_URL:?set BENCH_DATABASE_URL to a PostgreSQL server where a bench database may be created}"
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-32}
+THREADS=${THREADS:-2}
+PORT=${PORT:-3917}
+dbname=batchtrack_bench
+admin_url=$BENCH_DATABASE_URL
+db_url=$(echo "$admin_url" | sed -E "s#/[^/?]*(\?|$)#/$dbname\1#")
+
+psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $dbname" -c "CREATE DATABASE $dbname"
+go build -o bin/batchtrack .
+DATABASE_URL=$db_url ADDR=127.0.0.1:$PORT SEED=false LOG_LEVEL=warn DB_MAX_CONNS=$CONNS \
+  RATE_LIMIT_READ=off RATE_LIMIT_CONSUME=off RATE_LIMIT_BATCHES_WRITE=off RATE_LIMIT_EVENTS_WRITE=off \
+  BENCH_TOKEN_FILE=/tmp/bt-bench-token ./bin/batchtrack serve >/tmp/bt-bench.log 2>&1 &
+app=$!
+trap 'kill $app 2>/dev/null; wait $app 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+
+# 1000 batches of a large quantity, created in SQL (setup, not measured).
+psql -q "$db_url" <<'SQL'
+INSERT INTO products (gtin, name) VALUES ('00061414100014', 'Bench coffee');
+INSERT INTO locations (gln, name, type) VALUES ('0614141000012', 'Bench plant', 'factory');
+INSERT INTO batches (batch_number, product_id, location_id, production_date, quantity_produced, quantity_available, quality_status)
+SELECT 'BENCH' || i, (SELECT id FROM products), (SELECT id FROM locations), current_date, 999999999, 999999999, 'approved'
+FROM generate_series(1, 1000) i;
+SQL
+psql -qAt "$db_url" -c "SELECT id FROM batches ORDER BY batch_number" > /tmp/bt-bench-ids
+hot=$(head -1 /tmp/bt-bench-ids)
+auth=()
+if [ -s /tmp/bt-bench-token ]; then auth=(-H "Authorization: Bearer $(cat /tmp/bt-bench-token)"); fi
+
+cat > /tmp/bt-bench-hot.lua <<LUA
+wrk.method = "POST"
+wrk.body = '{"quantity_to_consume": "0.001"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.path = "/api/batches/$hot/consume"
+LUA
+cat > /tmp/bt-bench-many.lua <<'LUA'
+local ids = {}
+for line in io.lines("/tmp/bt-bench-ids") do ids[#ids + 1] = line end
+wrk.method = "POST"
+wrk.body = '{"quantity_to_consume": "0.001"}'
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  return wrk.format(nil, "/api/batches/" .. ids[math.random(#ids)] .. "/consume")
+end
+LUA
+cat > /tmp/bt-bench-hot.sql <<SQL
+BEGIN;
+SELECT quantity_available, version FROM batches WHERE id = '$hot' FOR UPDATE;
+UPDATE batches SET quantity_available = quantity_available - 0.001, version = version + 1, updated_at = now() WHERE id = '$hot';
+INSERT INTO consumptions (batch_id, kind, quantity, quantity_available_after, version_after, actor)
+  SELECT id, 'consume', 0.001, quantity_available, version, 'pgbench' FROM batches WHERE id = '$hot';
+END;
+SQL
+cat > /tmp/bt-bench-many.sql <<'SQL'
+\set n random(1, 1000)
+BEGIN;
+SELECT quantity_available, version FROM batches WHERE batch_number = 'BENCH' || :n FOR UPDATE;
+UPDATE batches SET quantity_available = quantity_available - 0.001, version = version + 1, updated_at = now() WHERE batch_number = 'BENCH' || :n;
+INSERT INTO consumptions (batch_id, kind, quantity, quantity_available_after, version_after, actor)
+  SELECT id, 'consume', 0.001, quantity_available, version, 'pgbench' FROM batches WHERE batch_number = 'BENCH' || :n;
+END;
+SQL
+
+rate() { grep -E "^Requests/sec|^tps" | head -1 | grep -oE "[0-9]+\.[0-9]+" | head -1; }
+echo "measuring ($DURATION each, $CONNS connections)..."
+wrk_hot=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s /tmp/bt-bench-hot.lua "${auth[@]}" "http://127.0.0.1:$PORT" | tee /tmp/bt-bench-wrk-hot.txt | rate)
+pg_hot=$(pgbench -n -M prepared -c "$CONNS" -j "$THREADS" -T "${DURATION%s}" -f /tmp/bt-bench-hot.sql "$db_url" 2>/dev/null | grep -E "^tps" | grep -oE "[0-9]+\.[0-9]+" | head -1)
+wrk_many=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s /tmp/bt-bench-many.lua "${auth[@]}" "http://127.0.0.1:$PORT" | tee /tmp/bt-bench-wrk-many.txt | rate)
+pg_many=$(pgbench -n -M prepared -c "$CONNS" -j "$THREADS" -T "${DURATION%s}" -f /tmp/bt-bench-many.sql "$db_url" 2>/dev/null | grep -E "^tps" | grep -oE "[0-9]+\.[0-9]+" | head -1)
+non2xx=$(grep -h "Non-2xx" /tmp/bt-bench-wrk-*.txt || true)
+
+printf '\n%-28s %12s %12s %8s\n' "consume" "batchtrack/s" "pgbench tps" "ratio"
+printf '%-28s %12s %12s %8s\n' "one hot batch" "$wrk_hot" "$pg_hot" "$(echo "scale=2; $wrk_hot / $pg_hot" | bc)"
+printf '%-28s %12s %12s %8s\n' "1000 batches" "$wrk_many" "$pg_many" "$(echo "scale=2; $wrk_many / $pg_many" | bc)"
+[ -n "$non2xx" ] && echo "wrk saw non-2xx responses: $non2xx"
+psql -qAt "$db_url" -c "SELECT count(*) AS bad FROM batches b WHERE quantity_available <> quantity_produced - coalesce((SELECT sum(quantity) FROM consumptions c WHERE c.batch_id = b.id), 0)" | sed 's/^/batches whose ledger does not explain the balance: /'

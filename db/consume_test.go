@@ -1,0 +1,62 @@
+package db_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/google/uuid"
+
+	"batchtrack/db"
+	"batchtrack/db/pgtest"
+	"batchtrack/quantity"
+)
+
+// ConsumePipelined hand-writes the arguments and columns of the generated
+// ConsumeBatch; run both on twin batches and compare, so a change of the
+// query that is not carried over fails here.
+func TestConsumePipelinedMatchesGenerated(t *testing.T) {
+	store := db.NewStore(pgtest.New(t))
+	ctx := context.Background()
+	p, err := store.CreateProduct(ctx, db.CreateProductParams{Gtin: "00061414100014", Name: "p", Unit: "kg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := store.CreateLocation(ctx, db.CreateLocationParams{Gln: "0614141000012", Name: "l", Type: "farm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	twin := func(number string) uuid.UUID {
+		id, err := store.CreateBatch(ctx, db.CreateBatchParams{BatchNumber: number, ProductID: p.ID, LocationID: l.ID,
+			ProductionDate: time.Now(), QuantityProduced: quantity.FromUnits(10), UnitOfMeasure: "kg",
+			QualityStatus: "approved"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	for _, qty := range []quantity.Quantity{quantity.FromUnits(3), quantity.FromUnits(30)} {
+		arg := func(id uuid.UUID) db.ConsumeBatchParams {
+			return db.ConsumeBatchParams{BatchID: id, Quantity: qty, Today: time.Now(), EventTimezone: "+00:00", Actor: "t", Reason: "r"}
+		}
+		a, b := twin("A"+qty.String()), twin("B"+qty.String())
+		got, err := store.ConsumePipelined(ctx, time.Second, arg(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := store.ConsumeBatch(ctx, arg(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ignore := cmpopts.IgnoreFields(db.ConsumeBatchRow{}, "ConsumptionID", "ConsumedAt", "EventID",
+			"LockWaitSeconds", "BatchNumber", "CreatedAt", "UpdatedAt")
+		if diff := cmp.Diff(want, got, ignore); diff != "" {
+			t.Errorf("pipelined row differs from generated (-want +got):\n%s", diff)
+		}
+		if qty == quantity.FromUnits(3) && (got.BatchNumber == nil || *got.BatchNumber != "A3" || got.ConsumptionID == nil) {
+			t.Errorf("pipelined row: %+v", got)
+		}
+	}
+}
