@@ -60,3 +60,56 @@ func TestConsumePipelinedMatchesGenerated(t *testing.T) {
 		}
 	}
 }
+
+// A consume waiting on a held row lock shows up in lock_waiters() with
+// the batch it waits for and the session that blocks it.
+func TestListLockWaitersNamesTheBatch(t *testing.T) {
+	pool := pgtest.New(t)
+	store := db.NewStore(pool)
+	ctx := context.Background()
+	p, _ := store.CreateProduct(ctx, db.CreateProductParams{Gtin: "00061414100014", Name: "p", Unit: "kg"})
+	l, _ := store.CreateLocation(ctx, db.CreateLocationParams{Gln: "0614141000012", Name: "l", Type: "farm"})
+	id, err := store.CreateBatch(ctx, db.CreateBatchParams{BatchNumber: "W1", ProductID: p.ID, LocationID: l.ID,
+		ProductionDate: time.Now(), QuantityProduced: quantity.FromUnits(10), UnitOfMeasure: "kg", QualityStatus: "approved"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(ctx)
+	if _, err := holder.Exec(ctx, "SELECT 1 FROM batches WHERE id = $1 FOR UPDATE", id); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := store.ConsumePipelined(ctx, 10*time.Second, db.ConsumeBatchParams{BatchID: id, Quantity: 1000,
+			Today: time.Now(), EventTimezone: "+00:00", Actor: "t"})
+		done <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ws, err := store.ListLockWaiters(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ws) == 1 {
+			w := ws[0]
+			if w.BatchID == nil || *w.BatchID != id || len(w.BlockedBy) != 1 {
+				t.Errorf("waiter %+v, want batch %s and one blocker", w, id)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no lock waiter seen; last answer %+v", ws)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := holder.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("consume after the lock was released: %v", err)
+	}
+}
