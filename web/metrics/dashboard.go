@@ -1,0 +1,188 @@
+package metrics
+
+import (
+	"math"
+	"time"
+)
+
+// Point is one sample as the dashboard charts it.
+type Point struct {
+	At               time.Time `json:"at"`
+	RPS              float64   `json:"requests_per_second"`
+	ErrorRate        float64   `json:"error_rate"` // 0..1, 5xx over requests
+	P50              float64   `json:"p50_ms"`
+	P95              float64   `json:"p95_ms"`
+	P99              float64   `json:"p99_ms"`
+	CacheHitRatio    float64   `json:"cache_hit_ratio"` // NaN-free: -1 when no lookups
+	RateLimitedPerM  float64   `json:"rate_limited_per_minute"`
+	LockWaits        float64   `json:"lock_waits"`
+	LockWaitP95      float64   `json:"lock_wait_p95_ms"`
+	VersionConflicts float64   `json:"version_conflicts"`
+	LockTimeouts     float64   `json:"lock_timeouts"`
+	PoolInUse        float64   `json:"pool_in_use"`
+	WaitingNow       float64   `json:"lock_waiting_now"`
+}
+
+// Tiles are the headline figures over a recent window.
+type Tiles struct {
+	Window           time.Duration `json:"-"`
+	WindowSeconds    float64       `json:"window_seconds"`
+	Requests         float64       `json:"requests"`
+	RPS              float64       `json:"requests_per_second"`
+	ErrorRate        float64       `json:"error_rate"`
+	P50              float64       `json:"p50_ms"`
+	P95              float64       `json:"p95_ms"`
+	P99              float64       `json:"p99_ms"`
+	CacheLookups     float64       `json:"cache_lookups"`
+	CacheHitRatio    float64       `json:"cache_hit_ratio"`
+	RateLimitedPerM  float64       `json:"rate_limited_per_minute"`
+	LockWaits        float64       `json:"lock_waits"`
+	LockWaitP95      float64       `json:"lock_wait_p95_ms"`
+	LockWaitMax      float64       `json:"lock_wait_max_ms"` // upper bound of the highest bucket hit
+	WaitingNow       float64       `json:"lock_waiting_now"`
+	VersionConflicts float64       `json:"version_conflicts"`
+	LockTimeouts     float64       `json:"lock_timeouts"`
+	PoolInUse        float64       `json:"pool_in_use"`
+	PoolIdle         float64       `json:"pool_idle"`
+	PoolMax          float64       `json:"pool_max"`
+}
+
+// Alert is a banner the dashboard shows.
+type Alert struct {
+	Level   string `json:"level"` // warning, critical
+	Key     string `json:"key"`
+	Message string `json:"message"`
+}
+
+// Thresholds decide the alerts (the original system's checklist).
+type Thresholds struct {
+	ErrorRate      float64       // above: critical (0.05)
+	P95            time.Duration // above: warning (500ms)
+	CacheHitRatio  float64       // below, after warm-up: warning (0.6)
+	CacheWarmUp    float64       // lookups in the window before the ratio counts (50)
+	LockWaitingNow float64       // sessions waiting on locks, at or above: warning (3)
+	LockWaitP95    time.Duration // above: warning (250ms)
+}
+
+// DefaultThresholds are the defaults.
+var DefaultThresholds = Thresholds{ErrorRate: 0.05, P95: 500 * time.Millisecond, CacheHitRatio: 0.6,
+	CacheWarmUp: 50, LockWaitingNow: 3, LockWaitP95: 250 * time.Millisecond}
+
+// Points turns samples into chart points.
+func (r *Recorder) Points(samples []Sample) []Point {
+	out := make([]Point, 0, len(samples))
+	for _, s := range samples {
+		p := Point{At: s.At, PoolInUse: s.PoolInUse, WaitingNow: s.WaitingNow,
+			LockWaits: s.LockWaits, VersionConflicts: s.VersionConflicts, LockTimeouts: s.LockTimeouts}
+		if s.Seconds > 0 {
+			p.RPS = s.Requests / s.Seconds
+			p.RateLimitedPerM = s.RateLimited / s.Seconds * 60
+		}
+		p.ErrorRate = ratio(s.Errors, s.Requests, 0)
+		p.CacheHitRatio = ratio(s.CacheHits, s.CacheHits+s.CacheMisses, -1)
+		p.P50 = ms(Quantile(.5, LatencyBuckets, s.Latency))
+		p.P95 = ms(Quantile(.95, LatencyBuckets, s.Latency))
+		p.P99 = ms(Quantile(.99, LatencyBuckets, s.Latency))
+		p.LockWaitP95 = ms(Quantile(.95, r.lockWaitBounds, s.LockWait))
+		out = append(out, p)
+	}
+	return out
+}
+
+// Tiles sums the samples of the last window.
+func (r *Recorder) Tiles(samples []Sample, window time.Duration) Tiles {
+	t := Tiles{Window: window}
+	var latency, lockWait []float64
+	var seconds float64
+	cutoff := time.Time{}
+	if n := len(samples); n > 0 {
+		cutoff = samples[n-1].At.Add(-window)
+	}
+	for _, s := range samples {
+		if !s.At.After(cutoff) {
+			continue
+		}
+		seconds += s.Seconds
+		t.Requests += s.Requests
+		t.ErrorRate += s.Errors // total for now
+		t.RateLimitedPerM += s.RateLimited
+		t.CacheLookups += s.CacheHits + s.CacheMisses
+		t.CacheHitRatio += s.CacheHits
+		t.LockWaits += s.LockWaits
+		t.VersionConflicts += s.VersionConflicts
+		t.LockTimeouts += s.LockTimeouts
+		latency = addInto(latency, s.Latency)
+		lockWait = addInto(lockWait, s.LockWait)
+	}
+	if n := len(samples); n > 0 {
+		last := samples[n-1]
+		t.WaitingNow, t.PoolInUse, t.PoolIdle, t.PoolMax = last.WaitingNow, last.PoolInUse, last.PoolIdle, last.PoolMax
+	}
+	t.WindowSeconds = seconds
+	if seconds > 0 {
+		t.RPS = t.Requests / seconds
+		t.RateLimitedPerM = t.RateLimitedPerM / seconds * 60
+	}
+	t.ErrorRate = ratio(t.ErrorRate, t.Requests, 0)
+	t.CacheHitRatio = ratio(t.CacheHitRatio, t.CacheLookups, -1)
+	t.P50 = ms(Quantile(.5, LatencyBuckets, latency))
+	t.P95 = ms(Quantile(.95, LatencyBuckets, latency))
+	t.P99 = ms(Quantile(.99, LatencyBuckets, latency))
+	t.LockWaitP95 = ms(Quantile(.95, r.lockWaitBounds, lockWait))
+	for i := len(lockWait) - 1; i >= 0; i-- {
+		if lockWait[i] > 0 {
+			if i < len(r.lockWaitBounds) {
+				t.LockWaitMax = r.lockWaitBounds[i] * 1000
+			} else if len(r.lockWaitBounds) > 0 {
+				t.LockWaitMax = math.Inf(1)
+			}
+			break
+		}
+	}
+	return t
+}
+
+// Alerts compares the tiles with the thresholds.
+func (th Thresholds) Alerts(t Tiles) []Alert {
+	var out []Alert
+	if t.Requests > 0 && t.ErrorRate > th.ErrorRate {
+		out = append(out, Alert{"critical", "error_rate", "Error rate is above 5% over the last minute."})
+	}
+	if t.Requests > 0 && t.P95 > float64(th.P95.Milliseconds()) {
+		out = append(out, Alert{"warning", "p95", "P95 response time is above 500 ms."})
+	}
+	if t.CacheLookups >= th.CacheWarmUp && t.CacheHitRatio >= 0 && t.CacheHitRatio < th.CacheHitRatio {
+		out = append(out, Alert{"warning", "cache_hit_ratio", "Cache hit ratio is below 60%."})
+	}
+	if t.WaitingNow >= th.LockWaitingNow || (t.LockWaits > 0 && t.LockWaitP95 > float64(th.LockWaitP95.Milliseconds())) {
+		out = append(out, Alert{"warning", "lock_waits", "Lock waits are climbing: sessions queue for the same batches."})
+	}
+	return out
+}
+
+func addInto(acc, v []float64) []float64 {
+	if acc == nil {
+		acc = make([]float64, len(v))
+	}
+	for i := range v {
+		if i < len(acc) {
+			acc[i] += v[i]
+		}
+	}
+	return acc
+}
+
+func ratio(a, b, none float64) float64 {
+	if b == 0 {
+		return none
+	}
+	return a / b
+}
+
+// ms converts seconds to milliseconds; NaN (no data) becomes 0.
+func ms(s float64) float64 {
+	if math.IsNaN(s) {
+		return 0
+	}
+	return s * 1000
+}
