@@ -3,34 +3,13 @@ package loadtest
 import (
 	"fmt"
 	"strings"
+
+	"batchtrack/gs1"
 )
 
-// gs1CheckDigit computes the GS1 mod-10 check digit for the data digits of
-// a GTIN or GLN: from the right, weights 3,1,3,1...
-func gs1CheckDigit(data string) byte {
-	sum := 0
-	for i := 0; i < len(data); i++ {
-		d := int(data[len(data)-1-i] - '0')
-		if i%2 == 0 {
-			sum += 3 * d
-		} else {
-			sum += d
-		}
-	}
-	return byte('0' + (10-sum%10)%10)
-}
-
-// withCheckDigit appends the check digit to data (digits only).
+// withCheckDigit appends the GS1 check digit to data (digits only).
 func withCheckDigit(data string) string {
-	return data + string(gs1CheckDigit(data))
-}
-
-// validGS1 reports whether code ends in the right check digit.
-func validGS1(code string) bool {
-	if len(code) < 2 || !allDigits(code) {
-		return false
-	}
-	return gs1CheckDigit(code[:len(code)-1]) == code[len(code)-1]
+	return data + string(gs1.CheckDigit(data))
 }
 
 // runGTIN builds a GTIN-14 unique to a run from a numeric nonce; the leading

@@ -136,13 +136,15 @@ func (q Quantity) MarshalJSON() ([]byte, error) {
 	return append(b, '"'), nil
 }
 
-// UnmarshalJSON accepts a JSON number or a decimal string.
+// UnmarshalJSON accepts a JSON number or a decimal string; null leaves
+// the value alone, as it does for the standard types.
 func (q *Quantity) UnmarshalJSON(data []byte) error {
 	s := string(data)
+	if s == "null" {
+		return nil
+	}
 	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
 		s = s[1 : len(s)-1]
-	} else if s == "null" {
-		return ErrSyntax
 	}
 	v, err := Parse(s)
 	if err != nil {

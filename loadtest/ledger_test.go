@@ -1,0 +1,94 @@
+package loadtest
+
+import (
+	"strings"
+	"testing"
+)
+
+func q(s string) Quantity {
+	v, err := ParseQuantity(s)
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func qp(s string) *Quantity { v := q(s); return &v }
+
+func TestCheckBatchLedger(t *testing.T) {
+	// A healthy ledger, newest first as the API lists it: produced 100,
+	// consumed 0.125 + 2.5, adjusted -1, one consume of 2.5 reversed.
+	healthy := func() BatchLedgerInput {
+		return BatchLedgerInput{
+			BatchID: "b1", QuantityProduced: q("100"), QuantityAvailable: q("96.375"),
+			Entries: []LedgerEntry{
+				{ID: "e5", Kind: KindConsume, Quantity: q("2.5"), QuantityAvailableAfter: qp("96.375"), VersionAfter: 6},
+				{ID: "e4", Kind: KindReversal, Quantity: q("2.5"), QuantityAvailableAfter: qp("98.875"), VersionAfter: 5},
+				{ID: "e3", Kind: KindConsume, Quantity: q("2.5"), QuantityAvailableAfter: qp("96.375"), VersionAfter: 4},
+				{ID: "e2", Kind: KindAdjust, Quantity: q("-1"), QuantityAvailableAfter: qp("98.875"), VersionAfter: 3},
+				{ID: "e1", Kind: KindConsume, Quantity: q("0.125"), QuantityAvailableAfter: qp("99.875"), VersionAfter: 2},
+			},
+			SeenConsumed: q("5.125"),
+		}
+	}
+	tests := []struct {
+		name        string
+		mutate      func(*BatchLedgerInput)
+		wantProblem string // empty: must pass
+	}{
+		{"healthy", func(*BatchLedgerInput) {}, ""},
+		{"no ledger, untouched batch", func(in *BatchLedgerInput) {
+			in.Entries, in.QuantityAvailable, in.SeenConsumed = nil, q("100"), 0
+		}, ""},
+		{"balance off by a thousandth", func(in *BatchLedgerInput) { in.QuantityAvailable = q("96.374") }, "ledger gives 96.375"},
+		{"consume missing from the ledger (units lost)", func(in *BatchLedgerInput) {
+			in.Entries = in.Entries[1:]
+			in.QuantityAvailable = q("98.875")
+		}, "units lost"},
+		{"consume recorded twice (units doubled)", func(in *BatchLedgerInput) {
+			in.Entries = append(in.Entries, LedgerEntry{ID: "e1b", Kind: KindConsume, Quantity: q("0.125")})
+			in.QuantityAvailable = q("96.25")
+		}, "units doubled"},
+		{"extra ledger row explained by an uncertain consume", func(in *BatchLedgerInput) {
+			in.Entries = append(in.Entries, LedgerEntry{ID: "e6", Kind: KindConsume, Quantity: q("1"), QuantityAvailableAfter: qp("95.375"), VersionAfter: 7})
+			in.QuantityAvailable = q("95.375")
+			in.UncertainConsumed = q("1")
+		}, ""},
+		{"row whose balance-after lies", func(in *BatchLedgerInput) {
+			in.Entries[3].QuantityAvailableAfter = qp("99")
+			// the sums still agree: only the replay can see this row lies
+		}, "quantity_available_after 99"},
+		{"negative balance", func(in *BatchLedgerInput) {
+			in.Entries = []LedgerEntry{{ID: "x", Kind: KindConsume, Quantity: q("101")}}
+			in.QuantityAvailable, in.SeenConsumed = q("-1"), q("101")
+		}, "negative balance"},
+		{"unknown kind", func(in *BatchLedgerInput) { in.Entries[0].Kind = "refund" }, "unknown kind"},
+		{"non-positive consume", func(in *BatchLedgerInput) {
+			in.Entries = append(in.Entries, LedgerEntry{ID: "z", Kind: KindConsume, Quantity: 0})
+		}, "not positive"},
+		{"duplicate version", func(in *BatchLedgerInput) { in.Entries[1].VersionAfter = 6 }, "share version_after"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := healthy()
+			tt.mutate(&in)
+			got := CheckBatchLedger(in)
+			if tt.wantProblem == "" {
+				if !got.Pass {
+					t.Fatalf("healthy ledger failed: %v", got.Problems)
+				}
+				return
+			}
+			if got.Pass {
+				t.Fatalf("broken ledger passed: %+v", got)
+			}
+			if !strings.Contains(strings.Join(got.Problems, "\n"), tt.wantProblem) {
+				t.Errorf("problems %q, want one mentioning %q", got.Problems, tt.wantProblem)
+			}
+		})
+	}
+	got := CheckBatchLedger(healthy())
+	if got.LedgerConsumed != q("5.125") || got.LedgerAdjusted != q("-1") || got.LedgerReversed != q("2.5") || got.Entries != 5 {
+		t.Errorf("sums: %+v", got)
+	}
+}
