@@ -10,6 +10,7 @@ import (
 	"batchtrack/idempotency"
 	"batchtrack/inventory"
 	"batchtrack/quantity"
+	"batchtrack/web/ratelimit"
 )
 
 // Problem is an RFC 9457 problem detail. Type is a stable slug per kind of
@@ -61,10 +62,13 @@ func toProblem(err error, lockTimeout int) *Problem {
 		vc *inventory.VersionConflictError
 		nc *inventory.NotConsumableError
 		fe *fiber.Error
+		rl *ratelimit.RefusedError
 	)
 	switch {
 	case errors.As(err, &p):
 		return p
+	case errors.As(err, &rl):
+		return rateLimitedProblem(rl)
 	case errors.As(err, &ve):
 		return validationProblem(ve.Fields...)
 	case errors.As(err, &nf):

@@ -21,7 +21,7 @@ func (s *Server) withIdempotency(c *fiber.Ctx) error {
 		return validationProblem(inventory.FieldError{Field: "Idempotency-Key", Message: "must be at most 255 characters"})
 	}
 	key = strings.Clone(key)
-	caller := callerKey(c)
+	caller := s.callerKey(c)
 	hash := idempotency.Hash(c.Method(), c.Path(), c.Body())
 	ctx := c.UserContext()
 	replay, err := s.deps.Idempotency.Begin(ctx, caller, key, hash)
@@ -49,13 +49,4 @@ func (s *Server) withIdempotency(c *fiber.Ctx) error {
 		Status: status, ContentType: string(c.Response().Header.ContentType()),
 		Body: append([]byte(nil), c.Response().Body()...),
 	})
-}
-
-// callerKey identifies the caller for idempotency keys and rate limits:
-// the API token, else the session user, else the client address.
-func callerKey(c *fiber.Ctx) string {
-	if k, ok := c.Locals("caller").(string); ok && k != "" {
-		return k
-	}
-	return "ip:" + c.IP()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"runtime/debug"
+	"strconv"
 )
 
 func stack() []byte { return debug.Stack() }
@@ -19,3 +20,5 @@ func jsonMarshal(v any) ([]byte, error) {
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

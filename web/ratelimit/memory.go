@@ -26,20 +26,22 @@ type MemoryConfig struct {
 // caller), spread over 64 shards with their own lock.
 type Memory struct {
 	shards      [memoryShards]memoryShard
-	seed        maphash.Seed
+	hash        func(policy, caller string) uint64 // replaced by tests to force collisions
 	now         func() time.Time
 	maxPerShard int
 	sweepEvery  int64 // ms
 }
 
+// memoryShard maps a 64-bit hash of (policy, caller) to its logs: hashing
+// once and looking up an integer is the cheapest map access Go has; logs
+// whose hashes collide are chained and told apart by their names.
 type memoryShard struct {
 	mu        sync.Mutex
-	keys      map[memoryKey]*requestLog
+	logs      map[uint64]*requestLog
+	n         int      // logs held, chains included
 	lastSweep int64    // ms
-	_         [40]byte // keep shards' locks on separate cache lines
+	_         [32]byte // keep shards' locks on separate cache lines
 }
-
-type memoryKey struct{ policy, caller string }
 
 // NewMemory returns an empty memory store.
 func NewMemory(cfg MemoryConfig) *Memory {
@@ -50,18 +52,35 @@ func NewMemory(cfg MemoryConfig) *Memory {
 		cfg.SweepEvery = 10 * time.Second
 	}
 	if cfg.Now == nil {
-		cfg.Now = time.Now
+		cfg.Now = monotonicClock()
 	}
 	m := &Memory{
-		seed:        maphash.MakeSeed(),
+		hash:        newKeyHash(),
 		now:         cfg.Now,
 		maxPerShard: max(1, (cfg.MaxKeys+memoryShards-1)/memoryShards),
 		sweepEvery:  cfg.SweepEvery.Milliseconds(),
 	}
 	for i := range m.shards {
-		m.shards[i].keys = make(map[memoryKey]*requestLog)
+		m.shards[i].logs = make(map[uint64]*requestLog)
 	}
 	return m
+}
+
+// newKeyHash returns a randomly seeded hash of (policy, caller); the
+// policy's is multiplied so that (a, b) and (b, a) differ.
+func newKeyHash() func(policy, caller string) uint64 {
+	seed := maphash.MakeSeed()
+	return func(policy, caller string) uint64 {
+		return maphash.String(seed, caller) ^ maphash.String(seed, policy)*0x9e3779b97f4a7c15
+	}
+}
+
+// monotonicClock reads wall time as start plus the monotonic time since:
+// one clock read instead of time.Now's two, and a wall clock stepped back
+// or forth cannot stretch or shrink windows.
+func monotonicClock() func() time.Time {
+	start := time.Now()
+	return func() time.Time { return start.Add(time.Since(start)) }
 }
 
 // Allow implements Limiter. It never fails for a valid policy.
@@ -75,20 +94,25 @@ func (m *Memory) Allow(_ context.Context, key string, p Policy) (Decision, error
 	now := m.now().UnixMilli()
 	windowMs := p.Window.Milliseconds()
 	granule := granuleMillis(p.Limit, windowMs)
-	s := &m.shards[maphash.String(m.seed, key)%memoryShards]
+	h := m.hash(p.Name, key)
+	s := &m.shards[h%memoryShards]
 
 	s.mu.Lock()
 	if now-s.lastSweep >= m.sweepEvery {
 		s.sweep(now)
 	}
-	log := s.keys[memoryKey{p.Name, key}]
+	log := s.logs[h]
+	for log != nil && (log.caller != key || log.policy != p.Name) {
+		log = log.next
+	}
 	if log == nil {
-		if len(s.keys) >= m.maxPerShard {
+		if s.n >= m.maxPerShard {
 			s.evictOne(now)
 		}
 		// Fiber's strings point into reused buffers: keep copies.
-		log = &requestLog{}
-		s.keys[memoryKey{strings.Clone(p.Name), strings.Clone(key)}] = log
+		log = &requestLog{policy: strings.Clone(p.Name), caller: strings.Clone(key), next: s.logs[h]}
+		s.logs[h] = log
+		s.n++
 	}
 	log.lastSeen = now
 	allowed, total, resetAt := log.decide(now, p.Limit, windowMs, granule)
@@ -118,7 +142,7 @@ func (m *Memory) Len() int {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		n += len(s.keys)
+		n += s.n
 		s.mu.Unlock()
 	}
 	return n
@@ -137,9 +161,21 @@ func (m *Memory) Sweep() {
 
 func (s *memoryShard) sweep(now int64) {
 	s.lastSweep = now
-	for k, log := range s.keys {
-		if log.expires <= now {
-			delete(s.keys, k)
+	for h, head := range s.logs {
+		var kept *requestLog
+		for log := head; log != nil; {
+			next := log.next
+			if log.expires > now {
+				log.next, kept = kept, log
+			} else {
+				s.n--
+			}
+			log = next
+		}
+		if kept == nil {
+			delete(s.logs, h)
+		} else if kept != head {
+			s.logs[h] = kept
 		}
 	}
 }
@@ -151,27 +187,54 @@ func (s *memoryShard) sweep(now int64) {
 // caller's count, which only a flood of distinct callers can force.
 func (s *memoryShard) evictOne(now int64) {
 	const samples = 8
-	var victim memoryKey
-	var victimSeen int64
+	var victim *requestLog
+	var victimHash uint64
 	n := 0
-	for k, log := range s.keys {
-		if log.expires <= now {
-			delete(s.keys, k)
-			return
+	for h, head := range s.logs {
+		for log := head; log != nil; log = log.next {
+			if log.expires <= now {
+				s.remove(h, log)
+				return
+			}
+			if victim == nil || log.lastSeen < victim.lastSeen {
+				victim, victimHash = log, h
+			}
+			n++
 		}
-		if n == 0 || log.lastSeen < victimSeen {
-			victim, victimSeen = k, log.lastSeen
-		}
-		if n++; n == samples {
+		if n >= samples {
 			break
 		}
 	}
-	delete(s.keys, victim)
+	if victim != nil {
+		s.remove(victimHash, victim)
+	}
+}
+
+func (s *memoryShard) remove(h uint64, target *requestLog) {
+	s.n--
+	head := s.logs[h]
+	if head == target {
+		if target.next == nil {
+			delete(s.logs, h)
+		} else {
+			s.logs[h] = target.next
+		}
+		return
+	}
+	for log := head; log.next != nil; log = log.next {
+		if log.next == target {
+			log.next = target.next
+			return
+		}
+	}
 }
 
 // requestLog is one caller's sliding-window log: a ring of (stamp, count)
 // entries oldest first, with the running total.
 type requestLog struct {
+	policy, caller string
+	next           *requestLog // same hash, another key
+
 	ring     []logEntry
 	head, n  int
 	total    int

@@ -184,10 +184,12 @@ func TestMemoryLargeLimitStaysBoundedAndSafe(t *testing.T) {
 	}
 	keys := 0
 	for i := range m.shards {
-		for _, l := range m.shards[i].keys {
-			keys++
-			if len(l.ring) > maxLogEntries+2 {
-				t.Errorf("log holds %d entries for a limit of %d, want at most %d", len(l.ring), p.Limit, maxLogEntries+2)
+		for _, head := range m.shards[i].logs {
+			for l := head; l != nil; l = l.next {
+				keys++
+				if len(l.ring) > maxLogEntries+2 {
+					t.Errorf("log holds %d entries for a limit of %d, want at most %d", len(l.ring), p.Limit, maxLogEntries+2)
+				}
 			}
 		}
 	}
@@ -307,5 +309,47 @@ func TestMemoryRejectsInvalidPolicy(t *testing.T) {
 	}
 	if d := mustAllow(t, m, "k", Policy{Off: true}); !d.Allowed {
 		t.Errorf("off policy refused")
+	}
+}
+
+// Keys whose hashes collide are chained: they must stay apart, and
+// eviction and sweeping must keep the chains intact.
+func TestMemoryHashCollisions(t *testing.T) {
+	clock := newFakeClock()
+	m := NewMemory(MemoryConfig{MaxKeys: 64 * 4, Now: clock.Now})
+	m.hash = func(string, string) uint64 { return 7 } // everything in one chain, one shard
+	p := Policy{Name: "p", Limit: 2, Window: time.Minute}
+	short := Policy{Name: "short", Limit: 2, Window: time.Second}
+
+	for _, k := range []string{"a", "b", "c"} {
+		mustAllow(t, m, k, p)
+	}
+	mustAllow(t, m, "a", short)
+	if got := m.Len(); got != 4 {
+		t.Fatalf("Len = %d, want 4", got)
+	}
+	if d := mustAllow(t, m, "a", p); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("a's second request: %+v", d)
+	}
+	if d := mustAllow(t, m, "a", p); d.Allowed {
+		t.Fatalf("a's third request allowed: %+v", d)
+	}
+	if d := mustAllow(t, m, "b", p); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("b shares a's count: %+v", d)
+	}
+
+	clock.Advance(time.Second) // "short"/a expires; the shard is full (4)
+	mustAllow(t, m, "d", p)    // evicts the expired one first
+	if got := m.Len(); got != 4 {
+		t.Fatalf("Len = %d after eviction, want 4", got)
+	}
+	if d := mustAllow(t, m, "a", p); d.Allowed {
+		t.Fatalf("eviction took a live key instead of the expired one: %+v", d)
+	}
+
+	clock.Advance(time.Minute)
+	m.Sweep()
+	if got := m.Len(); got != 0 || len(m.shards[7].logs) != 0 {
+		t.Fatalf("after sweeping Len = %d, map %d, want 0", got, len(m.shards[7].logs))
 	}
 }

@@ -14,7 +14,7 @@ import (
 // Metrics counts decisions for /metrics and the dashboard. A nil *Metrics
 // counts nothing, so every user may take one optionally.
 type Metrics struct {
-	decisions         *prometheus.CounterVec
+	decisions         *decisionsCollector
 	storeErrors       prometheus.Counter
 	outages           prometheus.Counter
 	fallbackDecisions prometheus.Counter
@@ -29,8 +29,45 @@ type Metrics struct {
 }
 
 type policyCounters struct {
-	allowed, refused   prometheus.Counter
-	allowedN, refusedN atomic.Uint64
+	allowed, refused stripedCounter
+}
+
+// stripedCounter spreads increments over cache lines: every request
+// counts, and one shared counter would bounce between cores.
+type stripedCounter struct {
+	stripes [8]struct {
+		n atomic.Uint64
+		_ [56]byte
+	}
+}
+
+// add counts one; spread is any cheap value that varies between callers.
+func (c *stripedCounter) add(spread uint64) { c.stripes[spread%8].n.Add(1) }
+
+func (c *stripedCounter) load() uint64 {
+	var n uint64
+	for i := range c.stripes {
+		n += c.stripes[i].n.Load()
+	}
+	return n
+}
+
+// decisionsCollector exposes the per-policy counters as
+// batchtrack_ratelimit_decisions_total{policy, result}.
+type decisionsCollector struct {
+	desc     *prometheus.Desc
+	policies *sync.Map
+}
+
+func (d *decisionsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- d.desc }
+
+func (d *decisionsCollector) Collect(ch chan<- prometheus.Metric) {
+	d.policies.Range(func(k, v any) bool {
+		c := v.(*policyCounters)
+		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.CounterValue, float64(c.allowed.load()), k.(string), "allowed")
+		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.CounterValue, float64(c.refused.load()), k.(string), "refused")
+		return true
+	})
 }
 
 // topCallersPeriod is how long a refusal stays in the top-callers view (it
@@ -40,10 +77,6 @@ const topCallersPeriod = time.Minute
 // NewMetrics registers the limiter's metrics with reg (nil: none).
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
-		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "batchtrack_ratelimit_decisions_total",
-			Help: "Rate limit decisions by policy and result (allowed, refused).",
-		}, []string{"policy", "result"}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "batchtrack_ratelimit_store_errors_total",
 			Help: "Rate limit decisions or probes the shared store failed to answer.",
@@ -62,6 +95,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 		top: newTopCallers(64, time.Now),
 	}
+	m.decisions = &decisionsCollector{
+		desc: prometheus.NewDesc("batchtrack_ratelimit_decisions_total",
+			"Rate limit decisions by policy and result (allowed, refused).", []string{"policy", "result"}, nil),
+		policies: &m.policies,
+	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.decisions, m.storeErrors, m.outages, m.fallbackDecisions, m.fallbackActive} {
 			if err := reg.Register(c); err != nil {
@@ -76,11 +114,7 @@ func (m *Metrics) countersFor(policy string) *policyCounters {
 	if c, ok := m.policies.Load(policy); ok {
 		return c.(*policyCounters)
 	}
-	policy = strings.Clone(policy)
-	c, _ := m.policies.LoadOrStore(policy, &policyCounters{
-		allowed: m.decisions.WithLabelValues(policy, "allowed"),
-		refused: m.decisions.WithLabelValues(policy, "refused"),
-	})
+	c, _ := m.policies.LoadOrStore(strings.Clone(policy), &policyCounters{})
 	return c.(*policyCounters)
 }
 
@@ -90,13 +124,15 @@ func (m *Metrics) observe(policy, key string, allowed bool) {
 		return
 	}
 	c := m.countersFor(policy)
+	var spread uint64
+	if len(key) > 0 {
+		spread = uint64(len(key)) + uint64(key[len(key)-1])
+	}
 	if allowed {
-		c.allowed.Inc()
-		c.allowedN.Add(1)
+		c.allowed.add(spread)
 		return
 	}
-	c.refused.Inc()
-	c.refusedN.Add(1)
+	c.refused.add(spread)
 	m.top.add(key)
 }
 
@@ -175,7 +211,7 @@ func (m *Metrics) Snapshot() Snapshot {
 	}
 	m.policies.Range(func(k, v any) bool {
 		c := v.(*policyCounters)
-		s.Policies = append(s.Policies, PolicyCounts{Policy: k.(string), Allowed: c.allowedN.Load(), Refused: c.refusedN.Load()})
+		s.Policies = append(s.Policies, PolicyCounts{Policy: k.(string), Allowed: c.allowed.load(), Refused: c.refused.load()})
 		return true
 	})
 	slices.SortFunc(s.Policies, func(a, b PolicyCounts) int { return strings.Compare(a.Policy, b.Policy) })

@@ -90,6 +90,18 @@ func Middleware(cfg MiddlewareConfig) fiber.Handler {
 	}
 }
 
+// Header names as fasthttp normalizes them (HTTP field names are
+// case-insensitive): set in this form, they skip normalizing on every
+// request, and Fiber's c.Get / Response().Header.Peek still find them.
+var (
+	headerLimit      = []byte("X-Ratelimit-Limit")
+	headerRemaining  = []byte("X-Ratelimit-Remaining")
+	headerReset      = []byte("X-Ratelimit-Reset")
+	headerPolicy     = []byte("Ratelimit-Policy")
+	headerRateLimit  = []byte("Ratelimit")
+	headerRetryAfter = []byte("Retry-After")
+)
+
 // SetHeaders writes the rate limit fields for decision d under policy p,
 // and Retry-After when d is a refusal. Handlers that call a Limiter
 // themselves (login throttling) use it to answer like the middleware.
@@ -97,10 +109,10 @@ func SetHeaders(c *fiber.Ctx, p Policy, d Decision) {
 	h := &c.Response().Header
 	var buf [160]byte
 
-	h.SetBytesV("X-RateLimit-Limit", strconv.AppendInt(buf[:0], int64(d.Limit), 10))
-	h.SetBytesV("X-RateLimit-Remaining", strconv.AppendInt(buf[:0], int64(d.Remaining), 10))
+	h.SetCanonical(headerLimit, strconv.AppendInt(buf[:0], int64(d.Limit), 10))
+	h.SetCanonical(headerRemaining, strconv.AppendInt(buf[:0], int64(d.Remaining), 10))
 	// Rounded up: a client that waits until then is not early.
-	h.SetBytesV("X-RateLimit-Reset", ceilSecond(d.Reset).UTC().AppendFormat(buf[:0], time.RFC3339))
+	h.SetCanonical(headerReset, ceilSecond(d.Reset).UTC().AppendFormat(buf[:0], time.RFC3339))
 
 	// draft-ietf-httpapi-ratelimit-headers-11: structured-field lists; w and
 	// t are whole seconds, sub-second windows round up to 1.
@@ -109,17 +121,17 @@ func SetHeaders(c *fiber.Ctx, p Policy, d Decision) {
 	b = strconv.AppendInt(b, int64(d.Limit), 10)
 	b = append(b, ";w="...)
 	b = strconv.AppendInt(b, max(1, ceilSeconds(p.Window)), 10)
-	h.SetBytesV("RateLimit-Policy", b)
+	h.SetCanonical(headerPolicy, b)
 
 	b = appendSFString(buf[:0], p.Name)
 	b = append(b, ";r="...)
 	b = strconv.AppendInt(b, int64(d.Remaining), 10)
 	b = append(b, ";t="...)
 	b = strconv.AppendInt(b, ceilSeconds(d.ResetAfter), 10)
-	h.SetBytesV("RateLimit", b)
+	h.SetCanonical(headerRateLimit, b)
 
 	if !d.Allowed {
-		h.SetBytesV(fiber.HeaderRetryAfter, strconv.AppendInt(buf[:0], max(1, ceilSeconds(d.RetryAfter)), 10))
+		h.SetCanonical(headerRetryAfter, strconv.AppendInt(buf[:0], max(1, ceilSeconds(d.RetryAfter)), 10))
 	}
 }
 

@@ -77,6 +77,7 @@ func TestRedisSubSecondWindowAndHonestRetryAfter(t *testing.T) {
 	for round := 0; round < 3; round++ {
 		allowed := 0
 		var refusal Decision
+		start := time.Now()
 		for i := 0; i < 20; i++ { // 5 allowed, then refusals that must not count
 			d := mustAllow(t, r, "k", p)
 			if d.Allowed {
@@ -85,8 +86,13 @@ func TestRedisSubSecondWindowAndHonestRetryAfter(t *testing.T) {
 				refusal = d
 			}
 		}
-		if allowed != p.Limit && round == 0 {
+		// The exact count holds only if the burst fit in one window; a
+		// stalled machine may legitimately spread it over two.
+		if round == 0 && time.Since(start) < p.Window && allowed != p.Limit {
 			t.Fatalf("round %d: %d allowed of 20 sent at once, want %d", round, allowed, p.Limit)
+		}
+		if refusal.Limit == 0 {
+			t.Fatalf("round %d: no refusal among 20 requests", round)
 		}
 		if refusal.RetryAfter <= 0 || refusal.RetryAfter > p.Window {
 			t.Fatalf("round %d: RetryAfter %v outside (0, %v]", round, refusal.RetryAfter, p.Window)

@@ -1,0 +1,86 @@
+package web
+
+import (
+	"math"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"batchtrack/web/ratelimit"
+)
+
+// RateLimits configure the per-route API policies (api.md).
+type RateLimits struct {
+	Limiter  ratelimit.Limiter
+	Policies map[string]ratelimit.Policy // nil: no limits (tests)
+	Metrics  *ratelimit.Metrics
+	// Overrides gives a caller (by its callerKey) its own limits: a service
+	// account may get more than people do.
+	Overrides func(caller, policy string) (ratelimit.Policy, bool)
+}
+
+// apiPolicy names the policy of an API request: writes by what they
+// change, reads all alike.
+func apiPolicy(method, path string) string {
+	if method == fiber.MethodGet || method == fiber.MethodHead {
+		return ratelimit.PolicyRead
+	}
+	switch {
+	case strings.HasSuffix(path, "/consume") || path == "/api/consumptions":
+		return ratelimit.PolicyConsume
+	case path == "/api/events":
+		return ratelimit.PolicyEventsWrite
+	}
+	return ratelimit.PolicyBatchesWrite
+}
+
+// limitAPI is the rate-limit middleware of /api; a pass-through when no
+// policies are configured.
+func (s *Server) limitAPI() fiber.Handler {
+	rl := s.deps.RateLimits
+	if rl.Policies == nil || rl.Limiter == nil {
+		return func(c *fiber.Ctx) error { return c.Next() }
+	}
+	return ratelimit.Middleware(ratelimit.MiddlewareConfig{
+		Limiter: rl.Limiter,
+		Metrics: rl.Metrics,
+		Logger:  s.deps.Logger,
+		KeyFor:  s.callerKey,
+		PolicyFor: func(c *fiber.Ctx) (ratelimit.Policy, bool) {
+			name := apiPolicy(c.Method(), c.Path())
+			if rl.Overrides != nil {
+				if p, ok := rl.Overrides(s.callerKey(c), name); ok {
+					return p, true
+				}
+			}
+			p, ok := rl.Policies[name]
+			return p, ok
+		},
+	})
+}
+
+// callerKey identifies the caller for idempotency keys and rate limits:
+// the API token, else the session user, else the client address (from
+// X-Forwarded-For only behind a trusted proxy).
+func (s *Server) callerKey(c *fiber.Ctx) string {
+	if k, ok := c.Locals("caller").(string); ok && k != "" {
+		return k
+	}
+	return "ip:" + ratelimit.ClientIP(c, s.deps.TrustedProxies)
+}
+
+// rateLimitedProblem is a refusal as the client sees it.
+func rateLimitedProblem(e *ratelimit.RefusedError) *Problem {
+	secs := int(math.Ceil(e.Decision.RetryAfter.Seconds()))
+	p := problemError(fiber.StatusTooManyRequests, "rate-limited", "Too many requests",
+		"You have sent too many requests; retry in "+plural(secs, "second")+".")
+	p.RetryAfter = max(secs, 1)
+	return p
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return itoa(n) + " " + unit + "s"
+}

@@ -1,0 +1,170 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"batchtrack/redistest"
+	"batchtrack/web/ratelimit"
+)
+
+func memoryLimits(policies map[string]ratelimit.Policy) RateLimits {
+	return RateLimits{Limiter: ratelimit.NewMemory(ratelimit.MemoryConfig{}), Policies: policies}
+}
+
+// Headers on success and on 429 agree with each other and the policy, and
+// each route takes its policy.
+func TestRateLimitHeadersAndPolicies(t *testing.T) {
+	policies := map[string]ratelimit.Policy{
+		ratelimit.PolicyRead:         {Name: ratelimit.PolicyRead, Limit: 3, Window: time.Minute},
+		ratelimit.PolicyConsume:      {Name: ratelimit.PolicyConsume, Limit: 2, Window: time.Minute},
+		ratelimit.PolicyEventsWrite:  {Name: ratelimit.PolicyEventsWrite, Limit: 5, Window: time.Minute},
+		ratelimit.PolicyBatchesWrite: {Name: ratelimit.PolicyBatchesWrite, Limit: 5, Window: time.Minute},
+	}
+	a := newTestApp(t, appOptions{limits: memoryLimits(policies)})
+	b := a.fixture("10")
+	var lastReset string
+	for i := range 4 {
+		resp := a.do("GET", "/api/batches/"+b.ID.String(), nil)
+		limit, remaining := resp.Header.Get("X-RateLimit-Limit"), resp.Header.Get("X-RateLimit-Remaining")
+		reset := resp.Header.Get("X-RateLimit-Reset")
+		if _, err := time.Parse(time.RFC3339, reset); err != nil {
+			t.Fatalf("X-RateLimit-Reset %q: %v", reset, err)
+		}
+		if limit != "3" || resp.Header.Get("RateLimit-Policy") == "" || resp.Header.Get("RateLimit") == "" {
+			t.Errorf("request %d: limit %q, policy %q", i, limit, resp.Header.Get("RateLimit-Policy"))
+		}
+		if i < 3 {
+			if resp.StatusCode != 200 || remaining != strconv.Itoa(2-i) || resp.Header.Get("Retry-After") != "" {
+				t.Errorf("request %d: status %d, remaining %q, Retry-After %q", i, resp.StatusCode, remaining, resp.Header.Get("Retry-After"))
+			}
+			lastReset = reset
+			continue
+		}
+		if resp.StatusCode != 429 || remaining != "0" {
+			t.Fatalf("request 4: status %d, remaining %q", resp.StatusCode, remaining)
+		}
+		retry, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if err != nil || retry < 1 || retry > 60 {
+			t.Errorf("Retry-After %q", resp.Header.Get("Retry-After"))
+		}
+		if reset < lastReset {
+			t.Errorf("reset went back: %s after %s", reset, lastReset)
+		}
+		p := decode[Problem](t, resp)
+		if p.Type != "/problems/rate-limited" || p.Status != 429 {
+			t.Errorf("problem %+v", p)
+		}
+	}
+	// Consume has its own budget, untouched by the reads.
+	for i := range 3 {
+		resp := a.do("POST", "/api/batches/"+b.ID.String()+"/consume", map[string]any{"quantity_to_consume": "0.1"})
+		want := 200
+		if i == 2 {
+			want = 429
+		}
+		if resp.StatusCode != want || resp.Header.Get("X-RateLimit-Limit") != "2" {
+			t.Errorf("consume %d: status %d, limit %q", i, resp.StatusCode, resp.Header.Get("X-RateLimit-Limit"))
+		}
+	}
+	// A refused consume consumed nothing.
+	if l := a.checkLedger(b); l.Entries != 2 {
+		t.Errorf("ledger has %d entries after 2 allowed consumes", l.Entries)
+	}
+}
+
+func redisLimits(t *testing.T, url string, mode ratelimit.FailMode, policies map[string]ratelimit.Policy) RateLimits {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.MaxRetries = 200*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond, 0
+	client := redis.NewClient(opts)
+	t.Cleanup(func() { _ = client.Close() })
+	return RateLimits{Policies: policies, Limiter: ratelimit.NewFallback(ratelimit.FallbackConfig{
+		Primary: ratelimit.NewRedis(client, ratelimit.RedisConfig{}), Mode: mode, ProbeEvery: 100 * time.Millisecond,
+		Fallback: ratelimit.NewMemory(ratelimit.MemoryConfig{}),
+	})}
+}
+
+// Two app instances on one Redis share one limit; with Redis stopped they
+// keep serving from memory (fail-open) or refuse (fail-closed); with Redis
+// back the shared limit returns without a restart.
+func TestRateLimitSharedThroughRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	policies := map[string]ratelimit.Policy{ratelimit.PolicyRead: {Name: ratelimit.PolicyRead, Limit: 10, Window: time.Minute}}
+	// Anonymous callers: both instances see the same client address, so
+	// they count against one key. (The guard answers 401 after the limiter.)
+	one := newTestApp(t, appOptions{anonymous: true, limits: redisLimits(t, srv.URL, ratelimit.FailOpen, policies)})
+	two := newTestApp(t, appOptions{anonymous: true, limits: redisLimits(t, srv.URL, ratelimit.FailOpen, policies)})
+	closed := newTestApp(t, appOptions{anonymous: true, limits: redisLimits(t, srv.URL, ratelimit.FailClosed, policies)})
+
+	var allowed, refused atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			app := one
+			if i%2 == 1 {
+				app = two
+			}
+			resp := app.do("GET", "/api/batches", nil)
+			if resp.StatusCode == 429 {
+				refused.Add(1)
+			} else {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if allowed.Load() != 10 || refused.Load() != 20 {
+		t.Fatalf("across two instances: %d allowed, %d refused; want 10 and 20", allowed.Load(), refused.Load())
+	}
+	if !srv.CanRestart() {
+		t.Skip("TEST_REDIS_URL names a server this test cannot stop")
+	}
+	srv.Stop()
+	// Fail-open: served (from each instance's memory), not refused for the outage.
+	if resp := one.do("GET", "/api/batches", nil); resp.StatusCode == 429 || resp.StatusCode >= 500 {
+		t.Errorf("fail-open during the outage: %d", resp.StatusCode)
+	}
+	// Fail-closed: refused.
+	if resp := closed.do("GET", "/api/batches", nil); resp.StatusCode != 429 {
+		t.Errorf("fail-closed during the outage: %d", resp.StatusCode)
+	}
+	srv.Restart()
+	// Back: the fresh Redis counts again for both; after the probe notices,
+	// 10 more are allowed in all, then refusals.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp := closed.do("GET", "/api/batches", nil)
+		if resp.StatusCode != 429 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("fail-closed instance still refusing 10s after Redis came back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	got := 1
+	for range 20 {
+		app := one
+		if got%2 == 0 {
+			app = two
+		}
+		if app.do("GET", "/api/batches", nil).StatusCode != 429 {
+			got++
+		}
+	}
+	// Each instance may serve a request or two from memory before its probe
+	// sees Redis back; after that the shared count rules.
+	if got < 10 || got > 14 {
+		t.Errorf("after Redis came back: %d allowed, want about 10", got)
+	}
+	_ = http.StatusOK
+}
