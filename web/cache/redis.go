@@ -314,7 +314,16 @@ func (r *redisTier) recover(ctx context.Context) {
 // means a gap in which messages may have been lost.
 func (r *redisTier) listen(ctx context.Context) {
 	ps := r.client.Subscribe(ctx, r.channel)
-	defer ps.Close()
+	// A blocked receive ignores ctx; closing the PubSub is what ends it.
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-stopped:
+		}
+		_ = ps.Close()
+	}()
 	subscribed := false
 	backoff := 50 * time.Millisecond
 	for {
