@@ -109,6 +109,7 @@ func (s *Service) CreateBatch(ctx context.Context, actor Actor, in NewBatch) (Ba
 	if err != nil {
 		return Batch{}, err
 	}
+	s.changed(ctx, Change{Batches: []uuid.UUID{id}, List: true, Events: true})
 	return s.GetBatch(ctx, id)
 }
 
@@ -299,6 +300,7 @@ func (s *Service) UpdateBatch(ctx context.Context, actor Actor, id uuid.UUID, u 
 		}
 		return Batch{}, unwrapDomain(err)
 	}
+	s.changed(ctx, Change{Batches: []uuid.UUID{id}, List: true, Events: true})
 	return s.GetBatch(ctx, id)
 }
 

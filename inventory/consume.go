@@ -74,6 +74,7 @@ func (s *Service) Consume(ctx context.Context, actor Actor, r ConsumeRequest) (B
 		return Batch{}, Consumption{}, err
 	}
 	s.metrics.UnitsConsumed.Add(float64(r.Quantity.Milli()))
+	s.changed(ctx, Change{Batches: []uuid.UUID{r.BatchID}, List: true, Events: true})
 	c := Consumption{
 		ID: *row.ConsumptionID, BatchID: r.BatchID, Kind: "consume", Quantity: r.Quantity,
 		QuantityAvailableAfter: *row.QuantityAvailableAfter, VersionAfter: *row.VersionAfter,
@@ -223,6 +224,7 @@ func (s *Service) ConsumeMany(ctx context.Context, actor Actor, items []ConsumeI
 	if err != nil {
 		return nil, nil, err
 	}
+	s.changed(ctx, Change{Batches: ids, List: true, Events: true})
 	batches := make([]Batch, len(items))
 	for i, it := range items {
 		s.metrics.UnitsConsumed.Add(float64(it.Quantity.Milli()))
@@ -306,6 +308,7 @@ func (s *Service) Adjust(ctx context.Context, actor Actor, id uuid.UUID, delta q
 	if err != nil {
 		return Batch{}, Consumption{}, unwrapDomain(err)
 	}
+	s.changed(ctx, Change{Batches: []uuid.UUID{id}, List: true, Events: true})
 	b, err := s.GetBatch(ctx, id)
 	return b, c, err
 }

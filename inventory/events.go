@@ -267,6 +267,7 @@ func (s *Service) RecordEvent(ctx context.Context, actor Actor, in NewEvent) (Ev
 	if err != nil {
 		return Event{}, unwrapDomain(err)
 	}
+	s.changed(ctx, Change{Batches: ev.BatchIDs(), Events: true})
 	return ev, nil
 }
 

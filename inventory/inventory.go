@@ -4,6 +4,7 @@
 package inventory
 
 import (
+	"context"
 	"log/slog"
 	"strconv"
 	"time"
@@ -21,6 +22,7 @@ type Service struct {
 	metrics     *Metrics
 	now         func() time.Time
 	logger      *slog.Logger
+	changes     Changes
 }
 
 // Options configure a Service.
@@ -29,11 +31,12 @@ type Options struct {
 	Metrics     *Metrics      // nil: not measured
 	Now         func() time.Time
 	Logger      *slog.Logger
+	Changes     Changes // nil: nobody to tell
 }
 
 // New returns a Service on store.
 func New(store *db.Store, opts Options) *Service {
-	s := &Service{store: store, lockTimeout: opts.LockTimeout, metrics: opts.Metrics, now: opts.Now, logger: opts.Logger}
+	s := &Service{store: store, lockTimeout: opts.LockTimeout, metrics: opts.Metrics, now: opts.Now, logger: opts.Logger, changes: opts.Changes}
 	if s.lockTimeout <= 0 {
 		s.lockTimeout = 2 * time.Second
 	}
@@ -187,3 +190,22 @@ func timezoneOffset(t time.Time) string { return t.Format("-07:00") }
 func ptr[T any](v T) *T { return &v }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// Change says what a committed write made stale, for caches.
+type Change struct {
+	Batches []uuid.UUID // batches whose row, ledger or events changed
+	List    bool        // the batch list and overview figures
+	Events  bool        // the events list
+}
+
+// Changes hears about every committed change, before the write returns to
+// its caller: a read that starts after a write sees it.
+type Changes interface {
+	Changed(ctx context.Context, c Change)
+}
+
+func (s *Service) changed(ctx context.Context, c Change) {
+	if s.changes != nil {
+		s.changes.Changed(ctx, c)
+	}
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 
 	"batchtrack/inventory"
 	"batchtrack/quantity"
+	"batchtrack/web/cache"
 )
 
 func (s *Server) listBatches(c *fiber.Ctx) error {
@@ -21,11 +23,16 @@ func (s *Server) listBatches(c *fiber.Ctx) error {
 	if err := q.done(); err != nil {
 		return err
 	}
-	page, err := s.deps.Inventory.ListBatches(c.UserContext(), f, opts)
-	if err != nil {
-		return err
-	}
-	return sendJSON(c, fiber.StatusOK, toList(page, s.toBatchJSON))
+	key := cache.Key{Namespace: nsBatches, ID: cacheKey("q", f.Q, "product_id", uuidString(f.ProductID),
+		"location_id", uuidString(f.LocationID), "quality_status", f.QualityStatus,
+		"expiring_before", dateString(f.ExpiringBefore), "limit", strconv.Itoa(opts.Limit), "cursor", opts.Cursor)}
+	return s.sendCached(c, key, func(ctx context.Context) ([]byte, error) {
+		page, err := s.deps.Inventory.ListBatches(ctx, f, opts)
+		if err != nil {
+			return nil, err
+		}
+		return jsonMarshal(toList(page, s.toBatchJSON))
+	})
 }
 
 type createBatchRequest struct {
@@ -73,12 +80,15 @@ func (s *Server) showBatch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	b, err := s.deps.Inventory.GetBatch(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderETag, etag(b.Version))
-	return sendJSON(c, fiber.StatusOK, s.toBatchJSON(b))
+	return s.sendCachedWithETag(c, cache.Key{Namespace: nsBatch(id.String()), ID: "json"},
+		func(ctx context.Context) (string, []byte, error) {
+			b, err := s.deps.Inventory.GetBatch(ctx, id)
+			if err != nil {
+				return "", nil, err
+			}
+			body, err := jsonMarshal(s.toBatchJSON(b))
+			return etag(b.Version), body, err
+		})
 }
 
 type patchBatchRequest struct {

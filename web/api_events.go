@@ -1,13 +1,16 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
 	"batchtrack/inventory"
+	"batchtrack/web/cache"
 )
 
 func (s *Server) listEvents(c *fiber.Ctx) error {
@@ -21,11 +24,17 @@ func (s *Server) listEvents(c *fiber.Ctx) error {
 	if err := q.done(); err != nil {
 		return err
 	}
-	page, err := s.deps.Inventory.ListEvents(c.UserContext(), f, opts)
-	if err != nil {
-		return err
-	}
-	return sendJSON(c, fiber.StatusOK, toList(page, toEventJSON))
+	key := cache.Key{Namespace: nsEvents, ID: cacheKey("event_type", f.EventType, "biz_step", f.BizStep,
+		"batch_id", uuidString(f.BatchID), "location_id", uuidString(f.LocationID), "source_type", f.SourceType,
+		"start_date", dateString(f.StartDate), "end_date", dateString(f.EndDate),
+		"limit", strconv.Itoa(opts.Limit), "cursor", opts.Cursor)}
+	return s.sendCached(c, key, func(ctx context.Context) ([]byte, error) {
+		page, err := s.deps.Inventory.ListEvents(ctx, f, opts)
+		if err != nil {
+			return nil, err
+		}
+		return jsonMarshal(toList(page, toEventJSON))
+	})
 }
 
 type createEventRequest struct {
