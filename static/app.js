@@ -1,0 +1,92 @@
+// batchtrack staff pages: the little behaviour htmx does not cover. No
+// inline handlers anywhere, so a strict Content-Security-Policy
+// (script-src 'self') can apply; everything is wired here by data attributes.
+(function () {
+  "use strict";
+
+  // Every htmx request carries the CSRF token of the page.
+  document.addEventListener("htmx:configRequest", function (e) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta && meta.content) {
+      e.detail.headers["X-CSRF-Token"] = meta.content;
+    }
+  });
+
+  // GS1 mod-10 check digit of the digits before it.
+  function checkDigit(body) {
+    var sum = 0;
+    for (var i = body.length - 1, w = 3; i >= 0; i--, w = 4 - w) {
+      sum += (body.charCodeAt(i) - 48) * w;
+    }
+    return (10 - (sum % 10)) % 10;
+  }
+
+  // gs1Problem words what is wrong with a GTIN or GLN, "" when it is valid.
+  function gs1Problem(kind, v) {
+    if (v === "") return "";
+    if (!/^[0-9]+$/.test(v)) return "must contain digits only";
+    var lengths = kind === "gln" ? [13] : [8, 12, 13, 14];
+    if (lengths.indexOf(v.length) < 0) {
+      return kind === "gln" ? "must have 13 digits" : "must have 8, 12, 13 or 14 digits";
+    }
+    var want = checkDigit(v.slice(0, -1));
+    if (want !== v.charCodeAt(v.length - 1) - 48) {
+      return "has a wrong check digit (expected " + want + ")";
+    }
+    return "";
+  }
+
+  function validateGS1(input) {
+    var kind = input.getAttribute("data-gs1");
+    var problem = gs1Problem(kind, input.value.trim());
+    input.setCustomValidity(problem ? (kind.toUpperCase() + " " + problem) : "");
+    input.setAttribute("aria-invalid", problem ? "true" : "false");
+    var hint = document.getElementById(input.id + "-live");
+    if (hint) {
+      hint.textContent = problem ? kind.toUpperCase() + " " + problem : (input.value.trim() ? "Check digit OK" : "");
+      hint.className = "live-check " + (problem ? "bad" : "ok");
+    }
+  }
+
+  document.addEventListener("input", function (e) {
+    var t = e.target;
+    if (t && t.matches && t.matches("input[data-gs1]")) validateGS1(t);
+  });
+
+  // Toasts go away by themselves, or with their close button.
+  function armToasts(root) {
+    root.querySelectorAll(".toast:not([data-armed])").forEach(function (t) {
+      t.setAttribute("data-armed", "1");
+      setTimeout(function () { t.remove(); }, 8000);
+    });
+  }
+  document.addEventListener("click", function (e) {
+    var t = e.target;
+    if (!t || !t.closest) return;
+    var close = t.closest("[data-dismiss]");
+    if (close) {
+      var box = close.closest(".toast, .flash");
+      if (box) box.remove();
+    }
+    if (t.closest("[data-print]")) {
+      window.print();
+    }
+  });
+
+  // A "select all" checkbox ticks every checkbox of its group.
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t && t.matches && t.matches("input[data-select-all]")) {
+      document.querySelectorAll('input[name="' + t.getAttribute("data-select-all") + '"]').forEach(function (cb) {
+        cb.checked = t.checked;
+      });
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function () { armToasts(document); });
+  document.addEventListener("htmx:oobAfterSwap", function () { armToasts(document); });
+  document.addEventListener("DOMContentLoaded", function () {
+    armToasts(document);
+    document.querySelectorAll("input[data-gs1]").forEach(function (i) { if (i.value) validateGS1(i); });
+  });
+})();

@@ -1,0 +1,403 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	qrcode "github.com/skip2/go-qrcode"
+
+	"batchtrack/inventory"
+	"batchtrack/views"
+)
+
+// How much of a batch's history its page shows.
+const (
+	pageLedgerRows = 20
+	pageEventRows  = 20
+)
+
+// batchDetail loads what the batch page shows.
+func (u *ui) batchDetail(ctx context.Context, c *fiber.Ctx, id uuid.UUID) (views.BatchDetail, error) {
+	b, err := u.inv.GetBatch(ctx, id)
+	if err != nil {
+		return views.BatchDetail{}, err
+	}
+	d := views.BatchDetail{CSRF: csrfToken(c), Batch: b, DigitalLink: u.s.digitalLink(b), Today: time.Now()}
+	if err := u.loadHistory(ctx, &d); err != nil {
+		return views.BatchDetail{}, err
+	}
+	if d.Trace, err = u.inv.TraceLinks(ctx, id); err != nil {
+		return views.BatchDetail{}, err
+	}
+	d.Consume = views.ConsumeForm{CSRF: d.CSRF, BatchID: id.String(), ExpectedVersion: b.Version, Unit: b.UnitOfMeasure}
+	d.Status = views.StatusForm{CSRF: d.CSRF, BatchID: id.String(), Current: b.QualityStatus}
+	return d, nil
+}
+
+// loadHistory reads the ledger and events fragments of d.Batch.
+func (u *ui) loadHistory(ctx context.Context, d *views.BatchDetail) error {
+	id := d.Batch.ID
+	ledger, err := u.inv.ListConsumptions(ctx, id, inventory.ListOptions{Limit: pageLedgerRows})
+	if err != nil {
+		return err
+	}
+	d.Ledger = ledger.Items
+	events, err := u.inv.ListEvents(ctx, inventory.EventFilter{BatchID: &id}, inventory.ListOptions{Limit: pageEventRows})
+	if err != nil {
+		return err
+	}
+	d.Events, err = u.eventViews(ctx, events.Items)
+	return err
+}
+
+func (u *ui) showBatch(c *fiber.Ctx) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	d, err := u.batchDetail(c.UserContext(), c, id)
+	if err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.BatchPage(chromeFor(c, "Batch "+d.Batch.BatchNumber, "batches"), d))
+}
+
+// showBalance answers the balance poll: 204 while the batch is at the
+// version the page has, else the balance with the ledger, events and the
+// consume form's expected version swapped out of band.
+func (u *ui) showBalance(c *fiber.Ctx) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	c.Vary("HX-Request")
+	b, err := u.inv.GetBatch(ctx, id)
+	if err != nil {
+		return err
+	}
+	if v, err := strconv.ParseInt(c.Query("version"), 10, 64); err == nil && v == b.Version {
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	d := views.BatchDetail{CSRF: csrfToken(c), Batch: b, Today: time.Now()}
+	if err := u.loadHistory(ctx, &d); err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.BalanceRefresh(d))
+}
+
+// consumeFromForm is the batch page's inline consume. With htmx, success
+// and refusal both answer with fragments (form, balance, ledger, events);
+// without, success redirects and a refusal re-renders the page.
+func (u *ui) consumeFromForm(c *fiber.Ctx) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	f := views.ConsumeForm{
+		CSRF: csrfToken(c), BatchID: id.String(), Quantity: formValue(c, "quantity_to_consume"),
+		Reason: formValue(c, "reason"), Errors: views.FieldErrors{},
+	}
+	req := inventory.ConsumeRequest{BatchID: id, Reason: f.Reason}
+	req.Quantity = parseQuantity(f.Quantity, "quantity_to_consume", f.Errors)
+	if s := formValue(c, "expected_version"); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v < 1 {
+			f.Errors.Add("expected_version", "must be a version number")
+		} else {
+			req.ExpectedVersion = &v
+			f.ExpectedVersion = v
+		}
+	}
+	status := fiber.StatusUnprocessableEntity
+	if !f.Errors.Any() {
+		b, cons, err := u.inv.Consume(ctx, uiActor(c), req)
+		if err == nil {
+			done := "Consumed " + cons.Quantity.String() + " " + b.UnitOfMeasure + "; " +
+				b.QuantityAvailable.String() + " " + b.UnitOfMeasure + " left."
+			if !wantsFragment(c) {
+				return redirectAfterPost(c, "/batches/"+id.String(), done)
+			}
+			d, err := u.batchDetail(ctx, c, id)
+			if err != nil {
+				return err
+			}
+			d.Consume.Done = done
+			return render(c, fiber.StatusOK, views.ConsumeResult(d))
+		}
+		status, err = consumeRefusal(&f, err, int(u.s.deps.LockTimeout.Seconds()+0.999), c)
+		if err != nil {
+			return err
+		}
+	}
+	d, err := u.batchDetail(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	// The refusal shows the batch as it is now, and a resubmit of the kept
+	// entry goes against that version.
+	f.Unit, f.ExpectedVersion = d.Batch.UnitOfMeasure, d.Batch.Version
+	if f.Problem != nil && f.Problem.QuantityAvailable == "" && f.Problem.Kind != "lock-timeout" {
+		f.Problem.QuantityAvailable = d.Batch.QuantityAvailable.String() + " " + d.Batch.UnitOfMeasure
+		f.Problem.CurrentVersion = d.Batch.Version
+	}
+	d.Consume = f
+	if wantsFragment(c) {
+		return render(c, status, views.ConsumeResult(d))
+	}
+	return render(c, status, views.BatchPage(chromeFor(c, "Batch "+d.Batch.BatchNumber, "batches"), d))
+}
+
+// consumeRefusal words a refused consume into the form and picks the
+// status; other errors are returned for the error handler.
+func consumeRefusal(f *views.ConsumeForm, err error, retryAfter int, c *fiber.Ctx) (int, error) {
+	var (
+		ve *inventory.ValidationError
+		iq *inventory.InsufficientQuantityError
+		vc *inventory.VersionConflictError
+		nc *inventory.NotConsumableError
+	)
+	switch {
+	case errors.As(err, &ve):
+		for k, v := range views.FromValidation(ve.Fields) {
+			f.Errors.Add(k, v)
+		}
+		return fiber.StatusUnprocessableEntity, nil
+	case errors.As(err, &iq):
+		f.Problem = &views.ConsumeProblem{Kind: "insufficient-quantity", Title: "Not enough left",
+			Detail: "You asked for " + iq.Requested.String() + "; the batch has " + iq.QuantityAvailable.String() + " available. Nothing was consumed."}
+		return fiber.StatusConflict, nil
+	case errors.As(err, &vc):
+		f.Problem = &views.ConsumeProblem{Kind: "version-conflict", Title: "Someone else changed this batch first",
+			Detail: "It went from version " + strconv.FormatInt(vc.ExpectedVersion, 10) + " to " +
+				strconv.FormatInt(vc.CurrentVersion, 10) + " since you loaded the page. Nothing was consumed; check the balance and submit again."}
+		return fiber.StatusConflict, nil
+	case errors.As(err, &nc):
+		reason := "it is " + nc.QualityStatus
+		if nc.Expired {
+			reason = "it is past its expiry date"
+		}
+		f.Problem = &views.ConsumeProblem{Kind: "not-consumable", Title: "This batch cannot be consumed",
+			Detail: "Nothing was consumed: " + reason + "."}
+		return fiber.StatusConflict, nil
+	case errors.Is(err, inventory.ErrLockTimeout):
+		f.Problem = &views.ConsumeProblem{Kind: "lock-timeout", Title: "The batch is busy",
+			Detail: "Others are changing this batch right now; nothing was consumed. Your entry is kept: submit again in a moment."}
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfter))
+		return fiber.StatusServiceUnavailable, nil
+	}
+	return 0, err
+}
+
+// Quality status changes: approve and reject are operator work, recall
+// is admin work, hence one route each.
+func (u *ui) approveBatch(c *fiber.Ctx) error { return u.changeStatus(c, "approved", "approved") }
+func (u *ui) rejectBatch(c *fiber.Ctx) error  { return u.changeStatus(c, "rejected", "rejected") }
+func (u *ui) recallBatch(c *fiber.Ctx) error  { return u.changeStatus(c, "recalled", "recalled") }
+
+func (u *ui) changeStatus(c *fiber.Ctx, status, verb string) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	f := views.StatusForm{CSRF: csrfToken(c), BatchID: id.String(), Reason: formValue(c, "reason"), Errors: views.FieldErrors{}}
+	if f.Reason == "" {
+		f.Errors.Add("reason", "is required: say why the batch is "+verb)
+	} else {
+		b, err := u.inv.UpdateBatch(ctx, uiActor(c), id, inventory.BatchUpdate{QualityStatus: &status, Reason: f.Reason}, nil)
+		if err == nil {
+			return redirectAfterPost(c, "/batches/"+id.String(), "Batch "+b.BatchNumber+" "+verb+".")
+		}
+		fe, ok := fieldErrors(err)
+		if !ok {
+			return err
+		}
+		for k, v := range fe {
+			f.Errors.Add(k, v)
+		}
+	}
+	d, err := u.batchDetail(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	f.Current = d.Batch.QualityStatus
+	d.Status = f
+	if wantsFragment(c) {
+		return render(c, fiber.StatusUnprocessableEntity, views.StatusFormView(f))
+	}
+	return render(c, fiber.StatusUnprocessableEntity, views.BatchPage(chromeFor(c, "Batch "+d.Batch.BatchNumber, "batches"), d))
+}
+
+func editValues(b inventory.Batch) views.EditValues {
+	opt := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.Format(time.DateOnly)
+	}
+	return views.EditValues{ProductionDate: b.ProductionDate.Format(time.DateOnly), ExpiryDate: opt(b.ExpiryDate),
+		BestBeforeDate: opt(b.BestBeforeDate), Notes: b.Notes}
+}
+
+func (u *ui) showEditBatch(c *fiber.Ctx) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	b, err := u.inv.GetBatch(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	v := editValues(b)
+	f := views.EditBatchForm{CSRF: csrfToken(c), BatchID: id.String(), BatchNumber: b.BatchNumber, Version: b.Version,
+		ProductionDate: v.ProductionDate, ExpiryDate: v.ExpiryDate, BestBeforeDate: v.BestBeforeDate, Notes: v.Notes, Orig: v}
+	return render(c, fiber.StatusOK, views.EditBatchPage(chromeFor(c, "Edit "+b.BatchNumber, "batches"), f), views.EditBatchFormID)
+}
+
+// saveBatch stores edited metadata if nobody changed the batch since the
+// form was loaded; otherwise it shows what changed and keeps the entries.
+func (u *ui) saveBatch(c *fiber.Ctx) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	f := views.EditBatchForm{
+		CSRF: csrfToken(c), BatchID: id.String(), ProductionDate: formValue(c, "production_date"),
+		ExpiryDate: formValue(c, "expiry_date"), BestBeforeDate: formValue(c, "best_before_date"),
+		Notes: strings.Clone(c.FormValue("notes")), Errors: views.FieldErrors{},
+		Orig: views.EditValues{ProductionDate: formValue(c, "orig_production_date"), ExpiryDate: formValue(c, "orig_expiry_date"),
+			BestBeforeDate: formValue(c, "orig_best_before_date"), Notes: strings.Clone(c.FormValue("orig_notes"))},
+	}
+	version, err := strconv.ParseInt(formValue(c, "version"), 10, 64)
+	if err != nil || version < 1 {
+		f.Errors.Add("version", "is missing: reload the page and edit again")
+	}
+	f.Version = version
+	upd := inventory.BatchUpdate{Notes: &f.Notes}
+	if f.ProductionDate == "" {
+		f.Errors.Add("production_date", "is required")
+	} else {
+		upd.ProductionDate = parseOptDate(f.ProductionDate, "production_date", f.Errors)
+	}
+	upd.ExpiryDate = parseOptDate(f.ExpiryDate, "expiry_date", f.Errors)
+	upd.ClearExpiry = f.ExpiryDate == ""
+	upd.BestBeforeDate = parseOptDate(f.BestBeforeDate, "best_before_date", f.Errors)
+	upd.ClearBestBefore = f.BestBeforeDate == ""
+	status := fiber.StatusUnprocessableEntity
+	if !f.Errors.Any() {
+		b, err := u.inv.UpdateBatch(ctx, uiActor(c), id, upd, &version)
+		if err == nil {
+			return redirectAfterPost(c, "/batches/"+id.String(), "Batch "+b.BatchNumber+" saved.")
+		}
+		var vc *inventory.VersionConflictError
+		if errors.As(err, &vc) {
+			status = fiber.StatusConflict
+			f.Errors.Add("version", "changed")
+		} else if fe, ok := fieldErrors(err); ok {
+			for k, v := range fe {
+				f.Errors.Add(k, v)
+			}
+		} else {
+			return err
+		}
+	}
+	cur, err := u.inv.GetBatch(ctx, id)
+	if err != nil {
+		return err
+	}
+	f.BatchNumber = cur.BatchNumber
+	if status == fiber.StatusConflict {
+		f.Changes = changedFields(f.Orig, editValues(cur), f)
+		// Saving again now is a deliberate overwrite of what they see.
+		f.Version, f.Orig = cur.Version, editValues(cur)
+	}
+	return render(c, status, views.EditBatchPage(chromeFor(c, "Edit "+cur.BatchNumber, "batches"), f), views.EditBatchFormID)
+}
+
+// changedFields lists what someone else changed between the form's load
+// (was) and now; a version bump without metadata changes (a consume)
+// lists the balance instead, so the panel never says nothing.
+func changedFields(was, now views.EditValues, yours views.EditBatchForm) []views.FieldChange {
+	var out []views.FieldChange
+	add := func(field, label, w, n, y string) {
+		if w != n {
+			out = append(out, views.FieldChange{Field: field, Label: label, Was: w, Now: n, Yours: y})
+		}
+	}
+	add("production_date", "Production date", was.ProductionDate, now.ProductionDate, yours.ProductionDate)
+	add("expiry_date", "Expiry date", was.ExpiryDate, now.ExpiryDate, yours.ExpiryDate)
+	add("best_before_date", "Best before", was.BestBeforeDate, now.BestBeforeDate, yours.BestBeforeDate)
+	add("notes", "Notes", was.Notes, now.Notes, yours.Notes)
+	if len(out) == 0 {
+		out = append(out, views.FieldChange{Field: "balance", Label: "Balance or status (no detail you edit)",
+			Was: "", Now: "changed", Yours: "unchanged"})
+	}
+	return out
+}
+
+// labelFor builds one printable label, with the QR code drawn inline so a
+// sheet of many labels prints without fetching an image per label.
+func (u *ui) labelFor(b inventory.Batch) (views.LabelModel, error) {
+	link := u.s.digitalLink(b)
+	code, err := qrCodeFor(link)
+	if err != nil {
+		return views.LabelModel{}, err
+	}
+	return views.LabelModel{BatchID: b.ID.String(), BatchNumber: b.BatchNumber, ProductName: b.ProductName,
+		GTIN: b.ProductGTIN, Expiry: b.ExpiryDate, BestBefore: b.BestBeforeDate, DigitalLink: link, QRSVG: qrSVG(code)}, nil
+}
+
+func (u *ui) showLabel(c *fiber.Ctx) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	b, err := u.inv.GetBatch(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	l, err := u.labelFor(b)
+	if err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.LabelsPage(chromeFor(c, "Label of "+b.BatchNumber, "batches"), []views.LabelModel{l}, "/batches/"+id.String()))
+}
+
+// maxLabels bounds one sheet.
+const maxLabels = 200
+
+// showLabelSheet prints the batches ticked in the list (?ids=...).
+func (u *ui) showLabelSheet(c *fiber.Ctx) error {
+	ids := formValues(c, "ids")
+	if len(ids) > maxLabels {
+		return validationProblem(inventory.FieldError{Field: "ids", Message: "must name at most " + strconv.Itoa(maxLabels) + " batches"})
+	}
+	var labels []views.LabelModel
+	for _, s := range ids {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return validationProblem(inventory.FieldError{Field: "ids", Message: "must be batch ids"})
+		}
+		b, err := u.inv.GetBatch(c.UserContext(), id)
+		if err != nil {
+			return err
+		}
+		l, err := u.labelFor(b)
+		if err != nil {
+			return err
+		}
+		labels = append(labels, l)
+	}
+	title := "Labels: " + strconv.Itoa(len(labels)) + " batches"
+	return render(c, fiber.StatusOK, views.LabelsPage(chromeFor(c, title, "batches"), labels, "/batches"))
+}
+
+func qrCodeFor(link string) (*qrcode.QRCode, error) { return qrcode.New(link, qrcode.Medium) }

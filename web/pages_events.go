@@ -1,0 +1,333 @@
+package web
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"batchtrack/gs1"
+	"batchtrack/inventory"
+	"batchtrack/views"
+)
+
+// eventViews names the batches and locations of events for reading.
+func (u *ui) eventViews(ctx context.Context, events []inventory.Event) ([]views.EventView, error) {
+	var ids []uuid.UUID
+	locs := map[uuid.UUID]string{}
+	for _, e := range events {
+		ids = append(ids, e.BatchIDs()...)
+		for _, l := range []*uuid.UUID{e.ReadPointID, e.BizLocationID} {
+			if l != nil {
+				locs[*l] = ""
+			}
+		}
+	}
+	names, err := u.inv.BatchNames(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for id := range locs {
+		l, err := u.inv.GetLocation(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		locs[id] = l.Name
+	}
+	out := make([]views.EventView, 0, len(events))
+	for _, e := range events {
+		v := views.EventView{Event: e}
+		for _, l := range []struct {
+			role  string
+			items []inventory.QuantityItem
+		}{{"object", e.QuantityList}, {"input", e.InputQuantityList}, {"output", e.OutputQuantityList}} {
+			for _, it := range l.items {
+				n := names[it.BatchID]
+				v.Items = append(v.Items, views.EventItem{Role: l.role, BatchID: it.BatchID.String(), BatchNumber: n.BatchNumber,
+					ProductName: n.ProductName, Quantity: it.Quantity.String(), UOM: unitName(it.UOM)})
+			}
+		}
+		if e.ReadPointID != nil {
+			v.ReadPointName = locs[*e.ReadPointID]
+		}
+		if e.BizLocationID != nil {
+			v.BizLocationName = locs[*e.BizLocationID]
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// unitName shows a UN/ECE code as the unit people use ("KGM" -> "kg").
+func unitName(code string) string {
+	if u, ok := gs1.UnitForCode(code); ok {
+		return u
+	}
+	return code
+}
+
+// eventListQuery reads the events list's filters as typed.
+func (u *ui) eventListQuery(ctx context.Context, c *fiber.Ctx) (views.EventList, inventory.EventFilter, inventory.ListOptions, error) {
+	m := views.EventList{
+		EventType: queryValue(c, "event_type"), BizStep: queryValue(c, "biz_step"), Batch: queryValue(c, "batch"),
+		BatchID: queryValue(c, "batch_id"), LocationID: queryValue(c, "location_id"), StartDate: queryValue(c, "start_date"),
+		EndDate: queryValue(c, "end_date"), Errors: views.FieldErrors{}, Query: url.Values{},
+		EventTypes: gs1.EventTypes, BizSteps: gs1.BizSteps,
+	}
+	for k, v := range map[string]string{"event_type": m.EventType, "biz_step": m.BizStep, "batch": m.Batch, "batch_id": m.BatchID,
+		"location_id": m.LocationID, "start_date": m.StartDate, "end_date": m.EndDate} {
+		if v != "" {
+			m.Query.Set(k, v)
+		}
+	}
+	f := inventory.EventFilter{}
+	if m.EventType != "" {
+		if slices.Contains(gs1.EventTypes, m.EventType) {
+			f.EventType = m.EventType
+		} else {
+			m.Errors.Add("event_type", "Event type must be one of the list")
+		}
+	}
+	if m.BizStep != "" {
+		if gs1.ValidVocabulary(gs1.BizSteps, m.BizStep) {
+			f.BizStep = m.BizStep
+		} else {
+			m.Errors.Add("biz_step", "Business step must be a CBV 2.0 business step")
+		}
+	}
+	f.BatchID = parseOptUUID(m.BatchID, "batch_id", "Batch must be a batch id", m.Errors)
+	if m.Batch != "" && f.BatchID == nil {
+		found, err := u.inv.BatchIDsByNumber(ctx, []string{m.Batch})
+		if err != nil {
+			return m, f, inventory.ListOptions{}, err
+		}
+		if id, ok := found[m.Batch]; ok {
+			f.BatchID = &id
+		} else {
+			m.Errors.Add("batch", "No batch has the number "+m.Batch)
+		}
+	}
+	f.LocationID = parseOptUUID(m.LocationID, "location_id", "Location must be one of the list", m.Errors)
+	f.StartDate = parseOptDate(m.StartDate, "start_date", m.Errors)
+	f.EndDate = parseOptDate(m.EndDate, "end_date", m.Errors)
+	if f.StartDate != nil && f.EndDate != nil && f.EndDate.Before(*f.StartDate) {
+		m.Errors.Add("end_date", "The end date must not be before the start date")
+	}
+	cursor := queryValue(c, "cursor")
+	m.Paged = cursor != ""
+	return m, f, inventory.ListOptions{Cursor: cursor, Limit: 50}, nil
+}
+
+func (u *ui) showEvents(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	m, f, opts, err := u.eventListQuery(ctx, c)
+	if err != nil {
+		return err
+	}
+	status := fiber.StatusOK
+	if m.Errors.Any() {
+		status = fiber.StatusUnprocessableEntity
+	} else {
+		page, err := u.inv.ListEvents(ctx, f, opts)
+		if fe, ok := fieldErrors(err); ok {
+			for k, v := range fe {
+				m.Errors.Add(k, k+" "+v)
+			}
+			status = fiber.StatusUnprocessableEntity
+		} else if err != nil {
+			return err
+		}
+		if m.Events, err = u.eventViews(ctx, page.Items); err != nil {
+			return err
+		}
+		m.NextCursor = page.NextCursor
+	}
+	if !wantsFragment(c) {
+		if _, m.Locations, err = u.masterOptions(ctx); err != nil {
+			return err
+		}
+	}
+	return render(c, status, views.EventsPage(chromeFor(c, "Events", "events"), m), views.EventListID)
+}
+
+// minEventRows is how many blank batch lines the event form offers.
+const minEventRows = 3
+
+// eventFormFrom reads the event form (from the query when the type select
+// re-renders it, from the body when it is submitted).
+func eventFormFrom(c *fiber.Ctx) views.EventForm {
+	get := formValue
+	if c.Method() == fiber.MethodGet {
+		get = queryValue
+	}
+	f := views.EventForm{
+		EventType: get(c, "event_type"), Action: get(c, "action"), EventTime: get(c, "event_time"),
+		EventTimezone: get(c, "event_timezone"), BizStep: get(c, "biz_step"), Disposition: get(c, "disposition"),
+		ReadPoint: get(c, "read_point"), BizLocation: get(c, "biz_location"), Notes: get(c, "notes"),
+		Quantities: quantityRows(c, "quantity"), Inputs: quantityRows(c, "input"), Outputs: quantityRows(c, "output"),
+		Errors: views.FieldErrors{},
+	}
+	if b := get(c, "batch"); b != "" && len(f.Quantities) == 0 {
+		f.Quantities = []views.QuantityRow{{Batch: b}}
+	}
+	return f
+}
+
+// quantityRows pairs the repeated batch and quantity inputs of a list,
+// dropping blank lines so row i is item i of the list sent on.
+func quantityRows(c *fiber.Ctx, prefix string) []views.QuantityRow {
+	batches, qtys := formValues(c, prefix+"_batch"), formValues(c, prefix+"_qty")
+	var rows []views.QuantityRow
+	for i := range max(len(batches), len(qtys)) {
+		var r views.QuantityRow
+		if i < len(batches) {
+			r.Batch = batches[i]
+		}
+		if i < len(qtys) {
+			r.Quantity = qtys[i]
+		}
+		if r.Batch != "" || r.Quantity != "" {
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+func padRows(rows []views.QuantityRow) []views.QuantityRow {
+	for len(rows) < minEventRows || (len(rows) > 0 && rows[len(rows)-1] != views.QuantityRow{}) {
+		rows = append(rows, views.QuantityRow{})
+	}
+	return rows
+}
+
+// completeEventForm adds the choices and blank lines the form shows.
+func (u *ui) completeEventForm(ctx context.Context, c *fiber.Ctx, f views.EventForm) (views.EventForm, error) {
+	f.CSRF = csrfToken(c)
+	f.EventTypes, f.Actions, f.BizSteps, f.Dispositions = gs1.EventTypes, gs1.Actions, gs1.BizSteps, gs1.Dispositions
+	if f.EventType == "" {
+		f.EventType = "ObjectEvent"
+	}
+	if f.EventTimezone == "" {
+		f.EventTimezone = time.Now().Format("-07:00")
+	}
+	f.Quantities, f.Inputs, f.Outputs = padRows(f.Quantities), padRows(f.Inputs), padRows(f.Outputs)
+	ls, err := u.inv.ListLocations(ctx, inventory.LocationFilter{}, inventory.ListOptions{Limit: 200})
+	if err != nil {
+		return f, err
+	}
+	for _, l := range ls.Items {
+		f.Locations = append(f.Locations, views.Option{Value: l.GLN, Label: l.Name + " (" + l.GLN + ")"})
+	}
+	f.BatchNumbers, err = u.inv.RecentBatchNumbers(ctx, 200)
+	return f, err
+}
+
+// showNewEvent is the event form; changing its type re-renders it (htmx
+// fragment) with what was typed so far.
+func (u *ui) showNewEvent(c *fiber.Ctx) error {
+	f := eventFormFrom(c)
+	if f.Action == "" && f.EventType != "TransformationEvent" {
+		f.Action = "OBSERVE"
+	}
+	f, err := u.completeEventForm(c.UserContext(), c, f)
+	if err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.NewEventPage(chromeFor(c, "Record event", "events"), f), views.EventFormID)
+}
+
+// recordEventFromForm records the event or shows the form again with its
+// errors beside the fields (422).
+func (u *ui) recordEventFromForm(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	f := eventFormFrom(c)
+	isTransformation := f.EventType == "TransformationEvent"
+	in := inventory.NewEvent{EventType: f.EventType, BizStep: f.BizStep, Disposition: f.Disposition,
+		ReadPoint: f.ReadPoint, BizLocation: f.BizLocation, Notes: f.Notes, EventTimezone: f.EventTimezone}
+	if !isTransformation {
+		in.Action = f.Action
+	}
+	if f.EventTime != "" {
+		t, err := parseLocalTime(f.EventTime, f.EventTimezone)
+		if err != nil {
+			f.Errors.Add("event_time", "must be a date and time")
+		} else {
+			in.EventTime = &t
+		}
+	}
+	var numbers []string
+	for _, rows := range [][]views.QuantityRow{f.Quantities, f.Inputs, f.Outputs} {
+		for _, r := range rows {
+			if r.Batch != "" {
+				numbers = append(numbers, r.Batch)
+			}
+		}
+	}
+	ids, err := u.inv.BatchIDsByNumber(ctx, numbers)
+	if err != nil {
+		return err
+	}
+	toItems := func(field string, rows []views.QuantityRow) []inventory.QuantityItem {
+		items := make([]inventory.QuantityItem, 0, len(rows))
+		for i, r := range rows {
+			p := field + "[" + itoaInt(i) + "]."
+			it := inventory.QuantityItem{}
+			switch id, ok := ids[r.Batch]; {
+			case r.Batch == "":
+				f.Errors.Add(p+"batch_id", "is required")
+			case !ok:
+				f.Errors.Add(p+"batch_id", "has no batch with number "+r.Batch)
+			default:
+				it.BatchID = id
+			}
+			it.Quantity = parseQuantity(r.Quantity, p+"quantity", f.Errors)
+			items = append(items, it)
+		}
+		return items
+	}
+	if isTransformation {
+		in.InputQuantityList = toItems("input_quantity_list", f.Inputs)
+		in.OutputQuantityList = toItems("output_quantity_list", f.Outputs)
+	} else {
+		in.QuantityList = toItems("quantity_list", f.Quantities)
+	}
+	if !f.Errors.Any() {
+		e, err := u.inv.RecordEvent(ctx, uiActor(c), in)
+		if err == nil {
+			return redirectAfterPost(c, "/events", e.EventType+" recorded.")
+		}
+		fe, ok := fieldErrors(err)
+		if !ok {
+			return err
+		}
+		for k, v := range fe {
+			f.Errors.Add(k, v)
+		}
+	}
+	f, err = u.completeEventForm(ctx, c, f)
+	if err != nil {
+		return err
+	}
+	return render(c, fiber.StatusUnprocessableEntity, views.NewEventPage(chromeFor(c, "Record event", "events"), f), views.EventFormID)
+}
+
+// parseLocalTime reads a datetime-local value in the given UTC offset.
+func parseLocalTime(s, offset string) (time.Time, error) {
+	loc := time.Local
+	if offset != "" {
+		if t, err := time.Parse("-07:00", offset); err == nil {
+			_, secs := t.Zone()
+			loc = time.FixedZone(offset, secs)
+		}
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05"} {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(s), loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, &time.ParseError{Value: s}
+}

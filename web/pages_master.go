@@ -1,0 +1,127 @@
+package web
+
+import (
+	"net/url"
+	"slices"
+
+	"github.com/gofiber/fiber/v2"
+
+	"batchtrack/gs1"
+	"batchtrack/inventory"
+	"batchtrack/views"
+)
+
+func (u *ui) showProducts(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	m := views.ProductList{Q: queryValue(c, "q"), Category: queryValue(c, "category"), Query: url.Values{}}
+	for k, v := range map[string]string{"q": m.Q, "category": m.Category} {
+		if v != "" {
+			m.Query.Set(k, v)
+		}
+	}
+	cursor := queryValue(c, "cursor")
+	m.Paged = cursor != ""
+	page, err := u.inv.ListProducts(ctx, inventory.ProductFilter{Q: m.Q, Category: m.Category}, inventory.ListOptions{Cursor: cursor, Limit: 50})
+	if err != nil {
+		return err
+	}
+	m.Products, m.NextCursor = page.Items, page.NextCursor
+	if m.Categories, err = u.inv.ProductCategories(ctx); err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.ProductsPage(chromeFor(c, "Products", "products"), m), views.ProductListID)
+}
+
+func (u *ui) showNewProduct(c *fiber.Ctx) error {
+	f := views.ProductForm{CSRF: csrfToken(c), Units: gs1.Units()}
+	return render(c, fiber.StatusOK, views.NewProductPage(chromeFor(c, "New product", "products"), f), views.ProductFormID)
+}
+
+func (u *ui) createProductFromForm(c *fiber.Ctx) error {
+	f := views.ProductForm{
+		CSRF: csrfToken(c), GTIN: formValue(c, "gtin"), Name: formValue(c, "name"), Description: formValue(c, "description"),
+		Category: formValue(c, "category"), Unit: formValue(c, "unit"), Units: gs1.Units(), Errors: views.FieldErrors{},
+	}
+	if f.GTIN == "" {
+		f.Errors.Add("gtin", "is required")
+	}
+	if !f.Errors.Any() {
+		p, err := u.inv.CreateProduct(c.UserContext(), inventory.NewProduct{GTIN: f.GTIN, Name: f.Name,
+			Description: f.Description, Category: f.Category, Unit: f.Unit})
+		if err == nil {
+			return redirectAfterPost(c, "/products", "Product "+p.Name+" created.")
+		}
+		fe, ok := fieldErrors(err)
+		if !ok {
+			return err
+		}
+		f.Errors = fe
+	}
+	return render(c, fiber.StatusUnprocessableEntity, views.NewProductPage(chromeFor(c, "New product", "products"), f), views.ProductFormID)
+}
+
+func (u *ui) showLocations(c *fiber.Ctx) error {
+	m := views.LocationList{Q: queryValue(c, "q"), Type: queryValue(c, "type"), Query: url.Values{}}
+	for k, v := range map[string]string{"q": m.Q, "type": m.Type} {
+		if v != "" {
+			m.Query.Set(k, v)
+		}
+	}
+	if m.Type != "" && !slices.Contains(inventory.LocationTypes, m.Type) {
+		return validationProblem(inventory.FieldError{Field: "type", Message: "must be one of the location types"})
+	}
+	cursor := queryValue(c, "cursor")
+	m.Paged = cursor != ""
+	page, err := u.inv.ListLocations(c.UserContext(), inventory.LocationFilter{Q: m.Q, Type: m.Type}, inventory.ListOptions{Cursor: cursor, Limit: 50})
+	if err != nil {
+		return err
+	}
+	m.Locations, m.NextCursor = page.Items, page.NextCursor
+	return render(c, fiber.StatusOK, views.LocationsPage(chromeFor(c, "Locations", "locations"), m), views.LocationListID)
+}
+
+func (u *ui) locationForm(c *fiber.Ctx, f views.LocationForm) (views.LocationForm, error) {
+	f.CSRF, f.Types = csrfToken(c), inventory.LocationTypes
+	ls, err := u.inv.ListLocations(c.UserContext(), inventory.LocationFilter{}, inventory.ListOptions{Limit: 200})
+	if err != nil {
+		return f, err
+	}
+	for _, l := range ls.Items {
+		f.Parents = append(f.Parents, views.Option{Value: l.ID.String(), Label: l.Name})
+	}
+	return f, nil
+}
+
+func (u *ui) showNewLocation(c *fiber.Ctx) error {
+	f, err := u.locationForm(c, views.LocationForm{})
+	if err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.NewLocationPage(chromeFor(c, "New location", "locations"), f), views.LocationFormID)
+}
+
+func (u *ui) createLocationFromForm(c *fiber.Ctx) error {
+	f := views.LocationForm{GLN: formValue(c, "gln"), Name: formValue(c, "name"), Type: formValue(c, "type"),
+		Address: formValue(c, "address"), ParentID: formValue(c, "parent_id"), Errors: views.FieldErrors{}}
+	in := inventory.NewLocation{GLN: f.GLN, Name: f.Name, Type: f.Type, Address: f.Address}
+	if f.GLN == "" {
+		f.Errors.Add("gln", "is required")
+	}
+	in.ParentID = parseOptUUID(f.ParentID, "parent_id", "must be a location from the list", f.Errors)
+	if !f.Errors.Any() {
+		l, err := u.inv.CreateLocation(c.UserContext(), in)
+		if err == nil {
+			return redirectAfterPost(c, "/locations", "Location "+l.Name+" created.")
+		}
+		fe, ok := fieldErrors(err)
+		if !ok {
+			return err
+		}
+		f.Errors = fe
+	}
+	f, err := u.locationForm(c, f)
+	if err != nil {
+		return err
+	}
+	return render(c, fiber.StatusUnprocessableEntity, views.NewLocationPage(chromeFor(c, "New location", "locations"), f), views.LocationFormID)
+}
