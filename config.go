@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"batchtrack/auth"
+	"batchtrack/web/ratelimit"
 )
 
 // Config is read once from the environment at start and validated; a bad
@@ -26,6 +30,21 @@ type Config struct {
 	Seed          bool          // SEED: demo data on first start with an empty database
 	ShutdownGrace time.Duration // SHUTDOWN_GRACE
 	InstanceName  string        // INSTANCE_NAME
+
+	AdminEmail         string        // ADMIN_EMAIL: first admin, created when there are no users
+	AdminPassword      string        // ADMIN_PASSWORD
+	SessionIdleTimeout time.Duration // SESSION_IDLE_TIMEOUT
+	SessionMaxAge      time.Duration // SESSION_MAX_AGE
+	CookieSecure       bool          // COOKIE_SECURE (also on when PUBLIC_URL is https)
+
+	RedisURL       string                      // REDIS_URL: shared limiter and cache state
+	RateLimits     map[string]ratelimit.Policy // RATE_LIMIT_READ, _EVENTS_WRITE, _BATCHES_WRITE, _CONSUME
+	RateLimitFail  ratelimit.FailMode          // RATE_LIMIT_FAIL: open or closed while Redis is down
+	TrustedProxies []netip.Prefix              // TRUSTED_PROXIES: CIDRs allowed to set X-Forwarded-For
+
+	CacheTTL      time.Duration // CACHE_TTL; 0 turns the read cache off
+	CacheMaxBytes int64         // CACHE_MAX_BYTES of the in-process tier
+	CacheLocalTTL time.Duration // CACHE_LOCAL_TTL: with Redis, how stale another instance's write may be seen
 }
 
 // configVars documents every variable: name, default, meaning. The README
@@ -43,6 +62,21 @@ var configVars = []struct{ name, def, doc string }{
 	{"SEED", "true", "fill an empty database with demo data on start"},
 	{"SHUTDOWN_GRACE", "10s", "time in-flight requests get on SIGINT/SIGTERM"},
 	{"INSTANCE_NAME", "hostname:port", "this instance's name on the dashboard"},
+	{"ADMIN_EMAIL", "", "with ADMIN_PASSWORD: the first admin, created on start when there are no users"},
+	{"ADMIN_PASSWORD", "", "the first admin's password (at least 12 characters); never logged"},
+	{"SESSION_IDLE_TIMEOUT", "2h", "a browser session unused this long ends"},
+	{"SESSION_MAX_AGE", "12h", "a browser session ends this long after login, used or not"},
+	{"COOKIE_SECURE", "false", "session cookie only over HTTPS, plus HSTS (on anyway when PUBLIC_URL is https)"},
+	{"REDIS_URL", "", "Redis for state shared by several instances (rate limits, cache); empty keeps it in process"},
+	{"RATE_LIMIT_READ", "100/1m", "API reads per caller: N/DURATION or off"},
+	{"RATE_LIMIT_EVENTS_WRITE", "30/1m", "POST /api/events per caller"},
+	{"RATE_LIMIT_BATCHES_WRITE", "20/1m", "POST /api/batches (and other writes) per caller"},
+	{"RATE_LIMIT_CONSUME", "30/1m", "consume requests per caller"},
+	{"RATE_LIMIT_FAIL", "open", "while Redis is down: open (limit per instance in memory) or closed (refuse)"},
+	{"TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed (e.g. 127.0.0.1/32)"},
+	{"CACHE_TTL", "2m", "how long API lists, batch detail and the overview stay cached; 0 turns the cache off"},
+	{"CACHE_MAX_BYTES", "67108864", "size bound of the in-process cache tier (64 MiB)"},
+	{"CACHE_LOCAL_TTL", "0s", "with REDIS_URL: trust an in-process copy this long (faster hits, other instances' writes seen up to this late); 0 is exact"},
 }
 
 func loadConfig(getenv func(string) string) (Config, error) {
@@ -97,5 +131,41 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		bad("LOG_FORMAT", "must be text or json")
 	}
 	c.InstanceName = getenv("INSTANCE_NAME")
+	c.AdminEmail, c.AdminPassword = strings.TrimSpace(getenv("ADMIN_EMAIL")), getenv("ADMIN_PASSWORD")
+	if (c.AdminEmail == "") != (c.AdminPassword == "") {
+		bad("ADMIN_EMAIL", "and ADMIN_PASSWORD go together: set both or neither")
+	} else if c.AdminPassword != "" && len([]rune(c.AdminPassword)) < auth.MinPasswordLen {
+		bad("ADMIN_PASSWORD", fmt.Sprintf("must be at least %d characters", auth.MinPasswordLen))
+	}
+	if c.SessionIdleTimeout, err = time.ParseDuration(get("SESSION_IDLE_TIMEOUT")); err != nil || c.SessionIdleTimeout < time.Minute {
+		bad("SESSION_IDLE_TIMEOUT", "must be a duration of at least 1m, such as 2h or 30m")
+	}
+	if c.SessionMaxAge, err = time.ParseDuration(get("SESSION_MAX_AGE")); err != nil || c.SessionMaxAge < time.Minute {
+		bad("SESSION_MAX_AGE", "must be a duration of at least 1m, such as 12h")
+	} else if c.SessionMaxAge < c.SessionIdleTimeout {
+		bad("SESSION_MAX_AGE", "must not be shorter than SESSION_IDLE_TIMEOUT")
+	}
+	if c.CookieSecure, err = strconv.ParseBool(get("COOKIE_SECURE")); err != nil {
+		bad("COOKIE_SECURE", "must be true or false")
+	}
+	c.RedisURL = getenv("REDIS_URL")
+	if c.RateLimits, err = ratelimit.LoadPolicies(getenv); err != nil {
+		errs = append(errs, err)
+	}
+	if c.RateLimitFail, err = ratelimit.ParseFailMode(get("RATE_LIMIT_FAIL")); err != nil {
+		bad("RATE_LIMIT_FAIL", "must be open or closed")
+	}
+	if c.CacheTTL, err = time.ParseDuration(get("CACHE_TTL")); err != nil || c.CacheTTL < 0 {
+		bad("CACHE_TTL", "must be a duration such as 2m, or 0 to turn the cache off")
+	}
+	if c.CacheMaxBytes, err = strconv.ParseInt(get("CACHE_MAX_BYTES"), 10, 64); err != nil || c.CacheMaxBytes < 1<<20 {
+		bad("CACHE_MAX_BYTES", "must be a number of bytes, at least 1048576")
+	}
+	if c.CacheLocalTTL, err = time.ParseDuration(get("CACHE_LOCAL_TTL")); err != nil || c.CacheLocalTTL < 0 || c.CacheLocalTTL > time.Minute {
+		bad("CACHE_LOCAL_TTL", "must be a duration from 0 to 1m")
+	}
+	if c.TrustedProxies, err = ratelimit.ParseTrustedProxies(get("TRUSTED_PROXIES")); err != nil {
+		bad("TRUSTED_PROXIES", "must be comma-separated CIDRs or addresses, such as 10.0.0.0/8,127.0.0.1")
+	}
 	return c, errors.Join(errs...)
 }

@@ -25,6 +25,7 @@ import (
 	"batchtrack/loadtest"
 	"batchtrack/seed"
 	"batchtrack/web"
+	"batchtrack/web/metrics"
 )
 
 func main() {
@@ -51,6 +52,8 @@ commands:
   serve      start the web app and API (default)
   migrate    apply database migrations and exit
   seed       fill the database with demo data
+  user       manage staff accounts (batchtrack user -h)
+  token      manage API tokens (batchtrack token -h)
   loadtest   load-test a running instance (batchtrack loadtest -h)
 `
 
@@ -88,6 +91,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 				fmt.Fprintf(stdout, "seeded %d batches\n", n)
 			}
 			return err
+		})
+	case "user", "token":
+		return withDatabase(ctx, cfg, logger, func(pool *pgxpool.Pool) error {
+			if err := db.Migrate(ctx, pool, logger); err != nil {
+				return err
+			}
+			if cmd == "user" {
+				return runUserCommand(ctx, args, newAccounts(pool, cfg), stdin, stdout, stderr)
+			}
+			return runTokenCommand(ctx, args, newAccounts(pool, cfg), stdout, stderr)
 		})
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -141,8 +154,14 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		store := db.NewStore(pool)
+		shared, err := newSharedState(cfg, reg, logger)
+		if err != nil {
+			return err
+		}
+		defer shared.Close()
 		svc := inventory.New(store, inventory.Options{
 			LockTimeout: cfg.LockTimeout, Metrics: inventory.NewMetrics(reg), Logger: logger,
+			Changes: web.Invalidator{Cache: shared.caching.Cache},
 		})
 		if cfg.Seed {
 			n, err := seed.IfEmpty(ctx, svc, seed.Options{Progress: stdout})
@@ -153,15 +172,34 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 				fmt.Fprintf(stdout, "seeded demo data: %d batches\n", n)
 			}
 		}
+		accounts := newAccounts(pool, cfg)
+		if err := bootstrapAccounts(ctx, accounts, cfg, stdout, logger); err != nil {
+			return err
+		}
+		go sweepSessions(ctx, accounts, logger)
 		idem := idempotency.New(store.Queries)
 		go sweepIdempotencyKeys(ctx, idem, logger)
+
+		// Operations: pool statistics on every scrape; every 5s a sample of
+		// the registry and of the sessions waiting on locks, for the dashboard.
+		reg.MustRegister(metrics.NewPoolCollector(pool))
+		recorder, err := metrics.NewRecorder(reg, metrics.RecorderConfig{
+			Pool: pool, LockWaiters: store, Cache: shared.caching.Cache, Registerer: reg, Logger: logger,
+		})
+		if err != nil {
+			return err
+		}
+		go recorder.Run(ctx)
 
 		srv := web.New(web.Deps{
 			Inventory: svc, Idempotency: idem, Pool: pool, Logger: logger, PublicURL: cfg.PublicURL,
 			LockTimeout: cfg.LockTimeout, Registry: reg, Instance: instanceName(cfg),
+			Auth:       web.AuthConfig{Service: accounts, CookieSecure: cfg.CookieSecure},
+			RateLimits: shared.rateLimits, TrustedProxies: cfg.TrustedProxies, Caching: shared.caching,
+			HTTPMetrics: metrics.NewHTTP(reg), Recorder: recorder,
 		})
 		fmt.Fprintf(stdout, "batchtrack is serving on %s\n", cfg.PublicURL)
-		err := srv.Listen(ctx, cfg.Addr, cfg.ShutdownGrace)
+		err = srv.Listen(ctx, cfg.Addr, cfg.ShutdownGrace)
 		logger.Info("http server stopped")
 		return err
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"batchtrack/web"
+	"batchtrack/web/cache"
 	"batchtrack/web/ratelimit"
 )
 
@@ -18,6 +19,7 @@ import (
 type sharedState struct {
 	redis      *redis.Client // nil without REDIS_URL
 	rateLimits web.RateLimits
+	caching    web.Caching
 }
 
 func newSharedState(cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*sharedState, error) {
@@ -48,10 +50,26 @@ func newSharedState(cfg Config, reg prometheus.Registerer, logger *slog.Logger) 
 		})
 	}
 	s.rateLimits = web.RateLimits{Limiter: limiter, Policies: cfg.RateLimits, Metrics: rlMetrics}
+
+	cacheMetrics, err := cache.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	readCache, err := cache.New(cache.Config{
+		Enabled: cfg.CacheTTL > 0, MaxBytes: cfg.CacheMaxBytes, Redis: s.redis, LocalTTL: cfg.CacheLocalTTL,
+		Metrics: cacheMetrics, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.caching = web.Caching{Cache: readCache, TTL: cfg.CacheTTL}
 	return s, nil
 }
 
 func (s *sharedState) Close() error {
+	if s.caching.Cache != nil {
+		_ = s.caching.Cache.Close()
+	}
 	if s.redis != nil {
 		return s.redis.Close()
 	}

@@ -12,6 +12,17 @@ import (
 	"github.com/google/uuid"
 )
 
+const aPITokenExists = `-- name: APITokenExists :one
+SELECT EXISTS (SELECT 1 FROM api_tokens WHERE id = $1)
+`
+
+func (q *Queries) APITokenExists(ctx context.Context, id uuid.UUID) (bool, error) {
+	row := q.db.QueryRow(ctx, aPITokenExists, id)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const countUsers = `-- name: CountUsers :one
 SELECT count(*) FROM users
 `

@@ -78,6 +78,8 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		{"products by name", db.ListProductsSQL, []any{nil, nil, nil, nil, 51}, "products_name_idx"},
 		{"products by category", db.ListProductsSQL, []any{nil, "Coffee", nil, nil, 51}, "products_category_name_idx"},
 		{"locations by type", db.ListLocationsSQL, []any{nil, typ, nil, nil, 51}, "locations_type_name_idx"},
+		{"batches by number", db.ListBatchesByNumberSQL, []any{nil, nil, nil, nil, nil, nil, nil, 51}, "batches_number_id_idx"},
+		{"batches by expiry", db.ListBatchesByExpirySQL, []any{nil, nil, nil, nil, nil, nil, nil, 51}, "batches_expiry_sort_idx"},
 		{"trace links", db.ListTraceLinksSQL, []any{id}, "Index"},
 	}
 	conn, err := pool.Acquire(ctx)

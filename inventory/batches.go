@@ -36,81 +36,97 @@ type NewBatch struct {
 // and records its commissioning event in the same transaction.
 func (s *Service) CreateBatch(ctx context.Context, actor Actor, in NewBatch) (Batch, error) {
 	var v ValidationError
+	checkNewBatch(&v, "", &in)
+	if err := v.OrNil(); err != nil {
+		return Batch{}, err
+	}
+	var id uuid.UUID
+	err := s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
+		var err error
+		id, err = s.insertBatch(ctx, q, actor, "system", "batch created", "", in)
+		return err
+	})
+	if err != nil {
+		return Batch{}, unwrapDomain(err)
+	}
+	s.changed(ctx, Change{Batches: []uuid.UUID{id}, List: true, Events: true})
+	return s.GetBatch(ctx, id)
+}
+
+// checkNewBatch holds CreateBatch's input rules, with field names under
+// prefix; it fills in the default quality status.
+func checkNewBatch(v *ValidationError, prefix string, in *NewBatch) {
 	if in.BatchNumber != "" {
 		if err := gs1.ValidateLot(in.BatchNumber); err != nil {
-			v.Add("batch_number", err.Error())
+			v.Add(prefix+"batch_number", err.Error())
 		}
 	}
 	if in.ProductID == uuid.Nil {
-		v.Add("product_id", "is required")
+		v.Add(prefix+"product_id", "is required")
 	}
 	if in.LocationID == uuid.Nil {
-		v.Add("location_id", "is required")
+		v.Add(prefix+"location_id", "is required")
 	}
 	if in.ProductionDate.IsZero() {
-		v.Add("production_date", "is required")
+		v.Add(prefix+"production_date", "is required")
 	}
-	checkDates(&v, in.ProductionDate, in.ExpiryDate, in.BestBeforeDate)
-	checkAmount(&v, "quantity_produced", in.QuantityProduced)
+	var dv ValidationError
+	checkDates(&dv, in.ProductionDate, in.ExpiryDate, in.BestBeforeDate)
+	checkAmount(&dv, "quantity_produced", in.QuantityProduced)
+	checkText(&dv, "notes", in.Notes, 0, 5000)
+	for _, f := range dv.Fields {
+		v.Add(prefix+f.Field, f.Message)
+	}
 	if in.UnitOfMeasure != "" && !slices.Contains(gs1.Units(), in.UnitOfMeasure) {
-		v.Add("unit_of_measure", "must be one of "+strings.Join(gs1.Units(), ", "))
+		v.Add(prefix+"unit_of_measure", "must be one of "+strings.Join(gs1.Units(), ", "))
 	}
 	if in.QualityStatus == "" {
 		in.QualityStatus = "pending"
 	}
 	if !slices.Contains(QualityStatuses, in.QualityStatus) {
-		v.Add("quality_status", "must be one of "+strings.Join(QualityStatuses, ", "))
+		v.Add(prefix+"quality_status", "must be one of "+strings.Join(QualityStatuses, ", "))
 	}
-	checkText(&v, "notes", in.Notes, 0, 5000)
-	if err := v.OrNil(); err != nil {
-		return Batch{}, err
-	}
-	generated := in.BatchNumber == ""
+}
 
-	var id uuid.UUID
-	err := s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
-		product, err := q.GetProduct(ctx, in.ProductID)
-		if err != nil {
-			return notFound(err, "product", "product_id")
-		}
-		location, err := q.GetLocation(ctx, in.LocationID)
-		if err != nil {
-			return notFound(err, "location", "location_id")
-		}
-		if in.UnitOfMeasure == "" {
-			in.UnitOfMeasure = product.Unit
-		}
-		if generated {
-			in.BatchNumber = generateBatchNumber(in.ProductionDate)
-		}
-		id, err = q.CreateBatch(ctx, db.CreateBatchParams{
-			BatchNumber: in.BatchNumber, ProductID: in.ProductID, LocationID: in.LocationID,
-			ProductionDate: dateOnly(in.ProductionDate), ExpiryDate: datePtr(in.ExpiryDate),
-			BestBeforeDate: datePtr(in.BestBeforeDate), QuantityProduced: in.QuantityProduced,
-			UnitOfMeasure: in.UnitOfMeasure, QualityStatus: in.QualityStatus, Notes: in.Notes,
-		})
-		if err != nil {
-			if errors.Is(db.Translate(err), db.ErrConflict) {
-				return &ConflictError{Field: "batch_number", Message: "a batch with number " + in.BatchNumber + " already exists"}
-			}
-			return err
-		}
-		uom, _ := gs1.UNECECode(in.UnitOfMeasure)
-		now := s.now()
-		_, err = insertEvent(ctx, q, eventRecord{
-			EventType: "ObjectEvent", Action: ptr("ADD"), EventTime: now, EventTimezone: timezoneOffset(now),
-			BizStep: ptr("commissioning"), Disposition: ptr("active"),
-			ReadPointID: &location.ID, BizLocationID: &location.ID,
-			QuantityList: []QuantityItem{{BatchID: id, Quantity: in.QuantityProduced, UOM: uom}},
-			SourceType:   "system", Actor: actor.name(), Notes: "batch created",
-		})
-		return err
+// insertBatch stores one validated batch and its commissioning event
+// (recorded with source and note) inside the caller's transaction.
+func (s *Service) insertBatch(ctx context.Context, q *db.Queries, actor Actor, source, note, prefix string, in NewBatch) (uuid.UUID, error) {
+	product, err := q.GetProduct(ctx, in.ProductID)
+	if err != nil {
+		return uuid.Nil, notFound(err, "product", prefix+"product_id")
+	}
+	location, err := q.GetLocation(ctx, in.LocationID)
+	if err != nil {
+		return uuid.Nil, notFound(err, "location", prefix+"location_id")
+	}
+	if in.UnitOfMeasure == "" {
+		in.UnitOfMeasure = product.Unit
+	}
+	if in.BatchNumber == "" {
+		in.BatchNumber = generateBatchNumber(in.ProductionDate)
+	}
+	id, err := q.CreateBatch(ctx, db.CreateBatchParams{
+		BatchNumber: in.BatchNumber, ProductID: in.ProductID, LocationID: in.LocationID,
+		ProductionDate: dateOnly(in.ProductionDate), ExpiryDate: datePtr(in.ExpiryDate),
+		BestBeforeDate: datePtr(in.BestBeforeDate), QuantityProduced: in.QuantityProduced,
+		UnitOfMeasure: in.UnitOfMeasure, QualityStatus: in.QualityStatus, Notes: in.Notes,
 	})
 	if err != nil {
-		return Batch{}, err
+		if errors.Is(db.Translate(err), db.ErrConflict) {
+			return uuid.Nil, &ConflictError{Field: prefix + "batch_number", Message: "a batch with number " + in.BatchNumber + " already exists"}
+		}
+		return uuid.Nil, err
 	}
-	s.changed(ctx, Change{Batches: []uuid.UUID{id}, List: true, Events: true})
-	return s.GetBatch(ctx, id)
+	uom, _ := gs1.UNECECode(in.UnitOfMeasure)
+	now := s.now()
+	_, err = insertEvent(ctx, q, eventRecord{
+		EventType: "ObjectEvent", Action: ptr("ADD"), EventTime: now, EventTimezone: timezoneOffset(now),
+		BizStep: ptr("commissioning"), Disposition: ptr("active"),
+		ReadPointID: &location.ID, BizLocationID: &location.ID,
+		QuantityList: []QuantityItem{{BatchID: id, Quantity: in.QuantityProduced, UOM: uom}},
+		SourceType:   source, Actor: actor.name(), Notes: note,
+	})
+	return id, err
 }
 
 // generateBatchNumber makes a lot number such as "L260112-7KQ2M4": the

@@ -2,8 +2,6 @@ package inventory
 
 import (
 	"context"
-	"errors"
-	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -44,7 +42,7 @@ func (s *Service) ImportBatches(ctx context.Context, actor Actor, rows []NewBatc
 	ids := make([]uuid.UUID, len(rows))
 	err := s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
 		for i := range rows {
-			id, err := s.insertBatch(ctx, q, actor, "rows["+itoa(i)+"].", rows[i])
+			id, err := s.insertBatch(ctx, q, actor, actor.source(), "batch imported", "rows["+itoa(i)+"].", rows[i])
 			if err != nil {
 				return err
 			}
@@ -55,6 +53,7 @@ func (s *Service) ImportBatches(ctx context.Context, actor Actor, rows []NewBatc
 	if err != nil {
 		return nil, unwrapDomain(err)
 	}
+	s.changed(ctx, Change{Batches: ids, List: true, Events: true})
 	out := make([]Batch, 0, len(ids))
 	for _, id := range ids {
 		b, err := s.GetBatch(ctx, id)
@@ -64,82 +63,6 @@ func (s *Service) ImportBatches(ctx context.Context, actor Actor, rows []NewBatc
 		out = append(out, b)
 	}
 	return out, nil
-}
-
-// checkNewBatch holds CreateBatch's input rules, with field names under
-// prefix; it fills in the default quality status.
-func checkNewBatch(v *ValidationError, prefix string, in *NewBatch) {
-	if in.BatchNumber != "" {
-		if err := gs1.ValidateLot(in.BatchNumber); err != nil {
-			v.Add(prefix+"batch_number", err.Error())
-		}
-	}
-	if in.ProductID == uuid.Nil {
-		v.Add(prefix+"product_id", "is required")
-	}
-	if in.LocationID == uuid.Nil {
-		v.Add(prefix+"location_id", "is required")
-	}
-	if in.ProductionDate.IsZero() {
-		v.Add(prefix+"production_date", "is required")
-	}
-	var dv ValidationError
-	checkDates(&dv, in.ProductionDate, in.ExpiryDate, in.BestBeforeDate)
-	checkAmount(&dv, "quantity_produced", in.QuantityProduced)
-	checkText(&dv, "notes", in.Notes, 0, 5000)
-	for _, f := range dv.Fields {
-		v.Add(prefix+f.Field, f.Message)
-	}
-	if in.UnitOfMeasure != "" && !slices.Contains(gs1.Units(), in.UnitOfMeasure) {
-		v.Add(prefix+"unit_of_measure", "must be one of "+strings.Join(gs1.Units(), ", "))
-	}
-	if in.QualityStatus == "" {
-		in.QualityStatus = "pending"
-	}
-	if !slices.Contains(QualityStatuses, in.QualityStatus) {
-		v.Add(prefix+"quality_status", "must be one of "+strings.Join(QualityStatuses, ", "))
-	}
-}
-
-// insertBatch stores one validated batch and its commissioning event
-// inside the caller's transaction.
-func (s *Service) insertBatch(ctx context.Context, q *db.Queries, actor Actor, prefix string, in NewBatch) (uuid.UUID, error) {
-	product, err := q.GetProduct(ctx, in.ProductID)
-	if err != nil {
-		return uuid.Nil, notFound(err, "product", prefix+"product_id")
-	}
-	location, err := q.GetLocation(ctx, in.LocationID)
-	if err != nil {
-		return uuid.Nil, notFound(err, "location", prefix+"location_id")
-	}
-	if in.UnitOfMeasure == "" {
-		in.UnitOfMeasure = product.Unit
-	}
-	if in.BatchNumber == "" {
-		in.BatchNumber = generateBatchNumber(in.ProductionDate)
-	}
-	id, err := q.CreateBatch(ctx, db.CreateBatchParams{
-		BatchNumber: in.BatchNumber, ProductID: in.ProductID, LocationID: in.LocationID,
-		ProductionDate: dateOnly(in.ProductionDate), ExpiryDate: datePtr(in.ExpiryDate),
-		BestBeforeDate: datePtr(in.BestBeforeDate), QuantityProduced: in.QuantityProduced,
-		UnitOfMeasure: in.UnitOfMeasure, QualityStatus: in.QualityStatus, Notes: in.Notes,
-	})
-	if err != nil {
-		if errors.Is(db.Translate(err), db.ErrConflict) {
-			return uuid.Nil, &ConflictError{Field: prefix + "batch_number", Message: "a batch with number " + in.BatchNumber + " already exists"}
-		}
-		return uuid.Nil, err
-	}
-	uom, _ := gs1.UNECECode(in.UnitOfMeasure)
-	now := s.now()
-	_, err = insertEvent(ctx, q, eventRecord{
-		EventType: "ObjectEvent", Action: ptr("ADD"), EventTime: now, EventTimezone: timezoneOffset(now),
-		BizStep: ptr("commissioning"), Disposition: ptr("active"),
-		ReadPointID: &location.ID, BizLocationID: &location.ID,
-		QuantityList: []QuantityItem{{BatchID: id, Quantity: in.QuantityProduced, UOM: uom}},
-		SourceType:   actor.source(), Actor: actor.name(), Notes: "batch imported",
-	})
-	return id, err
 }
 
 // CheckImport validates rows as ImportBatches would, without writing, and

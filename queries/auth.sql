@@ -86,3 +86,6 @@ UPDATE api_tokens SET revoked_at = @now::timestamptz WHERE id = @id AND revoked_
 
 -- name: GetAPITokenByPrefix :one
 SELECT id FROM api_tokens WHERE prefix = @prefix;
+
+-- name: APITokenExists :one
+SELECT EXISTS (SELECT 1 FROM api_tokens WHERE id = @id);

@@ -29,6 +29,7 @@ type Chrome struct {
 	RequestID string
 	Flash     string // a one-time message after a redirect
 	User      string
+	Admin     bool // the caller may manage users and tokens, recall, adjust
 }
 
 // Asset is the URL of a static file.

@@ -82,11 +82,12 @@ type ConsumeProblem struct {
 
 // StatusForm changes a batch's quality status; a reason is required.
 type StatusForm struct {
-	CSRF    string
-	BatchID string
-	Current string
-	Reason  string
-	Errors  FieldErrors
+	CSRF      string
+	BatchID   string
+	CanRecall bool // only admins recall
+	Current   string
+	Reason    string
+	Errors    FieldErrors
 }
 
 // EditBatchForm edits metadata with optimistic locking: Version is the

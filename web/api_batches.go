@@ -110,6 +110,12 @@ func (s *Server) patchBatch(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	// PATCH is an operator route, but recalling a batch is an admin's call.
+	if req.QualityStatus != nil && *req.QualityStatus == "recalled" {
+		if err := requireRole(c, roleAdmin); err != nil {
+			return err
+		}
+	}
 	expected := req.ExpectedVersion
 	if im := c.Get(fiber.HeaderIfMatch); im != "" {
 		v, ok := parseETag(im)

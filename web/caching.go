@@ -120,3 +120,13 @@ func (i Invalidator) Changed(ctx context.Context, ch inventory.Change) {
 		i.Cache.InvalidateNamespace(ctx, nsOverview)
 	}
 }
+
+// cachedJSON is GetOrLoad for a typed value (JSON in the cache), or a
+// plain load when caching is off.
+func cachedJSON[T any](ctx context.Context, cfg Caching, key cache.Key, load func(ctx context.Context) (T, error)) (T, bool, error) {
+	if cfg.Cache == nil {
+		v, err := load(ctx)
+		return v, false, err
+	}
+	return cache.GetOrLoadJSON(ctx, cfg.Cache, key, cfg.TTL, load)
+}

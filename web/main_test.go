@@ -16,10 +16,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"batchtrack/auth"
 	"batchtrack/db"
 	"batchtrack/db/pgtest"
 	"batchtrack/idempotency"
 	"batchtrack/inventory"
+	"batchtrack/web/cache"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -31,11 +33,27 @@ type testApp struct {
 	svc    *inventory.Service
 	pool   *pgxpool.Pool
 	logBuf *bytes.Buffer
+	// auth holds the accounts; requests from do carry adminToken (a
+	// seeded admin's API token) unless anonymous is set or the request
+	// brings its own Authorization or Cookie header.
+	auth       *auth.Service
+	clock      *testClock
+	adminToken string
+	anonymous  bool
+	opts       appOptions
 }
 
 type appOptions struct {
 	maxConns    int32
 	lockTimeout time.Duration
+	// anonymous: do sends no credentials by default.
+	anonymous bool
+	// auth overrides the login throttles and the like.
+	auth AuthConfig
+	// limits turns on API rate limits (off by default in tests).
+	limits RateLimits
+	// cache replaces the default in-memory read cache.
+	cache *cache.Cache
 }
 
 func newTestApp(t testing.TB, opts ...appOptions) *testApp {
@@ -48,15 +66,46 @@ func newTestApp(t testing.TB, opts ...appOptions) *testApp {
 		o.lockTimeout = 2 * time.Second
 	}
 	pool := pgtest.NewWithOptions(t, pgtest.Options{MaxConns: o.maxConns})
+	a := buildTestApp(t, pool, o)
+	a.adminToken = a.tokenFor(a.newUser(roleAdmin))
+	return a
+}
+
+// sibling is a second instance of the app on the same database, with its
+// own read cache (scale-out tests).
+func (a *testApp) sibling(c *cache.Cache) *testApp {
+	o := a.opts
+	o.cache = c
+	s := buildTestApp(a.t, a.pool, o)
+	s.adminToken = a.adminToken
+	return s
+}
+
+func buildTestApp(t testing.TB, pool *pgxpool.Pool, o appOptions) *testApp {
+	t.Helper()
 	store := db.NewStore(pool)
 	var logBuf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc := inventory.New(store, inventory.Options{LockTimeout: o.lockTimeout, Logger: logger})
+	readCache := o.cache
+	if readCache == nil {
+		var err error
+		if readCache, err = cache.New(cache.Config{Enabled: true, Logger: logger}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = readCache.Close() })
+	}
+	svc := inventory.New(store, inventory.Options{LockTimeout: o.lockTimeout, Logger: logger,
+		Changes: Invalidator{Cache: readCache}})
+	clock := newTestClock()
+	accounts := newTestAuth(store.Queries, clock)
+	o.auth.Service = accounts
 	srv := New(Deps{
 		Inventory: svc, Idempotency: idempotency.New(store.Queries), Pool: pool, Logger: logger,
-		PublicURL: "http://batchtrack.test", LockTimeout: o.lockTimeout, Instance: "test",
+		PublicURL: "http://batchtrack.test", LockTimeout: o.lockTimeout, Instance: "test", Auth: o.auth,
+		RateLimits: o.limits, Caching: Caching{Cache: readCache, TTL: 2 * time.Minute},
 	})
-	return &testApp{t: t, srv: srv, svc: svc, pool: pool, logBuf: &logBuf}
+	return &testApp{t: t, srv: srv, svc: svc, pool: pool, logBuf: &logBuf, auth: accounts, clock: clock,
+		anonymous: o.anonymous, opts: o}
 }
 
 // do sends a request through app.Test (no network).
@@ -83,6 +132,9 @@ func (a *testApp) do(method, path string, body any, headers ...string) *http.Res
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	if !a.anonymous && req.Header.Get("Authorization") == "" && req.Header.Get("Cookie") == "" {
+		req.Header.Set("Authorization", "Bearer "+a.adminToken)
+	}
 	resp, err := a.srv.App().Test(req, 30_000)
 	if err != nil {
 		a.t.Fatalf("%s %s: %v", method, path, err)
@@ -91,7 +143,9 @@ func (a *testApp) do(method, path string, body any, headers ...string) *http.Res
 }
 
 // listen serves the app on a loopback port for real HTTP clients and
-// browsers, until the test ends.
+// browsers, until the test ends. Unless the app is anonymous, the URL is a
+// proxy in front of it that adds the admin token to requests bringing no
+// Authorization and no Cookie (a browser that logged in sends its cookie).
 func (a *testApp) listen() string {
 	a.t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -100,7 +154,11 @@ func (a *testApp) listen() string {
 	}
 	go func() { _ = a.srv.App().Listener(ln) }()
 	a.t.Cleanup(func() { _ = a.srv.App().ShutdownWithTimeout(5 * time.Second) })
-	return "http://" + ln.Addr().String()
+	direct := "http://" + ln.Addr().String()
+	if a.anonymous {
+		return direct
+	}
+	return a.authProxy(direct)
 }
 
 func decode[T any](t testing.TB, resp *http.Response) T {

@@ -35,7 +35,7 @@ func (u *ui) batchDetail(ctx context.Context, c *fiber.Ctx, id uuid.UUID) (views
 		return views.BatchDetail{}, err
 	}
 	d.Consume = views.ConsumeForm{CSRF: d.CSRF, BatchID: id.String(), ExpectedVersion: b.Version, Unit: b.UnitOfMeasure}
-	d.Status = views.StatusForm{CSRF: d.CSRF, BatchID: id.String(), Current: b.QualityStatus}
+	d.Status = views.StatusForm{CSRF: d.CSRF, BatchID: id.String(), Current: b.QualityStatus, CanRecall: isAdmin(c)}
 	return d, nil
 }
 
@@ -207,7 +207,7 @@ func (u *ui) changeStatus(c *fiber.Ctx, status, verb string) error {
 		return err
 	}
 	ctx := c.UserContext()
-	f := views.StatusForm{CSRF: csrfToken(c), BatchID: id.String(), Reason: formValue(c, "reason"), Errors: views.FieldErrors{}}
+	f := views.StatusForm{CSRF: csrfToken(c), BatchID: id.String(), CanRecall: isAdmin(c), Reason: formValue(c, "reason"), Errors: views.FieldErrors{}}
 	if f.Reason == "" {
 		f.Errors.Add("reason", "is required: say why the batch is "+verb)
 	} else {

@@ -424,7 +424,7 @@ func dashboardTiles(snap snapshot, th metrics.Thresholds) []views.DashTile {
 		{Key: "waiting_now", Label: "Waiting on locks now", Value: none(fmtCount(t.WaitingNow), hasSamples), Unit: "sessions",
 			Level:  level("lock_waits", "warn"),
 			Detail: []string{"from pg_stat_activity, every " + fmtDuration(time.Duration(snap.IntervalSeconds*float64(time.Second))), "alert at " + fmtCount(th.LockWaitingNow) + " or more"},
-			Chart: chart(fmtCount, 2, line("waiting", "s2", func(p metrics.Point) float64 { return p.WaitingNow }))},
+			Chart:  chart(fmtCount, 2, line("waiting", "s2", func(p metrics.Point) float64 { return p.WaitingNow }))},
 		{Key: "version_conflicts", Label: "Version conflicts", Value: none(fmtCount(t.VersionConflicts), hasSamples), Unit: "in the last " + window,
 			Detail: []string{fmtCount(hour(func(p metrics.Point) float64 { return p.VersionConflicts })) + " in the last hour", "stale expected_version on consume"},
 			Chart:  chart(fmtCount, 2, line("conflicts", "s2", func(p metrics.Point) float64 { return p.VersionConflicts }))},
@@ -482,7 +482,13 @@ func fmtPercentNumber(r float64) string {
 	return strconv.FormatFloat(r*100, 'f', 1, 64)
 }
 
-func fmtPercent(r float64) string { return fmtPercentNumber(r) + " %" }
+func fmtPercent(r float64) string {
+	n := fmtPercentNumber(r)
+	if n == "—" {
+		return n
+	}
+	return n + " %"
+}
 
 func fmtBytes(n int64) string {
 	switch {

@@ -33,7 +33,9 @@ func render(c *fiber.Ctx, status int, comp templ.Component, fragments ...any) er
 	}
 	c.Status(status)
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	c.Set(fiber.HeaderCacheControl, "no-cache, private")
+	if len(c.Response().Header.Peek(fiber.HeaderCacheControl)) == 0 {
+		c.Set(fiber.HeaderCacheControl, "no-cache, private")
+	}
 	return c.Send(buf.Bytes())
 }
 
@@ -50,6 +52,7 @@ func chromeFor(c *fiber.Ctx, title, section string) views.Chrome {
 	if a := actor(c); a.Name != "anonymous" {
 		ch.User = a.Name
 	}
+	ch.Admin = isAdmin(c)
 	if !wantsFragment(c) {
 		ch.Flash = takeFlash(c)
 	}

@@ -5,6 +5,9 @@ package web
 func (s *Server) routes() {
 	app := s.app
 	app.Use(s.withRequest, s.recoverPanic)
+	// Security headers on every response; then who the caller is (token or
+	// session; the guards below decide), then CSRF for session writes.
+	app.Use(s.securityHeaders, s.authenticate, s.checkCSRF)
 
 	app.Get("/healthz", s.public(s.showHealth))
 	app.Get("/readyz", s.public(s.showReadiness))
@@ -13,7 +16,7 @@ func (s *Server) routes() {
 	app.Get("/01/:gtin/10/:lot", s.viewer(s.resolveDigitalLink))
 
 	// JSON API (api.md).
-	api := app.Group("/api", s.withIdempotency)
+	api := app.Group("/api", s.limitAPI(), s.withIdempotency)
 	api.Get("/products", s.viewer(s.listProducts))
 	api.Post("/products", s.operator(s.createProduct))
 	api.Get("/products/:id", s.viewer(s.showProduct))
@@ -39,6 +42,57 @@ func (s *Server) routes() {
 	api.Get("/events/:id", s.viewer(s.showEvent))
 
 	// Staff pages (server-rendered, htmx fragments).
+	ui := newUI(s)
+	app.Use(ui.attach)
+	app.Get("/static/*", s.public(ui.serveStatic))
+	app.Get("/", s.viewer(ui.showOverview))
+	app.Get("/batches", s.viewer(ui.showBatches))
+	app.Get("/batches.csv", s.viewer(ui.exportBatchesCSV))
+	app.Get("/batches/new", s.operator(ui.showNewBatch))
+	app.Post("/batches", s.operator(ui.createBatchFromForm))
+	app.Get("/batches/import", s.operator(ui.showImport))
+	app.Post("/batches/import/preview", s.operator(ui.previewImport))
+	app.Post("/batches/import", s.operator(ui.commitImport))
+	app.Get("/batches/:id", s.viewer(ui.showBatch))
+	app.Get("/batches/:id/balance", s.viewer(ui.showBalance))
+	app.Post("/batches/:id/consume", s.operator(ui.consumeFromForm))
+	app.Get("/batches/:id/edit", s.operator(ui.showEditBatch))
+	app.Post("/batches/:id/edit", s.operator(ui.saveBatch))
+	app.Post("/batches/:id/approve", s.operator(ui.approveBatch))
+	app.Post("/batches/:id/reject", s.operator(ui.rejectBatch))
+	app.Post("/batches/:id/recall", s.admin(ui.recallBatch))
+	app.Get("/batches/:id/label", s.viewer(ui.showLabel))
+	app.Get("/labels", s.viewer(ui.showLabelSheet))
+	app.Get("/events", s.viewer(ui.showEvents))
+	app.Get("/events.csv", s.viewer(ui.exportEventsCSV))
+	app.Get("/events/new", s.operator(ui.showNewEvent))
+	app.Post("/events", s.operator(ui.recordEventFromForm))
+	app.Get("/products", s.viewer(ui.showProducts))
+	app.Get("/products/new", s.operator(ui.showNewProduct))
+	app.Post("/products", s.operator(ui.createProductFromForm))
+	app.Get("/locations", s.viewer(ui.showLocations))
+	app.Get("/locations/new", s.operator(ui.showNewLocation))
+	app.Post("/locations", s.operator(ui.createLocationFromForm))
+
+	// Operations: the dashboard and its live parts, Prometheus scrapes
+	// (admins; a scraper sends an admin's API token as Authorization:
+	// Bearer ...) and the dashboard's figures as JSON.
+	app.Get("/dashboard", s.viewer(s.showOpsDashboard))
+	app.Get("/dashboard/live", s.viewer(s.showDashboardLive))
+	app.Get("/metrics", s.admin(s.showPrometheusMetrics))
+	api.Get("/metrics", s.viewer(s.showMetricsSnapshot))
+
+	// Accounts: login, logout, users and API tokens.
+	app.Get("/login", s.public(s.showLoginPage))
+	app.Post("/login", s.public(s.login))
+	app.Post("/logout", s.viewer(s.logout))
+	app.Get("/admin/users", s.admin(s.showUsersPage))
+	app.Post("/admin/users", s.admin(s.createUser))
+	app.Post("/admin/users/:id", s.admin(s.updateUser))
+	app.Post("/admin/users/:id/password", s.admin(s.resetPassword))
+	app.Get("/admin/tokens", s.admin(s.showTokensPage))
+	app.Post("/admin/tokens", s.admin(s.createToken))
+	app.Post("/admin/tokens/:id/revoke", s.admin(s.revokeToken))
 
 	// Anything else: 404 in the caller's format.
 	app.Use(s.notFound)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/netip"
 	"regexp"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"batchtrack/idempotency"
 	"batchtrack/inventory"
+	"batchtrack/web/metrics"
 )
 
 // Deps is what the HTTP layer needs from the rest of the program.
@@ -29,12 +31,29 @@ type Deps struct {
 	Registry    *prometheus.Registry
 	// Instance names this process on the dashboard and in logs.
 	Instance string
+	// Caching is the read cache of API lists, batch detail and the
+	// overview (caching.go).
+	Caching Caching
+	// RateLimits are the API's per-route policies (limits.go).
+	RateLimits RateLimits
+	// TrustedProxies may set X-Forwarded-For; others' is ignored.
+	TrustedProxies []netip.Prefix
+	// Auth: accounts, sessions, tokens and login throttling (auth.go).
+	Auth AuthConfig
+	// HTTPMetrics counts requests by route, method and status (nil: New
+	// registers its own on Registry).
+	HTTPMetrics *metrics.HTTP
+	// Recorder keeps the dashboard's recent samples; main runs it (nil: New
+	// makes one that samples only when asked, as tests do).
+	Recorder *metrics.Recorder
 }
 
 // Server holds the app and its dependencies.
 type Server struct {
-	deps Deps
-	app  *fiber.App
+	deps  Deps
+	app   *fiber.App
+	authn *authenticator
+	ops   *operations // dashboard, /metrics, /api/metrics (pages_dashboard.go)
 }
 
 // BodyLimit is the largest request body accepted (413 above).
@@ -48,7 +67,9 @@ func New(deps Deps) *Server {
 	if deps.LockTimeout <= 0 {
 		deps.LockTimeout = deps.Inventory.LockTimeout()
 	}
-	s := &Server{deps: deps}
+	ops := newOperations(&deps)
+	s := &Server{deps: deps, ops: ops}
+	s.authn = newAuthenticator(deps)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "batchtrack",
 		BodyLimit:             BodyLimit,
@@ -107,19 +128,24 @@ func (s *Server) withRequest(c *fiber.Ctx) error {
 	log := s.deps.Logger.With("request_id", rid)
 	c.SetUserContext(context.WithValue(c.UserContext(), loggerKey, log))
 	start := time.Now()
+	stripe := s.ops.http.Start(c)
 	err := c.Next()
 	if err != nil {
 		if herr := s.app.ErrorHandler(c, err); herr != nil {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
+	elapsed := time.Since(start)
+	// Request metrics here, outermost, once the error handler has written
+	// the status (metrics.HTTP.Middleware would cost another hop and clock).
+	s.ops.http.Done(c, stripe, elapsed)
 	status := c.Response().StatusCode()
 	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelError
 	}
 	log.Log(c.UserContext(), level, "request", "method", c.Method(), "path", c.Path(),
-		"route", c.Route().Path, "status", status, "duration", time.Since(start))
+		"route", c.Route().Path, "status", status, "duration", elapsed)
 	return nil
 }
 

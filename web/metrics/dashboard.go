@@ -1,7 +1,10 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,31 +23,38 @@ type Point struct {
 	VersionConflicts float64   `json:"version_conflicts"`
 	LockTimeouts     float64   `json:"lock_timeouts"`
 	PoolInUse        float64   `json:"pool_in_use"`
+	PoolIdle         float64   `json:"pool_idle"`
 	WaitingNow       float64   `json:"lock_waiting_now"`
 }
 
 // Tiles are the headline figures over a recent window.
 type Tiles struct {
-	Window           time.Duration `json:"-"`
-	WindowSeconds    float64       `json:"window_seconds"`
-	Requests         float64       `json:"requests"`
-	RPS              float64       `json:"requests_per_second"`
-	ErrorRate        float64       `json:"error_rate"`
-	P50              float64       `json:"p50_ms"`
-	P95              float64       `json:"p95_ms"`
-	P99              float64       `json:"p99_ms"`
-	CacheLookups     float64       `json:"cache_lookups"`
-	CacheHitRatio    float64       `json:"cache_hit_ratio"`
-	RateLimitedPerM  float64       `json:"rate_limited_per_minute"`
-	LockWaits        float64       `json:"lock_waits"`
-	LockWaitP95      float64       `json:"lock_wait_p95_ms"`
-	LockWaitMax      float64       `json:"lock_wait_max_ms"` // upper bound of the highest bucket hit
-	WaitingNow       float64       `json:"lock_waiting_now"`
-	VersionConflicts float64       `json:"version_conflicts"`
-	LockTimeouts     float64       `json:"lock_timeouts"`
-	PoolInUse        float64       `json:"pool_in_use"`
-	PoolIdle         float64       `json:"pool_idle"`
-	PoolMax          float64       `json:"pool_max"`
+	Window          time.Duration `json:"-"`
+	WindowSeconds   float64       `json:"window_seconds"`
+	Requests        float64       `json:"requests"`
+	RPS             float64       `json:"requests_per_second"`
+	Errors          float64       `json:"errors"`     // 5xx
+	ErrorRate       float64       `json:"error_rate"` // 0..1
+	P50             float64       `json:"p50_ms"`
+	P95             float64       `json:"p95_ms"`
+	P99             float64       `json:"p99_ms"`
+	CacheLookups    float64       `json:"cache_lookups"`
+	CacheHitRatio   float64       `json:"cache_hit_ratio"`
+	RateLimited     float64       `json:"rate_limited"` // 429s
+	RateLimitedPerM float64       `json:"rate_limited_per_minute"`
+	LockWaits       float64       `json:"lock_waits"`
+	LockWaitP95     float64       `json:"lock_wait_p95_ms"`
+	// LockWaitMax is the upper bound of the highest histogram bucket hit
+	// (a histogram keeps no maximum); past the last bound it is that bound
+	// and LockWaitMaxOver is set.
+	LockWaitMax      float64 `json:"lock_wait_max_ms"`
+	LockWaitMaxOver  bool    `json:"lock_wait_max_over"`
+	WaitingNow       float64 `json:"lock_waiting_now"`
+	VersionConflicts float64 `json:"version_conflicts"`
+	LockTimeouts     float64 `json:"lock_timeouts"`
+	PoolInUse        float64 `json:"pool_in_use"`
+	PoolIdle         float64 `json:"pool_idle"`
+	PoolMax          float64 `json:"pool_max"`
 }
 
 // Alert is a banner the dashboard shows.
@@ -70,9 +80,10 @@ var DefaultThresholds = Thresholds{ErrorRate: 0.05, P95: 500 * time.Millisecond,
 
 // Points turns samples into chart points.
 func (r *Recorder) Points(samples []Sample) []Point {
+	bounds := r.bounds()
 	out := make([]Point, 0, len(samples))
 	for _, s := range samples {
-		p := Point{At: s.At, PoolInUse: s.PoolInUse, WaitingNow: s.WaitingNow,
+		p := Point{At: s.At, PoolInUse: s.PoolInUse, PoolIdle: s.PoolIdle, WaitingNow: s.WaitingNow,
 			LockWaits: s.LockWaits, VersionConflicts: s.VersionConflicts, LockTimeouts: s.LockTimeouts}
 		if s.Seconds > 0 {
 			p.RPS = s.Requests / s.Seconds
@@ -83,7 +94,7 @@ func (r *Recorder) Points(samples []Sample) []Point {
 		p.P50 = ms(Quantile(.5, LatencyBuckets, s.Latency))
 		p.P95 = ms(Quantile(.95, LatencyBuckets, s.Latency))
 		p.P99 = ms(Quantile(.99, LatencyBuckets, s.Latency))
-		p.LockWaitP95 = ms(Quantile(.95, r.lockWaitBounds, s.LockWait))
+		p.LockWaitP95 = ms(Quantile(.95, bounds, s.LockWait))
 		out = append(out, p)
 	}
 	return out
@@ -91,6 +102,7 @@ func (r *Recorder) Points(samples []Sample) []Point {
 
 // Tiles sums the samples of the last window.
 func (r *Recorder) Tiles(samples []Sample, window time.Duration) Tiles {
+	bounds := r.bounds()
 	t := Tiles{Window: window}
 	var latency, lockWait []float64
 	var seconds float64
@@ -104,8 +116,8 @@ func (r *Recorder) Tiles(samples []Sample, window time.Duration) Tiles {
 		}
 		seconds += s.Seconds
 		t.Requests += s.Requests
-		t.ErrorRate += s.Errors // total for now
-		t.RateLimitedPerM += s.RateLimited
+		t.Errors += s.Errors
+		t.RateLimited += s.RateLimited
 		t.CacheLookups += s.CacheHits + s.CacheMisses
 		t.CacheHitRatio += s.CacheHits
 		t.LockWaits += s.LockWaits
@@ -121,20 +133,20 @@ func (r *Recorder) Tiles(samples []Sample, window time.Duration) Tiles {
 	t.WindowSeconds = seconds
 	if seconds > 0 {
 		t.RPS = t.Requests / seconds
-		t.RateLimitedPerM = t.RateLimitedPerM / seconds * 60
+		t.RateLimitedPerM = t.RateLimited / seconds * 60
 	}
-	t.ErrorRate = ratio(t.ErrorRate, t.Requests, 0)
+	t.ErrorRate = ratio(t.Errors, t.Requests, 0)
 	t.CacheHitRatio = ratio(t.CacheHitRatio, t.CacheLookups, -1)
 	t.P50 = ms(Quantile(.5, LatencyBuckets, latency))
 	t.P95 = ms(Quantile(.95, LatencyBuckets, latency))
 	t.P99 = ms(Quantile(.99, LatencyBuckets, latency))
-	t.LockWaitP95 = ms(Quantile(.95, r.lockWaitBounds, lockWait))
+	t.LockWaitP95 = ms(Quantile(.95, bounds, lockWait))
 	for i := len(lockWait) - 1; i >= 0; i-- {
-		if lockWait[i] > 0 {
-			if i < len(r.lockWaitBounds) {
-				t.LockWaitMax = r.lockWaitBounds[i] * 1000
-			} else if len(r.lockWaitBounds) > 0 {
-				t.LockWaitMax = math.Inf(1)
+		if lockWait[i] > 0 && len(bounds) > 0 {
+			if i < len(bounds) {
+				t.LockWaitMax = bounds[i] * 1000
+			} else {
+				t.LockWaitMax, t.LockWaitMaxOver = bounds[len(bounds)-1]*1000, true
 			}
 			break
 		}
@@ -142,32 +154,67 @@ func (r *Recorder) Tiles(samples []Sample, window time.Duration) Tiles {
 	return t
 }
 
-// Alerts compares the tiles with the thresholds.
+// Alerts compares the tiles with the thresholds. Each alert fires
+// strictly past its threshold: an error rate of exactly 5% does not.
 func (th Thresholds) Alerts(t Tiles) []Alert {
 	var out []Alert
+	window := fmtWindow(t.Window)
 	if t.Requests > 0 && t.ErrorRate > th.ErrorRate {
-		out = append(out, Alert{"critical", "error_rate", "Error rate is above 5% over the last minute."})
+		out = append(out, Alert{"critical", "error_rate", fmt.Sprintf("Error rate is %.1f%%, above %s, over the last %s: %s of %s requests failed with 5xx.",
+			t.ErrorRate*100, fmtPercent(th.ErrorRate), window, fmtCount(t.Errors), fmtCount(t.Requests))})
 	}
-	if t.Requests > 0 && t.P95 > float64(th.P95.Milliseconds()) {
-		out = append(out, Alert{"warning", "p95", "P95 response time is above 500 ms."})
+	if t.Requests > 0 && t.P95 > durationMs(th.P95) {
+		out = append(out, Alert{"warning", "p95", fmt.Sprintf("P95 response time is %.1f ms, above %s, over the last %s.",
+			t.P95, fmtMs(durationMs(th.P95)), window)})
 	}
 	if t.CacheLookups >= th.CacheWarmUp && t.CacheHitRatio >= 0 && t.CacheHitRatio < th.CacheHitRatio {
-		out = append(out, Alert{"warning", "cache_hit_ratio", "Cache hit ratio is below 60%."})
+		out = append(out, Alert{"warning", "cache_hit_ratio", fmt.Sprintf("Cache hit ratio is %.1f%%, below %s, over the last %s (%s lookups).",
+			t.CacheHitRatio*100, fmtPercent(th.CacheHitRatio), window, fmtCount(t.CacheLookups))})
 	}
-	if t.WaitingNow >= th.LockWaitingNow || (t.LockWaits > 0 && t.LockWaitP95 > float64(th.LockWaitP95.Milliseconds())) {
-		out = append(out, Alert{"warning", "lock_waits", "Lock waits are climbing: sessions queue for the same batches."})
+	var why []string
+	if t.WaitingNow >= th.LockWaitingNow {
+		why = append(why, fmt.Sprintf("%s sessions wait on locks right now (alert at %s)", fmtCount(t.WaitingNow), fmtCount(th.LockWaitingNow)))
+	}
+	if t.LockWaits > 0 && t.LockWaitP95 > durationMs(th.LockWaitP95) {
+		why = append(why, fmt.Sprintf("lock-wait P95 is %.1f ms (alert above %s)", t.LockWaitP95, fmtMs(durationMs(th.LockWaitP95))))
+	}
+	if t.LockTimeouts > 0 {
+		why = append(why, fmt.Sprintf("%s consumes timed out waiting for a lock", fmtCount(t.LockTimeouts)))
+	}
+	if len(why) > 0 {
+		out = append(out, Alert{"warning", "lock_waits", "Lock waits are climbing: " + strings.Join(why, "; ") + "."})
 	}
 	return out
 }
 
+func durationMs(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func fmtWindow(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "window"
+	case d%time.Minute == 0 && d == time.Minute:
+		return "minute"
+	case d%time.Minute == 0:
+		return strconv.Itoa(int(d/time.Minute)) + " minutes"
+	}
+	return d.String()
+}
+
+func fmtPercent(r float64) string { return strconv.FormatFloat(r*100, 'f', -1, 64) + "%" }
+
+func fmtMs(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) + " ms" }
+
+func fmtCount(v float64) string { return strconv.FormatFloat(math.Round(v), 'f', 0, 64) }
+
+// addInto adds v to acc bucket by bucket; a histogram that appeared only
+// in later samples widens acc.
 func addInto(acc, v []float64) []float64 {
-	if acc == nil {
-		acc = make([]float64, len(v))
+	for len(acc) < len(v) {
+		acc = append(acc, 0)
 	}
 	for i := range v {
-		if i < len(acc) {
-			acc[i] += v[i]
-		}
+		acc[i] += v[i]
 	}
 	return acc
 }

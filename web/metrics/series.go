@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"log/slog"
 	"math"
 	"sort"
 	"strconv"
@@ -10,6 +11,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"batchtrack/db"
+	"batchtrack/web/cache"
 )
 
 // Sample is what happened during one interval: counts are deltas of the
@@ -34,14 +38,45 @@ type Sample struct {
 	WaitingNow       float64
 }
 
-// Gauges reads the values sampled at the end of each interval.
-type Gauges func(ctx context.Context) (poolInUse, poolIdle, poolMax, waitingNow float64)
+// LockWaiterLister reads the sessions waiting on locks right now; a
+// *db.Store is one.
+type LockWaiterLister interface {
+	ListLockWaiters(ctx context.Context) ([]db.LockWaiter, error)
+}
+
+// CacheSnapshotter is the cache's own view of its counters; a
+// *cache.Cache is one.
+type CacheSnapshotter interface {
+	Snapshot() cache.Snapshot
+}
+
+// RecorderConfig configures a Recorder; zero values take the defaults.
+type RecorderConfig struct {
+	Interval time.Duration // between samples; default 5s
+	Size     int           // samples kept; default 720 (an hour of 5s)
+	// Pool, when set, is read at the end of every interval.
+	Pool PoolStater
+	// LockWaiters, when set, is asked at every interval which sessions wait
+	// on locks; the latest list is kept for the dashboard.
+	LockWaiters LockWaiterLister
+	// Cache, when set, is where cache hits and misses are read (its
+	// Snapshot); otherwise the registry's batchtrack_cache_* counters are.
+	Cache CacheSnapshotter
+	// Registerer, when set, gets the gauge batchtrack_db_lock_waiters.
+	Registerer prometheus.Registerer
+	// ProbeTimeout bounds the lock-waiter query; default 2s.
+	ProbeTimeout time.Duration
+	Logger       *slog.Logger
+}
 
 // Recorder samples the registry every interval into a fixed ring.
 type Recorder struct {
-	reg      prometheus.Gatherer
-	interval time.Duration
-	gauges   Gauges
+	reg     prometheus.Gatherer
+	cfg     RecorderConfig
+	waiting prometheus.Gauge
+
+	// sampling serialises SampleNow: deltas need one previous total.
+	sampling sync.Mutex
 
 	mu    sync.Mutex
 	ring  []Sample
@@ -51,22 +86,52 @@ type Recorder struct {
 	since time.Time
 	// lockWaitBounds are the lock-wait histogram's bucket bounds.
 	lockWaitBounds []float64
+	waiters        LockWaiters
 }
 
-// NewRecorder keeps size samples of interval each (720 x 5s = 1 hour).
-func NewRecorder(reg prometheus.Gatherer, interval time.Duration, size int, gauges Gauges) *Recorder {
-	return &Recorder{reg: reg, interval: interval, gauges: gauges, ring: make([]Sample, size), since: time.Now()}
+// LockWaiters is the latest answer to "who waits on a lock right now".
+type LockWaiters struct {
+	At      time.Time
+	Waiters []db.LockWaiter
+	Failed  bool // the query failed (logged); Waiters is from before
+}
+
+// NewRecorder keeps cfg.Size samples of cfg.Interval each.
+func NewRecorder(reg prometheus.Gatherer, cfg RecorderConfig) (*Recorder, error) {
+	if cfg.Interval <= 0 {
+		cfg.Interval = 5 * time.Second
+	}
+	if cfg.Size <= 0 {
+		cfg.Size = 720
+	}
+	if cfg.ProbeTimeout <= 0 {
+		cfg.ProbeTimeout = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	r := &Recorder{reg: reg, cfg: cfg, ring: make([]Sample, cfg.Size), since: time.Now(),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "batchtrack_db_lock_waiters",
+			Help: "Database sessions waiting on a lock, sampled every few seconds (pg_stat_activity, wait_event_type Lock).",
+		})}
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(r.waiting); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // Interval is the sampling period.
-func (r *Recorder) Interval() time.Duration { return r.interval }
+func (r *Recorder) Interval() time.Duration { return r.cfg.Interval }
 
-// Run samples until ctx ends.
+// Size is how many samples the ring keeps.
+func (r *Recorder) Size() int { return len(r.ring) }
+
+// Run samples every interval until ctx ends.
 func (r *Recorder) Run(ctx context.Context) {
-	r.mu.Lock()
-	r.prev = r.gather()
-	r.mu.Unlock()
-	t := time.NewTicker(r.interval)
+	t := time.NewTicker(r.cfg.Interval)
 	defer t.Stop()
 	for {
 		select {
@@ -78,18 +143,36 @@ func (r *Recorder) Run(ctx context.Context) {
 	}
 }
 
-// SampleNow takes one sample (the ticker calls it; tests call it directly).
+// SampleNow takes one sample ending at now (the ticker calls it; tests
+// call it directly).
 func (r *Recorder) SampleNow(ctx context.Context, now time.Time) {
-	cur := r.gather()
+	r.sampling.Lock()
+	defer r.sampling.Unlock()
 	var s Sample
-	if r.gauges != nil {
-		s.PoolInUse, s.PoolIdle, s.PoolMax, s.WaitingNow = r.gauges(ctx)
+	if r.cfg.Pool != nil {
+		st := r.cfg.Pool.Stat()
+		s.PoolInUse, s.PoolIdle, s.PoolMax = float64(st.AcquiredConns()), float64(st.IdleConns()), float64(st.MaxConns())
+	}
+	waiters, waitersOK := r.readWaiters(ctx, now)
+	cur := r.gather()
+	if r.cfg.Cache != nil {
+		cur.cacheHits, cur.cacheMisses = 0, 0
+		for _, k := range r.cfg.Cache.Snapshot().Kinds {
+			cur.cacheHits += float64(k.Hits)
+			cur.cacheMisses += float64(k.Misses)
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if waitersOK {
+		r.waiters = waiters
+	} else {
+		r.waiters.Failed = true
+	}
+	s.WaitingNow = float64(len(r.waiters.Waiters))
 	prev := r.prev
 	if prev.at.IsZero() {
-		prev = totals{at: r.since, latency: make([]float64, len(cur.latency)), lockWait: make([]float64, len(cur.lockWait))}
+		prev = totals{at: r.since}
 	}
 	s.At = now
 	s.Seconds = now.Sub(prev.at).Seconds()
@@ -116,6 +199,28 @@ func (r *Recorder) SampleNow(ctx context.Context, now time.Time) {
 	}
 }
 
+// readWaiters asks the database who waits on a lock; ok is false when it
+// could not say (the failure is logged once, not every interval).
+func (r *Recorder) readWaiters(ctx context.Context, now time.Time) (LockWaiters, bool) {
+	if r.cfg.LockWaiters == nil {
+		return LockWaiters{At: now}, true
+	}
+	qctx, cancel := context.WithTimeout(ctx, r.cfg.ProbeTimeout)
+	defer cancel()
+	list, err := r.cfg.LockWaiters.ListLockWaiters(qctx)
+	if err != nil {
+		r.mu.Lock()
+		failedBefore := r.waiters.Failed
+		r.mu.Unlock()
+		if !failedBefore && ctx.Err() == nil {
+			r.cfg.Logger.Warn("lock waiters: query failed; the dashboard shows the last answer", "err", err)
+		}
+		return LockWaiters{}, false
+	}
+	r.waiting.Set(float64(len(list)))
+	return LockWaiters{At: now, Waiters: list}, true
+}
+
 // Samples returns the ring oldest first.
 func (r *Recorder) Samples() []Sample {
 	r.mu.Lock()
@@ -127,8 +232,23 @@ func (r *Recorder) Samples() []Sample {
 	return append(out, r.ring[:r.next]...)
 }
 
+// LockWaiters returns the latest list of sessions waiting on locks.
+func (r *Recorder) LockWaiters() LockWaiters {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w := r.waiters
+	w.Waiters = append([]db.LockWaiter(nil), w.Waiters...)
+	return w
+}
+
 // Since is when recording started.
 func (r *Recorder) Since() time.Time { return r.since }
+
+func (r *Recorder) bounds() []float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lockWaitBounds
+}
 
 func deltas(cur, prev []float64) []float64 {
 	out := make([]float64, len(cur))
@@ -291,9 +411,14 @@ func Quantile(q float64, bounds, counts []float64) float64 {
 
 // RouteStats are one route's totals since the process started.
 type RouteStats struct {
-	Route, Method                string
-	Requests, Errors, ClientErrs float64
-	P50, P95, P99                float64 // seconds
+	Route        string  `json:"route"`
+	Method       string  `json:"method"`
+	Requests     float64 `json:"requests"`
+	Errors       float64 `json:"errors"`        // 5xx
+	ClientErrors float64 `json:"client_errors"` // 4xx
+	P50          float64 `json:"p50_ms"`
+	P95          float64 `json:"p95_ms"`
+	P99          float64 `json:"p99_ms"`
 }
 
 // Routes reads per-route figures from the registry, busiest first.
@@ -320,7 +445,7 @@ func Routes(reg prometheus.Gatherer) []RouteStats {
 				case code >= 500:
 					rs.Errors += v
 				case code >= 400:
-					rs.ClientErrs += v
+					rs.ClientErrors += v
 				}
 			}
 		case nameDuration:
@@ -335,9 +460,9 @@ func Routes(reg prometheus.Gatherer) []RouteStats {
 	out := make([]RouteStats, 0, len(byKey))
 	for k, rs := range byKey {
 		if h, ok := hist[k]; ok {
-			rs.P50 = Quantile(.5, LatencyBuckets, h)
-			rs.P95 = Quantile(.95, LatencyBuckets, h)
-			rs.P99 = Quantile(.99, LatencyBuckets, h)
+			rs.P50 = ms(Quantile(.5, LatencyBuckets, h))
+			rs.P95 = ms(Quantile(.95, LatencyBuckets, h))
+			rs.P99 = ms(Quantile(.99, LatencyBuckets, h))
 		}
 		out = append(out, *rs)
 	}

@@ -1,0 +1,266 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"batchtrack/auth"
+)
+
+// routeRoles is the role matrix (auth/README.md) as the routes carry it:
+// the least role each registered route needs, or "public". Every route the
+// app registers must be listed here: a new route cannot slip through
+// without a decision about who may call it.
+var routeRoles = map[string]string{
+	"GET /healthz": "public",
+	"GET /readyz":  "public",
+	"GET /login":   "public",
+	"POST /login":  "public",
+
+	"GET /01/:gtin/10/:lot": "viewer",
+
+	"GET /api/products":      "viewer",
+	"POST /api/products":     "operator",
+	"GET /api/products/:id":  "viewer",
+	"GET /api/locations":     "viewer",
+	"POST /api/locations":    "operator",
+	"GET /api/locations/:id": "viewer",
+
+	"GET /api/batches":                  "viewer",
+	"POST /api/batches":                 "operator",
+	"POST /api/batches/consume":         "operator",
+	"GET /api/batches/:id":              "viewer",
+	"PATCH /api/batches/:id":            "operator",
+	"POST /api/batches/:id/consume":     "operator",
+	"POST /api/batches/:id/adjust":      "admin",
+	"GET /api/batches/:id/consumptions": "viewer",
+	"GET /api/batches/:id/qr.png":       "viewer",
+	"GET /api/batches/:id/qr.svg":       "viewer",
+	"POST /api/consumptions":            "operator",
+
+	"GET /api/events":     "viewer",
+	"POST /api/events":    "operator",
+	"GET /api/events/:id": "viewer",
+
+	"GET /static/*": "public",
+
+	// Staff pages.
+	"GET /":                        "viewer",
+	"GET /dashboard":               "viewer",
+	"GET /batches":                 "viewer",
+	"GET /batches.csv":             "viewer",
+	"GET /batches/new":             "operator",
+	"POST /batches":                "operator",
+	"GET /batches/import":          "operator",
+	"POST /batches/import/preview": "operator",
+	"POST /batches/import":         "operator",
+	"GET /batches/:id":             "viewer",
+	"GET /batches/:id/balance":     "viewer",
+	"POST /batches/:id/consume":    "operator",
+	"GET /batches/:id/edit":        "operator",
+	"POST /batches/:id/edit":       "operator",
+	"POST /batches/:id/approve":    "operator",
+	"POST /batches/:id/reject":     "operator",
+	"POST /batches/:id/recall":     "admin",
+	"GET /batches/:id/label":       "viewer",
+	"GET /labels":                  "viewer",
+	"GET /events":                  "viewer",
+	"GET /events.csv":              "viewer",
+	"GET /events/new":              "operator",
+	"POST /events":                 "operator",
+	"GET /products":                "viewer",
+	"GET /products/new":            "operator",
+	"POST /products":               "operator",
+	"GET /locations":               "viewer",
+	"GET /locations/new":           "operator",
+	"POST /locations":              "operator",
+
+	// Operations: the dashboard, Prometheus (an admin's token), its JSON.
+	"GET /dashboard/live": "viewer",
+	"GET /metrics":        "admin",
+	"GET /api/metrics":    "viewer",
+
+	"POST /logout":                   "viewer",
+	"GET /admin/users":               "admin",
+	"POST /admin/users":              "admin",
+	"POST /admin/users/:id":          "admin",
+	"POST /admin/users/:id/password": "admin",
+	"GET /admin/tokens":              "admin",
+	"POST /admin/tokens":             "admin",
+	"POST /admin/tokens/:id/revoke":  "admin",
+}
+
+type registeredRoute struct{ method, path string }
+
+// appRoutes lists the app's routes as Fiber holds them, without the HEAD
+// twins of GETs and without middleware.
+func appRoutes(a *testApp) []registeredRoute {
+	seen := map[registeredRoute]bool{}
+	var out []registeredRoute
+	for _, r := range a.srv.App().GetRoutes(true) {
+		if r.Method == http.MethodHead || r.Method == "USE" {
+			continue
+		}
+		rr := registeredRoute{r.Method, r.Path}
+		if !seen[rr] {
+			seen[rr] = true
+			out = append(out, rr)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].path+out[i].method < out[j].path+out[j].method })
+	return out
+}
+
+var routeParam = regexp.MustCompile(`:[A-Za-z_]+\??|\*`)
+
+func TestEveryRouteIsInTheRoleMatrix(t *testing.T) {
+	a := newTestApp(t)
+	registered := map[string]bool{}
+	for _, r := range appRoutes(a) {
+		key := r.method + " " + r.path
+		registered[key] = true
+		if _, ok := routeRoles[key]; !ok {
+			t.Errorf("route %s is not in routeRoles: add it with the least role that may call it (and to auth/README.md)", key)
+		}
+	}
+	for key := range routeRoles {
+		if !registered[key] {
+			t.Errorf("routeRoles lists %s, which the app does not register", key)
+		}
+	}
+}
+
+// TestRouteGuards calls every registered route anonymously and as each
+// role, with a token and with a session: anonymous callers get 401 (API)
+// or the login page, smaller roles 403, and the matrix's roles anything
+// but 401/403.
+func TestRouteGuards(t *testing.T) {
+	a := newTestApp(t)
+	b := a.fixture("1000")
+	ctx := context.Background()
+	product, err := a.svc.GetProduct(ctx, b.ProductID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]string{":id": b.ID.String(), ":gtin": product.GTIN, ":lot": b.BatchNumber, "*": "app.css"}
+	concrete := func(path string) string {
+		return routeParam.ReplaceAllStringFunc(path, func(p string) string {
+			if v, ok := values[strings.TrimSuffix(p, "?")]; ok {
+				return v
+			}
+			return "x"
+		})
+	}
+	users := map[auth.Role]testUser{}
+	tokens := map[auth.Role]string{}
+	for _, r := range auth.Roles() {
+		users[r] = a.newUser(r)
+		tokens[r] = a.tokenFor(users[r])
+	}
+	newSession := func(u testUser) credential {
+		sess, err := a.auth.StartSession(ctx, u.User, auth.ClientInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return credential{Cookie: sess.Token, CSRF: sess.CSRFToken}
+	}
+
+	for _, r := range appRoutes(a) {
+		key := r.method + " " + r.path
+		need, listed := routeRoles[key]
+		if !listed {
+			continue // TestEveryRouteIsInTheRoleMatrix reports it
+		}
+		path := concrete(r.path)
+		api := strings.HasPrefix(path, "/api/") || path == "/metrics" // as isAPI answers
+		var body any
+		if r.method != http.MethodGet {
+			if api {
+				body = map[string]any{}
+			} else {
+				body = ""
+			}
+		}
+		t.Run(key, func(t *testing.T) {
+			resp := a.doAs(anonymousCred, r.method, path, body)
+			resp.Body.Close()
+			switch {
+			case need == "public":
+				// POST /login without its form token is a 403 of its own.
+				if resp.StatusCode == 401 || strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+					t.Errorf("anonymous on a public route: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+				}
+				return
+			case api:
+				if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+					t.Errorf("anonymous: %d (WWW-Authenticate %q), want 401 with a Bearer challenge", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+				}
+			default:
+				if resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+					t.Errorf("anonymous: %d to %q, want 303 to the login page", resp.StatusCode, resp.Header.Get("Location"))
+				}
+			}
+			for _, role := range auth.Roles() {
+				allowed := role.Allows(auth.Role(need))
+				for _, via := range []string{"token", "session"} {
+					cred := bearer(tokens[role])
+					if via == "session" {
+						cred = newSession(users[role])
+					}
+					resp := a.doAs(cred, r.method, path, body)
+					got := readBody(t, resp)
+					denied := resp.StatusCode == 401 || resp.StatusCode == 403
+					if allowed && denied {
+						t.Errorf("%s by %s: %d, want it allowed: %.200s", role, via, resp.StatusCode, got)
+					}
+					if !allowed && resp.StatusCode != 403 {
+						t.Errorf("%s by %s: %d, want 403", role, via, resp.StatusCode)
+					}
+					if !allowed && api && !strings.Contains(got, `"type":"/problems/forbidden"`) {
+						t.Errorf("%s by %s: body %.200s, want a /problems/forbidden problem", role, via, got)
+					}
+				}
+			}
+		})
+	}
+}
+
+// A PATCH that recalls a batch needs admin; other status changes are an
+// operator's.
+func TestRecallNeedsAdmin(t *testing.T) {
+	a := newTestApp(t)
+	b := a.fixture("10")
+	operator := bearer(a.tokenFor(a.newUser(roleOperator)))
+	admin := bearer(a.tokenFor(a.newUser(roleAdmin)))
+	for _, tc := range []struct {
+		name string
+		cred credential
+		body string
+		want int
+	}{
+		{"operator recalls", operator, `{"quality_status":"recalled","reason":"x"}`, 403},
+		{"operator recalls, other case (not a status at all)", operator, `{"quality_status":"RECALLED","reason":"x"}`, 422},
+		{"operator hides it in a duplicate key", operator, `{"quality_status":"approved","quality_status":"recalled","reason":"x"}`, 403},
+		{"operator rejects", operator, `{"quality_status":"rejected","reason":"x"}`, 200},
+		{"admin recalls", admin, `{"quality_status":"recalled","reason":"x"}`, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("PATCH", "/api/batches/"+b.ID.String(), strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+tc.cred.Bearer)
+			resp, err := a.srv.App().Test(req, 10_000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := readBody(t, resp)
+			if resp.StatusCode != tc.want {
+				t.Errorf("status %d, want %d: %.200s", resp.StatusCode, tc.want, body)
+			}
+		})
+	}
+}
