@@ -19,6 +19,7 @@ import (
 
 	"batchtrack/auth"
 	"batchtrack/db"
+	"batchtrack/web"
 )
 
 const userUsage = `usage: batchtrack user <command> [flags]
@@ -37,8 +38,12 @@ roles: viewer (reads everything), operator (also writes), admin (also adjusts, r
 const tokenUsage = `usage: batchtrack token <command> [flags]
 
 commands:
-  create --user E --name N [--expires 30d]   make an API token; prints only the token, once
+  create --user E --name N [--expires 30d] [--rate-limit consume=1000/1m]
+                                             make an API token; prints only the token, once
   revoke --prefix bt_1a2b3c4d | --id ID      stop a token at once
+  limit  --prefix P | --id ID --rate-limit read=5000/1m,consume=1000/1m
+                                             give a token (a service account) its own API limits;
+                                             an empty --rate-limit restores the defaults
   list                                       list tokens (prefixes, never secrets)
 `
 
@@ -178,8 +183,31 @@ func runTokenCommand(ctx context.Context, args []string, svc *auth.Service, stdo
 	expires := fs.String("expires", "", "lifetime such as 30d, 12h; empty: no expiry")
 	prefix := fs.String("prefix", "", "the token's visible prefix, bt_ and 8 hex digits")
 	id := fs.String("id", "", "the token's id")
+	limits := fs.String("rate-limit", "", "the token's own API limits, e.g. consume=1000/1m,read=5000/1m (empty: the defaults)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	rateLimits, err := web.ParseTokenRateLimits(*limits)
+	if err != nil {
+		return fmt.Errorf("token %s: --rate-limit %w", cmd, err)
+	}
+	// tokenID finds the token named by --prefix or --id.
+	tokenID := func() (uuid.UUID, error) {
+		switch {
+		case *prefix != "":
+			found, err := svc.TokenIDByPrefix(ctx, *prefix)
+			if err != nil {
+				return uuid.Nil, fmt.Errorf("token %s: %s: %w", cmd, *prefix, err)
+			}
+			return found, nil
+		case *id != "":
+			parsed, err := uuid.Parse(*id)
+			if err != nil {
+				return uuid.Nil, fmt.Errorf("token %s: --id: %w", cmd, err)
+			}
+			return parsed, nil
+		}
+		return uuid.Nil, fmt.Errorf("token %s: --prefix or --id is required", cmd)
 	}
 	switch cmd {
 	case "create":
@@ -203,31 +231,33 @@ func runTokenCommand(ctx context.Context, args []string, svc *auth.Service, stdo
 		if err != nil {
 			return fmt.Errorf("token create: %w", err)
 		}
+		if len(rateLimits) > 0 {
+			if err := svc.SetTokenRateLimits(ctx, tok.ID, rateLimits); err != nil {
+				return fmt.Errorf("token create: %w", err)
+			}
+		}
 		fmt.Fprintf(stderr, "token %s for %s (%s); it is shown once\n", tok.Prefix, u.Email, u.Role)
 		fmt.Fprintln(stdout, secret)
 		return nil
 	case "revoke":
-		var tokenID uuid.UUID
-		switch {
-		case *prefix != "":
-			found, err := svc.TokenIDByPrefix(ctx, *prefix)
-			if err != nil {
-				return fmt.Errorf("token revoke: %s: %w", *prefix, err)
-			}
-			tokenID = found
-		case *id != "":
-			parsed, err := uuid.Parse(*id)
-			if err != nil {
-				return fmt.Errorf("token revoke: --id: %w", err)
-			}
-			tokenID = parsed
-		default:
-			return errors.New("token revoke: --prefix or --id is required")
+		tokenID, err := tokenID()
+		if err != nil {
+			return err
 		}
 		if err := svc.RevokeToken(ctx, tokenID); err != nil {
 			return fmt.Errorf("token revoke: %w", err)
 		}
 		fmt.Fprintf(stderr, "revoked token %s\n", tokenID)
+		return nil
+	case "limit":
+		tokenID, err := tokenID()
+		if err != nil {
+			return err
+		}
+		if err := svc.SetTokenRateLimits(ctx, tokenID, rateLimits); err != nil {
+			return fmt.Errorf("token limit: %w", err)
+		}
+		fmt.Fprintf(stderr, "token %s now has rate limits %v (empty: the defaults)\n", tokenID, rateLimits)
 		return nil
 	case "list":
 		tokens, err := svc.ListTokens(ctx)
@@ -236,7 +266,7 @@ func runTokenCommand(ctx context.Context, args []string, svc *auth.Service, stdo
 		}
 		now := time.Now()
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "PREFIX\tUSER\tNAME\tSTATUS\tEXPIRES\tLAST USED\tID")
+		fmt.Fprintln(tw, "PREFIX\tUSER\tNAME\tSTATUS\tEXPIRES\tLAST USED\tRATE LIMITS\tID")
 		for _, t := range tokens {
 			status := "active"
 			if t.RevokedAt != nil {
@@ -244,8 +274,8 @@ func runTokenCommand(ctx context.Context, args []string, svc *auth.Service, stdo
 			} else if !t.Active(now) {
 				status = "expired"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Prefix, t.UserEmail, t.Name, status,
-				timeOrDash(t.ExpiresAt), timeOrDash(t.LastUsedAt), t.ID)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Prefix, t.UserEmail, t.Name, status,
+				timeOrDash(t.ExpiresAt), timeOrDash(t.LastUsedAt), orDash(web.FormatTokenRateLimits(t.RateLimits)), t.ID)
 		}
 		return tw.Flush()
 	}
@@ -383,4 +413,11 @@ func sweepSessions(ctx context.Context, svc *auth.Service, logger *slog.Logger) 
 		case <-t.C:
 		}
 	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

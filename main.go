@@ -194,7 +194,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 		srv := web.New(web.Deps{
 			Inventory: svc, Idempotency: idem, Pool: pool, Logger: logger, PublicURL: cfg.PublicURL,
 			LockTimeout: cfg.LockTimeout, Registry: reg, Instance: instanceName(cfg),
-			Auth:       web.AuthConfig{Service: accounts, CookieSecure: cfg.CookieSecure},
+			Auth:       web.AuthConfig{Service: accounts, CookieSecure: cfg.CookieSecure, LoginLimiter: shared.rateLimits.Limiter},
 			RateLimits: shared.rateLimits, TrustedProxies: cfg.TrustedProxies, Caching: shared.caching,
 			HTTPMetrics: metrics.NewHTTP(reg), Recorder: recorder,
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"regexp"
 	"strings"
@@ -39,6 +40,9 @@ type Token struct {
 	ExpiresAt  *time.Time
 	LastUsedAt *time.Time
 	RevokedAt  *time.Time
+	// RateLimits replace the default API limits for this token: policy
+	// name -> "N/DURATION". The web layer parses and applies them.
+	RateLimits map[string]string
 }
 
 // Active reports whether the token would be accepted at now (its user
@@ -124,6 +128,7 @@ func (s *Service) TokenUser(ctx context.Context, secret string) (Token, User, er
 	t := Token{
 		ID: row.ID, UserID: row.UserID, UserEmail: row.User.Email, Name: row.Name, Prefix: row.Prefix,
 		CreatedAt: row.CreatedAt, ExpiresAt: row.ExpiresAt, LastUsedAt: row.LastUsedAt,
+		RateLimits: rateLimitsFrom(row.RateLimits),
 	}
 	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= s.touchEvery {
 		if err := s.q.TouchAPIToken(ctx, db.TouchAPITokenParams{ID: row.ID, Now: now}); err != nil {
@@ -145,6 +150,7 @@ func (s *Service) ListTokens(ctx context.Context) ([]Token, error) {
 		out[i] = Token{
 			ID: r.ID, UserID: r.UserID, UserEmail: r.UserEmail, Name: r.Name, Prefix: r.Prefix,
 			CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, LastUsedAt: r.LastUsedAt, RevokedAt: r.RevokedAt,
+			RateLimits: rateLimitsFrom(r.RateLimits),
 		}
 	}
 	return out, nil
@@ -180,4 +186,32 @@ func (s *Service) TokenIDByPrefix(ctx context.Context, prefix string) (uuid.UUID
 		return uuid.Nil, notFound(err)
 	}
 	return id, nil
+}
+
+// SetTokenRateLimits replaces a token's own rate limits (policy name ->
+// "N/DURATION"; empty: the defaults again). The caller has checked them.
+func (s *Service) SetTokenRateLimits(ctx context.Context, id uuid.UUID, limits map[string]string) error {
+	if limits == nil {
+		limits = map[string]string{}
+	}
+	b, err := json.Marshal(limits)
+	if err != nil {
+		return err
+	}
+	n, err := s.q.SetAPITokenRateLimits(ctx, db.SetAPITokenRateLimitsParams{ID: id, RateLimits: b})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func rateLimitsFrom(raw json.RawMessage) map[string]string {
+	var m map[string]string
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &m)
+	}
+	return m
 }

@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,7 +38,7 @@ func (q *Queries) CountUsers(ctx context.Context) (int64, error) {
 const createAPIToken = `-- name: CreateAPIToken :one
 INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_by, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, user_id, name, prefix, token_hash, created_by, created_at, expires_at, last_used_at, revoked_at
+RETURNING id, user_id, name, prefix, token_hash, created_by, created_at, expires_at, last_used_at, revoked_at, rate_limits
 `
 
 type CreateAPITokenParams struct {
@@ -70,6 +71,7 @@ func (q *Queries) CreateAPIToken(ctx context.Context, arg CreateAPITokenParams) 
 		&i.ExpiresAt,
 		&i.LastUsedAt,
 		&i.RevokedAt,
+		&i.RateLimits,
 	)
 	return i, err
 }
@@ -188,7 +190,7 @@ func (q *Queries) GetAPITokenByPrefix(ctx context.Context, prefix string) (uuid.
 
 const getLiveAPIToken = `-- name: GetLiveAPIToken :one
 SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.expires_at, t.last_used_at,
-       u.id, u.email, u.display_name, u.role, u.password_hash, u.disabled, u.created_at, u.updated_at, u.last_login_at
+       t.rate_limits, u.id, u.email, u.display_name, u.role, u.password_hash, u.disabled, u.created_at, u.updated_at, u.last_login_at
 FROM api_tokens t JOIN users u ON u.id = t.user_id
 WHERE t.token_hash = $1
   AND t.revoked_at IS NULL
@@ -209,6 +211,7 @@ type GetLiveAPITokenRow struct {
 	CreatedAt  time.Time
 	ExpiresAt  *time.Time
 	LastUsedAt *time.Time
+	RateLimits json.RawMessage
 	User       User
 }
 
@@ -225,6 +228,7 @@ func (q *Queries) GetLiveAPIToken(ctx context.Context, arg GetLiveAPITokenParams
 		&i.CreatedAt,
 		&i.ExpiresAt,
 		&i.LastUsedAt,
+		&i.RateLimits,
 		&i.User.ID,
 		&i.User.Email,
 		&i.User.DisplayName,
@@ -333,7 +337,7 @@ func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error
 
 const listAPITokens = `-- name: ListAPITokens :many
 SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.expires_at, t.last_used_at, t.revoked_at,
-       u.email AS user_email
+       t.rate_limits, u.email AS user_email
 FROM api_tokens t JOIN users u ON u.id = t.user_id
 ORDER BY t.created_at DESC, t.id DESC
 `
@@ -347,6 +351,7 @@ type ListAPITokensRow struct {
 	ExpiresAt  *time.Time
 	LastUsedAt *time.Time
 	RevokedAt  *time.Time
+	RateLimits json.RawMessage
 	UserEmail  string
 }
 
@@ -368,6 +373,7 @@ func (q *Queries) ListAPITokens(ctx context.Context) ([]ListAPITokensRow, error)
 			&i.ExpiresAt,
 			&i.LastUsedAt,
 			&i.RevokedAt,
+			&i.RateLimits,
 			&i.UserEmail,
 		); err != nil {
 			return nil, err
@@ -439,6 +445,23 @@ type RevokeAPITokenParams struct {
 
 func (q *Queries) RevokeAPIToken(ctx context.Context, arg RevokeAPITokenParams) (int64, error) {
 	result, err := q.db.Exec(ctx, revokeAPIToken, arg.Now, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const setAPITokenRateLimits = `-- name: SetAPITokenRateLimits :execrows
+UPDATE api_tokens SET rate_limits = $1 WHERE id = $2
+`
+
+type SetAPITokenRateLimitsParams struct {
+	RateLimits json.RawMessage
+	ID         uuid.UUID
+}
+
+func (q *Queries) SetAPITokenRateLimits(ctx context.Context, arg SetAPITokenRateLimitsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setAPITokenRateLimits, arg.RateLimits, arg.ID)
 	if err != nil {
 		return 0, err
 	}

@@ -23,6 +23,7 @@ type ApiToken struct {
 	ExpiresAt  *time.Time
 	LastUsedAt *time.Time
 	RevokedAt  *time.Time
+	RateLimits json.RawMessage
 }
 
 type Batch struct {

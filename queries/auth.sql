@@ -64,7 +64,7 @@ RETURNING *;
 -- Checked on every request: revocation, expiry and a disabled user take
 -- effect at once.
 SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.expires_at, t.last_used_at,
-       sqlc.embed(u)
+       t.rate_limits, sqlc.embed(u)
 FROM api_tokens t JOIN users u ON u.id = t.user_id
 WHERE t.token_hash = @token_hash
   AND t.revoked_at IS NULL
@@ -77,9 +77,12 @@ WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @now::timestamptz);
 
 -- name: ListAPITokens :many
 SELECT t.id, t.user_id, t.name, t.prefix, t.created_at, t.expires_at, t.last_used_at, t.revoked_at,
-       u.email AS user_email
+       t.rate_limits, u.email AS user_email
 FROM api_tokens t JOIN users u ON u.id = t.user_id
 ORDER BY t.created_at DESC, t.id DESC;
+
+-- name: SetAPITokenRateLimits :execrows
+UPDATE api_tokens SET rate_limits = @rate_limits WHERE id = @id;
 
 -- name: RevokeAPIToken :execrows
 UPDATE api_tokens SET revoked_at = @now::timestamptz WHERE id = @id AND revoked_at IS NULL;

@@ -31,9 +31,6 @@ type AuthConfig struct {
 	LoginLimiter ratelimit.Limiter
 	// LoginPolicies override the default throttles (zero fields keep them).
 	LoginPolicies LoginPolicies
-	// TrustedProxies may set X-Forwarded-For for the client address the
-	// per-IP login throttle counts.
-	TrustedProxies []netip.Prefix
 }
 
 // LoginPolicies are the login throttles. Every attempt counts, whatever
@@ -76,7 +73,7 @@ type authenticator struct {
 
 func newAuthenticator(deps Deps) *authenticator {
 	cfg := deps.Auth
-	a := &authenticator{svc: cfg.Service, throttle: cfg.LoginLimiter, policies: DefaultLoginPolicies(), trusted: cfg.TrustedProxies}
+	a := &authenticator{svc: cfg.Service, throttle: cfg.LoginLimiter, policies: DefaultLoginPolicies(), trusted: deps.TrustedProxies}
 	if a.svc == nil {
 		a.svc = auth.New(db.New(deps.Pool), auth.Options{})
 	}

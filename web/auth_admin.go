@@ -178,6 +178,7 @@ func (s *Server) renderTokens(c *fiber.Ctx, status int, p views.TokensPage) erro
 		p.Tokens = append(p.Tokens, views.TokenRow{
 			ID: t.ID.String(), Prefix: t.Prefix, Name: t.Name, UserEmail: t.UserEmail, Created: t.CreatedAt.Format("2006-01-02 15:04"),
 			Expires: fmtOptTime(t.ExpiresAt), LastUsed: fmtOptTime(t.LastUsedAt), Status: status,
+			RateLimits: FormatTokenRateLimits(t.RateLimits),
 		})
 	}
 	for _, u := range users {
@@ -244,4 +245,25 @@ func (s *Server) revokeToken(c *fiber.Ctx) error {
 	}
 	s.log(c).Info("token revoked", "token_id", id, "by", actor(c).Name)
 	return c.Redirect("/admin/tokens", fiber.StatusSeeOther)
+}
+
+// setTokenLimits gives a token its own API rate limits.
+func (s *Server) setTokenLimits(c *fiber.Ctx) error {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return fiber.ErrNotFound
+	}
+	limits, err := ParseTokenRateLimits(c.FormValue("rate_limits"))
+	if err != nil {
+		return s.renderTokens(c, fiber.StatusUnprocessableEntity, views.TokensPage{LimitsFor: id.String(), LimitsError: err.Error()})
+	}
+	err = s.authn.svc.SetTokenRateLimits(c.UserContext(), id, limits)
+	if errors.Is(err, auth.ErrNotFound) {
+		return fiber.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	s.log(c).Info("token rate limits set", "token_id", id, "limits", limits, "by", actor(c).Name)
+	return s.renderTokens(c, fiber.StatusOK, views.TokensPage{Notice: "Rate limits saved."})
 }

@@ -93,6 +93,7 @@ var routeRoles = map[string]string{
 	"GET /admin/tokens":              "admin",
 	"POST /admin/tokens":             "admin",
 	"POST /admin/tokens/:id/revoke":  "admin",
+	"POST /admin/tokens/:id/limits":  "admin",
 }
 
 type registeredRoute struct{ method, path string }

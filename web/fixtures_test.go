@@ -15,7 +15,7 @@ var fixtureSeq atomic.Int64
 
 // validGTIN and validGLN make unique identifiers with correct check digits.
 func validGTIN() string {
-	body := fmt.Sprintf("0%012d", 4000000000000+fixtureSeq.Add(1)*7)[:13]
+	body := fmt.Sprintf("0%012d", 400000000000+fixtureSeq.Add(1))
 	return body + string(gs1.CheckDigit(body))
 }
 

@@ -1,11 +1,14 @@
 package web
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"batchtrack/auth"
 	"batchtrack/web/ratelimit"
 )
 
@@ -14,9 +17,6 @@ type RateLimits struct {
 	Limiter  ratelimit.Limiter
 	Policies map[string]ratelimit.Policy // nil: no limits (tests)
 	Metrics  *ratelimit.Metrics
-	// Overrides gives a caller (by its callerKey) its own limits: a service
-	// account may get more than people do.
-	Overrides func(caller, policy string) (ratelimit.Policy, bool)
 }
 
 // apiPolicy names the policy of an API request: writes by what they
@@ -48,10 +48,8 @@ func (s *Server) limitAPI() fiber.Handler {
 		KeyFor:  s.callerKey,
 		PolicyFor: func(c *fiber.Ctx) (ratelimit.Policy, bool) {
 			name := apiPolicy(c.Method(), c.Path())
-			if rl.Overrides != nil {
-				if p, ok := rl.Overrides(s.callerKey(c), name); ok {
-					return p, true
-				}
+			if p, ok := tokenPolicy(c, name); ok {
+				return p, true
 			}
 			p, ok := rl.Policies[name]
 			return p, ok
@@ -83,4 +81,56 @@ func plural(n int, unit string) string {
 		return "1 " + unit
 	}
 	return itoa(n) + " " + unit + "s"
+}
+
+// tokenPolicy is the limit an admin set for the request's API token (a
+// service account may get more than people do), if any.
+func tokenPolicy(c *fiber.Ctx, name string) (ratelimit.Policy, bool) {
+	tok, ok := c.Locals(localToken).(auth.Token)
+	if !ok || tok.RateLimits[name] == "" {
+		return ratelimit.Policy{}, false
+	}
+	p, err := ratelimit.ParsePolicy(tok.RateLimits[name])
+	if err != nil {
+		return ratelimit.Policy{}, false // checked when set; a bad one keeps the default
+	}
+	p.Name = name
+	return p, true
+}
+
+// ParseTokenRateLimits reads "consume=1000/1m,read=5000/1m" for a token:
+// known API policies only, each N/DURATION or off.
+func ParseTokenRateLimits(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(part, "=")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || !slices.Contains(apiPolicies, name) {
+			return nil, fmt.Errorf("%q: want POLICY=N/DURATION with POLICY one of %s", part, strings.Join(apiPolicies, ", "))
+		}
+		if _, err := ratelimit.ParsePolicy(value); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out[name] = value
+	}
+	return out, nil
+}
+
+// apiPolicies are the policies a token may override.
+var apiPolicies = []string{ratelimit.PolicyRead, ratelimit.PolicyEventsWrite, ratelimit.PolicyBatchesWrite, ratelimit.PolicyConsume}
+
+// FormatTokenRateLimits writes a token's limits the way
+// ParseTokenRateLimits reads them.
+func FormatTokenRateLimits(m map[string]string) string {
+	var parts []string
+	for _, name := range apiPolicies {
+		if v, ok := m[name]; ok {
+			parts = append(parts, name+"="+v)
+		}
+	}
+	return strings.Join(parts, ",")
 }

@@ -1,8 +1,11 @@
 package web
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -167,4 +170,71 @@ func TestRateLimitSharedThroughRedis(t *testing.T) {
 		t.Errorf("after Redis came back: %d allowed, want about 10", got)
 	}
 	_ = http.StatusOK
+}
+
+// An admin can give a service account's token more than the default.
+func TestTokenRateLimitOverride(t *testing.T) {
+	policies := map[string]ratelimit.Policy{ratelimit.PolicyRead: {Name: ratelimit.PolicyRead, Limit: 2, Window: time.Minute}}
+	a := newTestApp(t, appOptions{limits: memoryLimits(policies)})
+	service := a.tokenFor(a.newUser(roleViewer))
+	limits, err := ParseTokenRateLimits("read=5/1m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := a.auth.TokenIDByPrefix(context.Background(), service[:11])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.auth.SetTokenRateLimits(context.Background(), id, limits); err != nil {
+		t.Fatal(err)
+	}
+	count := func(token string) (allowed int) {
+		for range 8 {
+			resp := a.do("GET", "/api/products", nil, "Authorization", "Bearer "+token)
+			if resp.StatusCode == 200 {
+				allowed++
+			}
+		}
+		return allowed
+	}
+	if got := count(a.adminToken); got != 2 {
+		t.Errorf("default token: %d allowed, want 2", got)
+	}
+	if got := count(service); got != 5 {
+		t.Errorf("service token with read=5/1m: %d allowed, want 5", got)
+	}
+	for _, bad := range []string{"read=lots", "write=5/1m", "read"} {
+		if _, err := ParseTokenRateLimits(bad); err == nil {
+			t.Errorf("ParseTokenRateLimits(%q) accepted", bad)
+		}
+	}
+}
+
+// The admin page sets a token's limits, and refuses a bad spec inline.
+func TestAdminSetsTokenLimits(t *testing.T) {
+	a := newTestApp(t)
+	service := a.tokenFor(a.newUser(roleOperator))
+	id, err := a.auth.TokenIDByPrefix(context.Background(), service[:11])
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := a.sessionFor(a.newUser(roleAdmin))
+	path := "/admin/tokens/" + id.String() + "/limits"
+	resp := a.doAs(admin, "POST", path, url.Values{"rate_limits": {"consume=many"}}.Encode())
+	if resp.StatusCode != 422 || !strings.Contains(readBody(t, resp), `data-testid="token-limits-error"`) {
+		t.Fatalf("bad limits: status %d", resp.StatusCode)
+	}
+	resp = a.doAs(admin, "POST", path, url.Values{"rate_limits": {"consume=1000/1m, read=5000/1m"}}.Encode())
+	if resp.StatusCode != 200 {
+		t.Fatalf("set limits: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	toks, err := a.auth.ListTokens(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range toks {
+		if tok.ID == id && FormatTokenRateLimits(tok.RateLimits) != "read=5000/1m,consume=1000/1m" {
+			t.Errorf("stored limits %v", tok.RateLimits)
+		}
+	}
 }

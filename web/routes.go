@@ -93,6 +93,7 @@ func (s *Server) routes() {
 	app.Get("/admin/tokens", s.admin(s.showTokensPage))
 	app.Post("/admin/tokens", s.admin(s.createToken))
 	app.Post("/admin/tokens/:id/revoke", s.admin(s.revokeToken))
+	app.Post("/admin/tokens/:id/limits", s.admin(s.setTokenLimits))
 
 	// Anything else: 404 in the caller's format.
 	app.Use(s.notFound)
