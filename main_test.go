@@ -17,7 +17,6 @@ import (
 	"batchtrack/loadtest"
 )
 
-
 // startApp runs `batchtrack serve` as main does, on a fresh database and a
 // free loopback port, with extra environment; it returns the base URL, an
 // admin token made with `batchtrack token create`, and the database URL.

@@ -237,8 +237,13 @@ func (s *Server) dashboardModel(snap snapshot) views.OpsDashboardModel {
 			m.RoutesMore = len(snap.Routes) - i
 			break
 		}
+		note := ""
+		if r.Route == "/api" {
+			// metrics.HTTP labels a request with the last handler it reached.
+			note = "refused before routing (rate limit)"
+		}
 		m.Routes = append(m.Routes, views.DashRoute{
-			Method: r.Method, Route: r.Route, Requests: fmtCount(r.Requests), Errors: fmtCount(r.Errors),
+			Method: r.Method, Route: r.Route, Note: note, Requests: fmtCount(r.Requests), Errors: fmtCount(r.Errors),
 			ClientErrors: fmtCount(r.ClientErrors), P50: fmtMs(r.P50), P95: fmtMs(r.P95), P99: fmtMs(r.P99),
 			HasErrors: r.Errors > 0,
 		})
@@ -320,7 +325,13 @@ func dashboardTiles(snap snapshot, th metrics.Thresholds) []views.DashTile {
 	if n := len(snap.Series); n > 0 && snap.Series[n-1].At.After(to) {
 		to = snap.Series[n-1].At
 	}
-	from := to.Add(-time.Hour)
+	// The charts span the last hour, or the time since recording started
+	// when that is shorter, so a young instance's lines are not a sliver.
+	from, fromLabel := to.Add(-time.Hour), "60 min ago"
+	if snap.RecordingSince.After(from) {
+		from = snap.RecordingSince
+		fromLabel = "since " + from.Format("15:04:05")
+	}
 	hour := func(pick func(metrics.Point) float64) (out float64) {
 		for _, p := range snap.Series {
 			if !p.At.Before(from) {
@@ -339,7 +350,7 @@ func dashboardTiles(snap snapshot, th metrics.Thresholds) []views.DashTile {
 			}
 		}
 		top = niceCeil(top)
-		return views.DashChart{From: from, To: to, Max: top, MaxLabel: unit(top), Series: series}
+		return views.DashChart{From: from, To: to, FromLabel: fromLabel, Max: top, MaxLabel: unit(top), Series: series}
 	}
 	line := func(name, class string, pick func(metrics.Point) float64) views.DashSeries {
 		s := views.DashSeries{Name: name, Class: class, Points: make([]views.DashPoint, 0, len(snap.Series))}
@@ -358,15 +369,17 @@ func dashboardTiles(snap snapshot, th metrics.Thresholds) []views.DashTile {
 	hasRequests := t.Requests > 0
 	window := fmtWindowWords(t.Window)
 
-	cacheValue, cacheDetail := "—", []string{"no cache lookups in the last " + window}
+	cacheValue, cacheDetail := "—", []string{"no lookups · last " + window}
 	switch {
 	case snap.Cache == nil:
 		cacheDetail = []string{"the cache is not enabled on this instance"}
 	case t.CacheLookups > 0:
 		cacheValue = fmtPercentNumber(t.CacheHitRatio)
-		cacheDetail = []string{fmtCount(t.CacheLookups) + " lookups in the last " + window}
+		cacheDetail = []string{fmtCount(t.CacheLookups) + " lookups · last " + window}
 		if t.CacheLookups < th.CacheWarmUp {
-			cacheDetail = append(cacheDetail, "warming up: alerts after "+fmtCount(th.CacheWarmUp)+" lookups")
+			cacheDetail = append(cacheDetail, "warming up: alert after "+fmtCount(th.CacheWarmUp)+" lookups")
+		} else {
+			cacheDetail = append(cacheDetail, "alert below "+fmtPercent(th.CacheHitRatio))
 		}
 	}
 	lockMax := "—"
@@ -380,6 +393,9 @@ func dashboardTiles(snap snapshot, th metrics.Thresholds) []views.DashTile {
 	if p := snap.Pool; p != nil {
 		poolDetail = []string{fmtCount(float64(p.Idle)) + " idle · " + fmtCount(float64(p.Total)) + " open · max " + fmtCount(float64(p.Max)),
 			fmtCount(float64(p.EmptyAcquires)) + " of " + fmtCount(float64(p.AcquireCount)) + " acquires waited"}
+		if p.Max > 0 && p.Acquired >= p.Max {
+			poolDetail[1] = "all connections in use: requests queue"
+		}
 	}
 	poolValue := "—"
 	if snap.Pool != nil {
@@ -388,19 +404,19 @@ func dashboardTiles(snap snapshot, th metrics.Thresholds) []views.DashTile {
 
 	return []views.DashTile{
 		{Key: "requests", Label: "Requests", Value: none(fmtRate(t.RPS), hasSamples), Unit: "req/s",
-			Detail: []string{fmtCount(t.Requests) + " req in the last " + window, fmtCount(hour(func(p metrics.Point) float64 {
-				return p.RPS * snap.IntervalSeconds
-			})) + " req in the last hour"},
+			Detail: []string{fmtCount(t.Requests) + " req · last " + window, fmtCount(hour(func(p metrics.Point) float64 {
+				return p.Requests
+			})) + " req · last hour"},
 			Chart: chart(func(v float64) string { return fmtRate(v) + " req/s" }, 1, line("req/s", "s1", func(p metrics.Point) float64 { return p.RPS }))},
 		{Key: "error_rate", Label: "Error rate (5xx)", Value: none(fmtPercentNumber(t.ErrorRate), hasRequests), Unit: "%",
 			Level:  level("error_rate", "bad"),
-			Detail: []string{fmtCount(t.Errors) + " of " + fmtCount(t.Requests) + " req in the last " + window, "alert above " + fmtPercent(th.ErrorRate)},
+			Detail: []string{fmtCount(t.Errors) + " of " + fmtCount(t.Requests) + " req · last " + window, "alert above " + fmtPercent(th.ErrorRate)},
 			Chart: chart(func(v float64) string { return fmtPercent(v) }, 0.1, line("5xx share", "s3", func(p metrics.Point) float64 {
 				return p.ErrorRate
 			}))},
-		{Key: "latency", Label: "Response time P50 / P95 / P99", Value: none(fmtMsNumber(t.P95), hasRequests), Unit: "ms P95",
+		{Key: "latency", Label: "Response time", Value: none(fmtMsNumber(t.P95), hasRequests), Unit: "ms P95",
 			Level:  level("p95", "warn"),
-			Detail: []string{"P50 " + none(fmtMs(t.P50), hasRequests) + " · P99 " + none(fmtMs(t.P99), hasRequests), "alert above " + fmtMs(ms(th.P95)) + " P95"},
+			Detail: []string{"P50 " + none(fmtMs(t.P50), hasRequests) + " · P99 " + none(fmtMs(t.P99), hasRequests), "alert: P95 above " + fmtMs(ms(th.P95))},
 			Chart: chart(func(v float64) string { return fmtMs(v) }, 1,
 				line("P50", "s1", func(p metrics.Point) float64 { return p.P50 }),
 				line("P95", "s2", func(p metrics.Point) float64 { return p.P95 }),
@@ -411,26 +427,26 @@ func dashboardTiles(snap snapshot, th metrics.Thresholds) []views.DashTile {
 				return p.CacheHitRatio
 			}))},
 		{Key: "rate_limited", Label: "Rate-limit refusals", Value: none(fmtRate(t.RateLimitedPerM), hasSamples), Unit: "/min",
-			Detail: []string{fmtCount(t.RateLimited) + " refused (429) in the last " + window,
-				fmtCount(hour(func(p metrics.Point) float64 { return p.RateLimitedPerM / 60 * snap.IntervalSeconds })) + " in the last hour"},
+			Detail: []string{fmtCount(t.RateLimited) + " refused (429) · last " + window,
+				fmtCount(hour(func(p metrics.Point) float64 { return p.RateLimited })) + " · last hour"},
 			Chart: chart(func(v float64) string { return fmtRate(v) + "/min" }, 1, line("429/min", "s2", func(p metrics.Point) float64 {
 				return p.RateLimitedPerM
 			}))},
-		{Key: "lock_waits", Label: "Lock waits", Value: none(fmtCount(t.LockWaits), hasSamples), Unit: "waits", Level: level("lock_waits", "warn"),
-			Detail: []string{"P95 " + none(fmtMs(t.LockWaitP95), t.LockWaits > 0) + " · max " + lockMax, "in the last " + window + "; alert above " + fmtMs(ms(th.LockWaitP95)) + " P95"},
+		{Key: "lock_waits", Label: "Lock waits · last " + window, Value: none(fmtCount(t.LockWaits), hasSamples), Unit: "waits", Level: level("lock_waits", "warn"),
+			Detail: []string{"P95 " + none(fmtMs(t.LockWaitP95), t.LockWaits > 0) + " · max " + lockMax, "alert: P95 above " + fmtMs(ms(th.LockWaitP95))},
 			Chart: chart(func(v float64) string { return fmtMs(v) }, 1, line("P95 wait", "s2", func(p metrics.Point) float64 {
 				return p.LockWaitP95
 			}))},
 		{Key: "waiting_now", Label: "Waiting on locks now", Value: none(fmtCount(t.WaitingNow), hasSamples), Unit: "sessions",
 			Level:  level("lock_waits", "warn"),
-			Detail: []string{"from pg_stat_activity, every " + fmtDuration(time.Duration(snap.IntervalSeconds*float64(time.Second))), "alert at " + fmtCount(th.LockWaitingNow) + " or more"},
+			Detail: []string{"pg_stat_activity, every " + fmtDuration(time.Duration(snap.IntervalSeconds*float64(time.Second))), "alert at " + fmtCount(th.LockWaitingNow) + " or more"},
 			Chart:  chart(fmtCount, 2, line("waiting", "s2", func(p metrics.Point) float64 { return p.WaitingNow }))},
-		{Key: "version_conflicts", Label: "Version conflicts", Value: none(fmtCount(t.VersionConflicts), hasSamples), Unit: "in the last " + window,
-			Detail: []string{fmtCount(hour(func(p metrics.Point) float64 { return p.VersionConflicts })) + " in the last hour", "stale expected_version on consume"},
+		{Key: "version_conflicts", Label: "Version conflicts", Value: none(fmtCount(t.VersionConflicts), hasSamples), Unit: "last " + window,
+			Detail: []string{fmtCount(hour(func(p metrics.Point) float64 { return p.VersionConflicts })) + " · last hour", "stale expected_version"},
 			Chart:  chart(fmtCount, 2, line("conflicts", "s2", func(p metrics.Point) float64 { return p.VersionConflicts }))},
-		{Key: "lock_timeouts", Label: "Lock timeouts", Value: none(fmtCount(t.LockTimeouts), hasSamples), Unit: "in the last " + window,
+		{Key: "lock_timeouts", Label: "Lock timeouts", Value: none(fmtCount(t.LockTimeouts), hasSamples), Unit: "last " + window,
 			Level:  level("lock_waits", "warn"),
-			Detail: []string{fmtCount(hour(func(p metrics.Point) float64 { return p.LockTimeouts })) + " in the last hour", "consumes answered 503 lock-timeout"},
+			Detail: []string{fmtCount(hour(func(p metrics.Point) float64 { return p.LockTimeouts })) + " · last hour", "answered 503 lock-timeout"},
 			Chart:  chart(fmtCount, 2, line("timeouts", "s3", func(p metrics.Point) float64 { return p.LockTimeouts }))},
 		{Key: "pool", Label: "Database pool", Value: poolValue, Unit: "in use", Detail: poolDetail,
 			Chart: chart(fmtCount, 2,
