@@ -15,6 +15,8 @@ import (
 
 const consumeBatch = `-- name: ConsumeBatch :one
 WITH locked AS (
+    -- Already locked by LockBatchForConsume; FOR UPDATE keeps this safe
+    -- on its own too.
     SELECT b.id, b.quantity_available, b.version, b.quality_status, b.expiry_date
     FROM batches b
     WHERE b.id = $1
@@ -57,10 +59,9 @@ SELECT l.quantity_available AS available_before, l.version AS version_before,
        l.quality_status, l.expiry_date,
        led.id AS consumption_id, led.created_at AS consumed_at,
        led.quantity_available_after, led.version_after, led.event_id,
-       -- The statement waits for the row lock before anything else, so its
-       -- age when the result row is built is the lock wait (plus the
-       -- sub-millisecond work of the inserts).
-       extract(epoch FROM clock_timestamp() - statement_timestamp())::float8 AS lock_wait_seconds,
+       -- This statement starts once the lock is held: its start is the end
+       -- of the lock wait.
+       statement_timestamp()::timestamptz AS lock_acquired,
        -- The batch after the update, so the caller needs no second query.
        u.batch_number, u.product_id, u.location_id, u.production_date, u.best_before_date,
        u.quantity_produced, u.unit_of_measure, u.notes, u.created_at, u.updated_at,
@@ -93,7 +94,7 @@ type ConsumeBatchRow struct {
 	QuantityAvailableAfter *quantity.Quantity
 	VersionAfter           *int64
 	EventID                *uuid.UUID
-	LockWaitSeconds        float64
+	LockAcquired           time.Time
 	BatchNumber            *string
 	ProductID              *uuid.UUID
 	LocationID             *uuid.UUID
@@ -110,11 +111,14 @@ type ConsumeBatchRow struct {
 	LocationName           *string
 }
 
-// The locked path in one statement: lock the row, check it, take the
-// quantity, and append the ledger row, the EPCIS event and the event's batch
-// link. The caller pipelines BEGIN, lock_timeout, this and COMMIT, so the
-// row lock is held for no client round trip at all. When a check fails
-// nothing is written and the row's state comes back for the error.
+// The rest of a consume, right after LockBatchForConsume in the same
+// transaction: check the locked row, take the quantity, and append the
+// ledger row, the EPCIS event and the event's batch link. It starts after
+// the lock is held, so its snapshot already has the row's latest version
+// (no re-check of a row changed under a waiting statement). The caller
+// pipelines BEGIN, lock_timeout, both statements and COMMIT, so the lock
+// is held for no client round trip at all. When a check fails nothing is
+// written and the row's state comes back for the error.
 func (q *Queries) ConsumeBatch(ctx context.Context, arg ConsumeBatchParams) (ConsumeBatchRow, error) {
 	row := q.db.QueryRow(ctx, consumeBatch,
 		arg.BatchID,
@@ -137,7 +141,7 @@ func (q *Queries) ConsumeBatch(ctx context.Context, arg ConsumeBatchParams) (Con
 		&i.QuantityAvailableAfter,
 		&i.VersionAfter,
 		&i.EventID,
-		&i.LockWaitSeconds,
+		&i.LockAcquired,
 		&i.BatchNumber,
 		&i.ProductID,
 		&i.LocationID,
@@ -484,6 +488,19 @@ func (q *Queries) ListLowStockBatches(ctx context.Context, rowLimit int32) ([]Li
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockBatchForConsume = `-- name: LockBatchForConsume :one
+SELECT statement_timestamp()::timestamptz AS wait_started FROM batches WHERE id = $1 FOR UPDATE
+`
+
+// The first statement of a consume: take the row lock (waiting at most
+// lock_timeout) and say when the wait began.
+func (q *Queries) LockBatchForConsume(ctx context.Context, batchID uuid.UUID) (time.Time, error) {
+	row := q.db.QueryRow(ctx, lockBatchForConsume, batchID)
+	var wait_started time.Time
+	err := row.Scan(&wait_started)
+	return wait_started, err
 }
 
 const lockBatches = `-- name: LockBatches :many

@@ -42,16 +42,23 @@ func TestConsumePipelinedMatchesGenerated(t *testing.T) {
 			return db.ConsumeBatchParams{BatchID: id, Quantity: qty, Today: time.Now(), EventTimezone: "+00:00", Actor: "t", Reason: "r"}
 		}
 		a, b := twin("A"+qty.String()), twin("B"+qty.String())
-		got, err := store.ConsumePipelined(ctx, time.Second, arg(a))
+		got, _, err := store.ConsumePipelined(ctx, time.Second, arg(a))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := store.ConsumeBatch(ctx, arg(b))
+		var want db.ConsumeBatchRow
+		err = store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
+			if _, err := q.LockBatchForConsume(ctx, b); err != nil {
+				return err
+			}
+			want, err = q.ConsumeBatch(ctx, arg(b))
+			return err
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ignore := cmpopts.IgnoreFields(db.ConsumeBatchRow{}, "ConsumptionID", "ConsumedAt", "EventID",
-			"LockWaitSeconds", "BatchNumber", "CreatedAt", "UpdatedAt")
+			"LockAcquired", "BatchNumber", "CreatedAt", "UpdatedAt")
 		if diff := cmp.Diff(want, got, ignore); diff != "" {
 			t.Errorf("pipelined row differs from generated (-want +got):\n%s", diff)
 		}
@@ -84,7 +91,7 @@ func TestListLockWaitersNamesTheBatch(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := store.ConsumePipelined(ctx, 10*time.Second, db.ConsumeBatchParams{BatchID: id, Quantity: 1000,
+		_, _, err := store.ConsumePipelined(ctx, 10*time.Second, db.ConsumeBatchParams{BatchID: id, Quantity: 1000,
 			Today: time.Now(), EventTimezone: "+00:00", Actor: "t"})
 		done <- err
 	}()

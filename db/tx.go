@@ -51,27 +51,32 @@ func LockTimeoutSetting(d time.Duration) string {
 	return fmt.Sprintf("%dms", max(d.Milliseconds(), 1))
 }
 
-// ConsumePipelined runs ConsumeBatch as BEGIN, lock_timeout, the statement
-// and COMMIT sent together in one pipeline: one network round trip in all,
-// and none while the row lock is held.
-func (s *Store) ConsumePipelined(ctx context.Context, lockTimeout time.Duration, arg ConsumeBatchParams) (ConsumeBatchRow, error) {
+// ConsumePipelined runs LockBatchForConsume and ConsumeBatch in one
+// transaction, sending BEGIN, lock_timeout, both statements and COMMIT
+// together in one pipeline: one network round trip in all, and none while
+// the row lock is held. It returns how long the lock took to get.
+func (s *Store) ConsumePipelined(ctx context.Context, lockTimeout time.Duration, arg ConsumeBatchParams) (ConsumeBatchRow, time.Duration, error) {
 	var row ConsumeBatchRow
+	var waitStarted time.Time
 	conn, err := s.Pool.Acquire(ctx)
 	if err != nil {
-		return row, Translate(err)
+		return row, 0, Translate(err)
 	}
 	defer conn.Release()
 
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue("SELECT set_config('lock_timeout', $1, true)", LockTimeoutSetting(lockTimeout))
+	b.Queue(lockBatchForConsume, arg.BatchID).QueryRow(func(r pgx.Row) error {
+		return r.Scan(&waitStarted)
+	})
 	// Same arguments and columns as the generated ConsumeBatch; a test
 	// runs both and compares, so the two cannot drift apart.
 	b.Queue(consumeBatch, arg.BatchID, arg.Quantity, arg.Today, arg.ExpectedVersion,
 		arg.EventTimezone, arg.Actor, arg.Reason, arg.IdempotencyKey).QueryRow(func(r pgx.Row) error {
 		return r.Scan(&row.AvailableBefore, &row.VersionBefore, &row.QualityStatus, &row.ExpiryDate,
 			&row.ConsumptionID, &row.ConsumedAt, &row.QuantityAvailableAfter, &row.VersionAfter,
-			&row.EventID, &row.LockWaitSeconds, &row.BatchNumber, &row.ProductID, &row.LocationID,
+			&row.EventID, &row.LockAcquired, &row.BatchNumber, &row.ProductID, &row.LocationID,
 			&row.ProductionDate, &row.BestBeforeDate, &row.QuantityProduced, &row.UnitOfMeasure,
 			&row.Notes, &row.CreatedAt, &row.UpdatedAt, &row.ProductGtin, &row.ProductName,
 			&row.LocationGln, &row.LocationName)
@@ -79,11 +84,14 @@ func (s *Store) ConsumePipelined(ctx context.Context, lockTimeout time.Duration,
 	b.Queue("COMMIT")
 	err = conn.SendBatch(ctx, b).Close()
 	if conn.Conn().PgConn().TxStatus() != 'I' {
-		// The statement failed, so the server skipped COMMIT and left the
+		// A statement failed, so the server skipped the rest and left the
 		// transaction aborted: end it before the connection goes back.
 		if _, rbErr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rbErr != nil {
 			conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck
 		}
 	}
-	return row, Translate(err)
+	if err != nil {
+		return row, 0, Translate(err)
+	}
+	return row, max(row.LockAcquired.Sub(waitStarted), 0), nil
 }

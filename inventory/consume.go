@@ -52,7 +52,7 @@ func (s *Service) Consume(ctx context.Context, actor Actor, r ConsumeRequest) (B
 	if r.IdempotencyKey != "" {
 		key = &r.IdempotencyKey
 	}
-	row, err := s.store.ConsumePipelined(ctx, s.lockTimeout, db.ConsumeBatchParams{
+	row, waited, err := s.store.ConsumePipelined(ctx, s.lockTimeout, db.ConsumeBatchParams{
 		BatchID: r.BatchID, Quantity: r.Quantity, Today: dateOnly(now), ExpectedVersion: r.ExpectedVersion,
 		EventTimezone: timezoneOffset(now), Actor: actor.name(), Reason: r.Reason, IdempotencyKey: key,
 	})
@@ -64,7 +64,7 @@ func (s *Service) Consume(ctx context.Context, actor Actor, r ConsumeRequest) (B
 		err = ErrLockTimeout
 		lockWait = s.lockTimeout.Seconds()
 	case err == nil:
-		lockWait = row.LockWaitSeconds
+		lockWait = waited.Seconds()
 		if row.ConsumptionID == nil {
 			err = refusal(r, row.AvailableBefore, row.VersionBefore, row.QualityStatus, row.ExpiryDate, dateOnly(now), -1)
 		}
