@@ -517,7 +517,7 @@ func TestDashboardRendersWithData(t *testing.T) {
 		t.Errorf("requests tile %q", got)
 	}
 	detail := doc.Find(`[data-testid="tile-requests"] .tile-detail`).Text()
-	if !strings.Contains(detail, "22 req in the last minute") {
+	if !strings.Contains(detail, "22 req · last minute") {
 		t.Errorf("requests detail %q", detail)
 	}
 	if got := tileValue(doc, "error_rate"); got != "0.0" {

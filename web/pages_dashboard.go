@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"math"
 	"strconv"
 	"strings"
@@ -330,7 +329,7 @@ func dashboardTiles(snap snapshot, th metrics.Thresholds) []views.DashTile {
 	from, fromLabel := to.Add(-time.Hour), "60 min ago"
 	if snap.RecordingSince.After(from) {
 		from = snap.RecordingSince
-		fromLabel = "since " + from.Format("15:04:05")
+		fromLabel = from.Format("15:04:05")
 	}
 	hour := func(pick func(metrics.Point) float64) (out float64) {
 		for _, p := range snap.Series {
@@ -437,7 +436,7 @@ func dashboardTiles(snap snapshot, th metrics.Thresholds) []views.DashTile {
 			Chart: chart(func(v float64) string { return fmtMs(v) }, 1, line("P95 wait", "s2", func(p metrics.Point) float64 {
 				return p.LockWaitP95
 			}))},
-		{Key: "waiting_now", Label: "Waiting on locks now", Value: none(fmtCount(t.WaitingNow), hasSamples), Unit: "sessions",
+		{Key: "waiting_now", Label: "Waiting on locks now", Value: none(fmtCount(t.WaitingNow), hasSamples), Unit: pluralUnit(t.WaitingNow, "session"),
 			Level:  level("lock_waits", "warn"),
 			Detail: []string{"pg_stat_activity, every " + fmtDuration(time.Duration(snap.IntervalSeconds*float64(time.Second))), "alert at " + fmtCount(th.LockWaitingNow) + " or more"},
 			Chart:  chart(fmtCount, 2, line("waiting", "s2", func(p metrics.Point) float64 { return p.WaitingNow }))},
@@ -577,6 +576,13 @@ func niceCeil(v float64) float64 {
 	return 10 * p
 }
 
+func pluralUnit(n float64, unit string) string {
+	if n == 1 {
+		return unit
+	}
+	return unit + "s"
+}
+
 func joinPIDs(pids []int32) string {
 	if len(pids) == 0 {
 		return "—"
@@ -594,6 +600,3 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
-
-// runRecorder is for tests and tools that drive the sampling themselves.
-func (o *operations) sampleNow(ctx context.Context) { o.recorder.SampleNow(ctx, time.Now()) }

@@ -11,6 +11,10 @@ import (
 // Point is one sample as the dashboard charts it.
 type Point struct {
 	At               time.Time `json:"at"`
+	Seconds          float64   `json:"seconds"` // the interval this point covers
+	Requests         float64   `json:"requests"`
+	Errors           float64   `json:"errors"`
+	RateLimited      float64   `json:"rate_limited"`
 	RPS              float64   `json:"requests_per_second"`
 	ErrorRate        float64   `json:"error_rate"` // 0..1, 5xx over requests
 	P50              float64   `json:"p50_ms"`
@@ -83,7 +87,7 @@ func (r *Recorder) Points(samples []Sample) []Point {
 	bounds := r.bounds()
 	out := make([]Point, 0, len(samples))
 	for _, s := range samples {
-		p := Point{At: s.At, PoolInUse: s.PoolInUse, PoolIdle: s.PoolIdle, WaitingNow: s.WaitingNow,
+		p := Point{At: s.At, Seconds: s.Seconds, Requests: s.Requests, Errors: s.Errors, RateLimited: s.RateLimited, PoolInUse: s.PoolInUse, PoolIdle: s.PoolIdle, WaitingNow: s.WaitingNow,
 			LockWaits: s.LockWaits, VersionConflicts: s.VersionConflicts, LockTimeouts: s.LockTimeouts}
 		if s.Seconds > 0 {
 			p.RPS = s.Requests / s.Seconds
