@@ -129,7 +129,9 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 // Over 1 MiB is 413 (through a real socket: Fiber refuses it while
 // reading the request, before routing).
 func TestOversizedBodyIs413(t *testing.T) {
-	a := newTestApp(t)
+	// Anonymous: straight to the app's socket, not through the test's
+	// token-adding proxy (the refusal comes before any auth anyway).
+	a := newTestApp(t, appOptions{anonymous: true})
 	b := a.fixture("10")
 	base := a.listen()
 	huge := `{"notes": "` + strings.Repeat("x", BodyLimit) + `"}`

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -17,10 +16,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"batchtrack/db"
-	"batchtrack/db/pgtest"
-	"batchtrack/idempotency"
-	"batchtrack/inventory"
 	"batchtrack/views"
 	"batchtrack/web/cache"
 	"batchtrack/web/metrics"
@@ -43,48 +38,12 @@ type metricsOptions struct {
 
 func newMetricsApp(t *testing.T, o metricsOptions) *metricsApp {
 	t.Helper()
-	pool := pgtest.New(t)
-	store := db.NewStore(pool)
-	var logBuf bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(metrics.NewPoolCollector(pool))
-	cacheMetrics, err := cache.NewMetrics(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readCache, err := cache.New(cache.Config{Enabled: true, Metrics: cacheMetrics, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = readCache.Close() })
-	lockTimeout := 5 * time.Second
-	svc := inventory.New(store, inventory.Options{LockTimeout: lockTimeout, Logger: logger,
-		Metrics: inventory.NewMetrics(reg), Changes: Invalidator{Cache: readCache}})
-	rlMetrics, err := ratelimit.NewMetrics(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var limits RateLimits
+	opts := appOptions{lockTimeout: 5 * time.Second, recorderInterval: o.interval, instance: "test-instance-1"}
 	if o.policies != nil {
-		limits = RateLimits{Limiter: ratelimit.NewMemory(ratelimit.MemoryConfig{}), Policies: o.policies, Metrics: rlMetrics}
+		opts.limits = memoryLimits(o.policies)
 	}
-	rec, err := metrics.NewRecorder(reg, metrics.RecorderConfig{Interval: o.interval, Pool: pool, LockWaiters: store,
-		Cache: readCache, Registerer: reg, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := newTestClock()
-	accounts := newTestAuth(store.Queries, clock)
-	srv := New(Deps{
-		Inventory: svc, Idempotency: idempotency.New(store.Queries), Pool: pool, Logger: logger,
-		PublicURL: "http://batchtrack.test", LockTimeout: lockTimeout, Instance: "test-instance-1",
-		Auth: AuthConfig{Service: accounts}, RateLimits: limits, Caching: Caching{Cache: readCache, TTL: 2 * time.Minute},
-		Registry: reg, HTTPMetrics: metrics.NewHTTP(reg), Recorder: rec,
-	})
-	a := &testApp{t: t, srv: srv, svc: svc, pool: pool, logBuf: &logBuf, auth: accounts, clock: clock}
-	a.adminToken = a.tokenFor(a.newUser(roleAdmin))
-	return &metricsApp{testApp: a, reg: reg, rec: rec}
+	a := newTestApp(t, opts)
+	return &metricsApp{testApp: a, reg: a.reg, rec: a.rec}
 }
 
 // scrape reads /metrics with the library's own parser.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"batchtrack/auth"
 	"batchtrack/db"
@@ -22,6 +23,8 @@ import (
 	"batchtrack/idempotency"
 	"batchtrack/inventory"
 	"batchtrack/web/cache"
+	"batchtrack/web/metrics"
+	"batchtrack/web/ratelimit"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -41,6 +44,8 @@ type testApp struct {
 	adminToken string
 	anonymous  bool
 	opts       appOptions
+	reg        *prometheus.Registry
+	rec        *metrics.Recorder
 }
 
 type appOptions struct {
@@ -54,6 +59,10 @@ type appOptions struct {
 	limits RateLimits
 	// cache replaces the default in-memory read cache.
 	cache *cache.Cache
+	// recorderInterval is the dashboard's sampling period (default 5s).
+	recorderInterval time.Duration
+	// instance names the app on the dashboard (default "test").
+	instance string
 }
 
 func newTestApp(t testing.TB, opts ...appOptions) *testApp {
@@ -81,31 +90,58 @@ func (a *testApp) sibling(c *cache.Cache) *testApp {
 	return s
 }
 
+// buildTestApp wires the app as main does: one registry with the consume
+// path's, the cache's and the limiter's metrics, the pool collector, and a
+// recorder a test samples by hand (SampleNow) or runs.
 func buildTestApp(t testing.TB, pool *pgxpool.Pool, o appOptions) *testApp {
 	t.Helper()
 	store := db.NewStore(pool)
 	var logBuf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.NewPoolCollector(pool))
+	cacheMetrics, err := cache.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	readCache := o.cache
 	if readCache == nil {
-		var err error
-		if readCache, err = cache.New(cache.Config{Enabled: true, Logger: logger}); err != nil {
+		if readCache, err = cache.New(cache.Config{Enabled: true, Metrics: cacheMetrics, Logger: logger}); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = readCache.Close() })
 	}
 	svc := inventory.New(store, inventory.Options{LockTimeout: o.lockTimeout, Logger: logger,
-		Changes: Invalidator{Cache: readCache}})
+		Metrics: inventory.NewMetrics(reg), Changes: Invalidator{Cache: readCache}})
+	if o.limits.Policies != nil && o.limits.Metrics == nil {
+		if o.limits.Metrics, err = ratelimit.NewMetrics(reg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	interval := o.recorderInterval
+	if interval == 0 {
+		interval = 5 * time.Second
+	}
+	rec, err := metrics.NewRecorder(reg, metrics.RecorderConfig{Interval: interval, Pool: pool, LockWaiters: store,
+		Cache: readCache, Registerer: reg, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	instance := o.instance
+	if instance == "" {
+		instance = "test"
+	}
 	clock := newTestClock()
 	accounts := newTestAuth(store.Queries, clock)
 	o.auth.Service = accounts
 	srv := New(Deps{
 		Inventory: svc, Idempotency: idempotency.New(store.Queries), Pool: pool, Logger: logger,
-		PublicURL: "http://batchtrack.test", LockTimeout: o.lockTimeout, Instance: "test", Auth: o.auth,
+		PublicURL: "http://batchtrack.test", LockTimeout: o.lockTimeout, Instance: instance, Auth: o.auth,
 		RateLimits: o.limits, Caching: Caching{Cache: readCache, TTL: 2 * time.Minute},
+		Registry: reg, HTTPMetrics: metrics.NewHTTP(reg), Recorder: rec,
 	})
 	return &testApp{t: t, srv: srv, svc: svc, pool: pool, logBuf: &logBuf, auth: accounts, clock: clock,
-		anonymous: o.anonymous, opts: o}
+		anonymous: o.anonymous, opts: o, reg: reg, rec: rec}
 }
 
 // do sends a request through app.Test (no network).
