@@ -72,6 +72,8 @@ var configVars = []struct{ name, def, doc string }{
 	{"RATE_LIMIT_EVENTS_WRITE", "30/1m", "POST /api/events per caller"},
 	{"RATE_LIMIT_BATCHES_WRITE", "20/1m", "POST /api/batches (and other writes) per caller"},
 	{"RATE_LIMIT_CONSUME", "30/1m", "consume requests per caller"},
+	{"RATE_LIMIT_LOGIN_ACCOUNT", "10/15m", "login attempts per account name (after 5 a minute, attempts wait)"},
+	{"RATE_LIMIT_LOGIN_IP", "30/15m", "login attempts per client address"},
 	{"RATE_LIMIT_FAIL", "open", "while Redis is down: open (limit per instance in memory) or closed (refuse)"},
 	{"TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed (e.g. 127.0.0.1/32)"},
 	{"CACHE_TTL", "2m", "how long API lists, batch detail and the overview stay cached; 0 turns the cache off"},

@@ -26,6 +26,7 @@ import (
 	"batchtrack/seed"
 	"batchtrack/web"
 	"batchtrack/web/metrics"
+	"batchtrack/web/ratelimit"
 )
 
 func main() {
@@ -194,7 +195,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 		srv := web.New(web.Deps{
 			Inventory: svc, Idempotency: idem, Pool: pool, Logger: logger, PublicURL: cfg.PublicURL,
 			LockTimeout: cfg.LockTimeout, Registry: reg, Instance: instanceName(cfg),
-			Auth:       web.AuthConfig{Service: accounts, CookieSecure: cfg.CookieSecure, LoginLimiter: shared.rateLimits.Limiter},
+			Auth: web.AuthConfig{Service: accounts, CookieSecure: cfg.CookieSecure, LoginLimiter: shared.rateLimits.Limiter,
+				LoginPolicies: web.LoginPolicies{Account: cfg.RateLimits[ratelimit.PolicyLoginAccount], IP: cfg.RateLimits[ratelimit.PolicyLoginIP]}},
 			RateLimits: shared.rateLimits, TrustedProxies: cfg.TrustedProxies, Caching: shared.caching,
 			HTTPMetrics: metrics.NewHTTP(reg), Recorder: recorder,
 		})
