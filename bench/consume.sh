@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Consume throughput: batchtrack's HTTP consume path against pgbench running
-# the plain lock-update-insert transaction on the same schema, same server,
-# same session. One hot batch, then 1000 batches.
+# Consume throughput: batchtrack's HTTP consume path against pgbench on the
+# same schema, server and session: pgbench running the plain
+# lock-update-insert transaction, and pgbench running the app's own locked
+# transaction. One hot batch, then 1000 batches.
 #
 #   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bench/consume.sh
 #
@@ -76,16 +77,36 @@ INSERT INTO consumptions (batch_id, kind, quantity, quantity_available_after, ve
 END;
 SQL
 
+# The app's own transaction, pipelined as the app sends it, for pgbench.
+go run ./bench/consumesql "$hot" > /tmp/bt-bench-same-hot.sql
+go run ./bench/consumesql :bid > /tmp/bt-bench-same-many.body.sql
+{ echo '\set n random(1, 1000)'; echo "SELECT id AS bid FROM batches WHERE batch_number = 'BENCH' || :n \gset"; cat /tmp/bt-bench-same-many.body.sql; } > /tmp/bt-bench-same-many.sql
+
 rate() { grep -E "^Requests/sec|^tps" | head -1 | grep -oE "[0-9]+\.[0-9]+" | head -1; }
-echo "measuring ($DURATION each, $CONNS connections)..."
-wrk_hot=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s /tmp/bt-bench-hot.lua "${auth[@]}" "http://127.0.0.1:$PORT" | tee /tmp/bt-bench-wrk-hot.txt | rate)
-pg_hot=$(pgbench -n -M prepared -c "$CONNS" -j "$THREADS" -T "${DURATION%s}" -f /tmp/bt-bench-hot.sql "$db_url" 2>/dev/null | grep -E "^tps" | grep -oE "[0-9]+\.[0-9]+" | head -1)
-wrk_many=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s /tmp/bt-bench-many.lua "${auth[@]}" "http://127.0.0.1:$PORT" | tee /tmp/bt-bench-wrk-many.txt | rate)
-pg_many=$(pgbench -n -M prepared -c "$CONNS" -j "$THREADS" -T "${DURATION%s}" -f /tmp/bt-bench-many.sql "$db_url" 2>/dev/null | grep -E "^tps" | grep -oE "[0-9]+\.[0-9]+" | head -1)
+# pgbench's tps, or FAIL when any transaction failed (a broken script
+# must not pass for a fast one).
+pg() {
+  out=$(pgbench -n -M prepared -c "$CONNS" -j "$THREADS" -T "${DURATION%s}" -f "$1" "$db_url" 2>&1)
+  if echo "$out" | grep -qE "number of failed transactions: [1-9]|aborted|ERROR"; then echo "FAIL"; echo "$out" | grep -m3 -E "ERROR|aborted|failed" >&2; return; fi
+  echo "$out" | grep -E "^tps" | grep -oE "[0-9]+\.[0-9]+" | head -1
+}
+vac() { psql -q "$db_url" -c "VACUUM ANALYZE batches, consumptions, events, event_batches"; }
+echo "measuring ($DURATION each, $CONNS connections), one hot batch..."
+vac; wrk_hot=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s /tmp/bt-bench-hot.lua "${auth[@]}" "http://127.0.0.1:$PORT" | tee /tmp/bt-bench-wrk-hot.txt | rate)
+vac; pg_hot=$(pg /tmp/bt-bench-hot.sql)
+vac; same_hot=$(pg /tmp/bt-bench-same-hot.sql)
+echo "measuring 1000 batches..."
+vac; wrk_many=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s /tmp/bt-bench-many.lua "${auth[@]}" "http://127.0.0.1:$PORT" | tee /tmp/bt-bench-wrk-many.txt | rate)
+vac; pg_many=$(pg /tmp/bt-bench-many.sql)
+vac; same_many=$(pg /tmp/bt-bench-same-many.sql)
 non2xx=$(grep -h "Non-2xx" /tmp/bt-bench-wrk-*.txt || true)
 
-printf '\n%-28s %12s %12s %8s\n' "consume" "batchtrack/s" "pgbench tps" "ratio"
-printf '%-28s %12s %12s %8s\n' "one hot batch" "$wrk_hot" "$pg_hot" "$(echo "scale=2; $wrk_hot / $pg_hot" | bc)"
-printf '%-28s %12s %12s %8s\n' "1000 batches" "$wrk_many" "$pg_many" "$(echo "scale=2; $wrk_many / $pg_many" | bc)"
+ratio() { echo "scale=2; $1 / $2" | bc; }
+printf '\n%-14s %14s %22s %20s\n' "consume" "batchtrack/s" "pgbench plain tps" "pgbench same tps"
+printf '%-14s %14s %14s (%5s) %12s (%5s)\n' "one hot batch" "$wrk_hot" "$pg_hot" "$(ratio "$wrk_hot" "$pg_hot")" "$same_hot" "$(ratio "$wrk_hot" "$same_hot")"
+printf '%-14s %14s %14s (%5s) %12s (%5s)\n' "1000 batches" "$wrk_many" "$pg_many" "$(ratio "$wrk_many" "$pg_many")" "$same_many" "$(ratio "$wrk_many" "$same_many")"
+echo "plain: BEGIN; SELECT ... FOR UPDATE; UPDATE; INSERT ledger; END (a round trip each)."
+echo "same: the app's own statements (lock, then update + ledger + event + link), pipelined as the app sends them."
+echo "(ratios: batchtrack over HTTP, with auth and JSON, divided by pgbench)"
 if [ -n "$non2xx" ]; then echo "FAIL: wrk saw non-2xx responses, the figures above are not consumes: $non2xx"; exit 1; fi
 psql -qAt "$db_url" -c "SELECT count(*) AS bad FROM batches b WHERE quantity_available <> quantity_produced - coalesce((SELECT sum(quantity) FROM consumptions c WHERE c.batch_id = b.id), 0)" | sed 's/^/batches whose ledger does not explain the balance: /'

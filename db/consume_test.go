@@ -42,10 +42,11 @@ func TestConsumePipelinedMatchesGenerated(t *testing.T) {
 			return db.ConsumeBatchParams{BatchID: id, Quantity: qty, Today: time.Now(), EventTimezone: "+00:00", Actor: "t", Reason: "r"}
 		}
 		a, b := twin("A"+qty.String()), twin("B"+qty.String())
-		got, _, err := store.ConsumePipelined(ctx, time.Second, arg(a))
+		gotRows, _, err := store.ConsumePipelined(ctx, time.Second, arg(a))
 		if err != nil {
 			t.Fatal(err)
 		}
+		got := gotRows[0]
 		var want db.ConsumeBatchRow
 		err = store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
 			if _, err := q.LockBatchForConsume(ctx, b); err != nil {

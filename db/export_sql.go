@@ -1,6 +1,6 @@
 package db
 
-// The list queries' SQL, for the tests that EXPLAIN them.
+// Queries' SQL for the tests that EXPLAIN them and for bench/consumesql.
 const (
 	ListBatchesSQL         = listBatches
 	ListEventsSQL          = listEvents
@@ -11,4 +11,6 @@ const (
 	ListTraceLinksSQL      = listTraceLinks
 	ListBatchesByNumberSQL = listBatchesByNumber
 	ListBatchesByExpirySQL = listBatchesByExpiry
+	LockBatchForConsumeSQL = lockBatchForConsume
+	ConsumeBatchSQL        = consumeBatch
 )

@@ -51,36 +51,48 @@ func LockTimeoutSetting(d time.Duration) string {
 	return fmt.Sprintf("%dms", max(d.Milliseconds(), 1))
 }
 
-// ConsumePipelined runs LockBatchForConsume and ConsumeBatch in one
-// transaction, sending BEGIN, lock_timeout, both statements and COMMIT
-// together in one pipeline: one network round trip in all, and none while
-// the row lock is held. It returns how long the lock took to get.
-func (s *Store) ConsumePipelined(ctx context.Context, lockTimeout time.Duration, arg ConsumeBatchParams) (ConsumeBatchRow, time.Duration, error) {
-	var row ConsumeBatchRow
+// ConsumePipelined runs LockBatchForConsume and then ConsumeBatch once for
+// each of args (all for the same batch, applied in order, each seeing the
+// ones before) in one transaction, sending BEGIN, lock_timeout, the
+// statements and COMMIT together in one pipeline: one network round trip
+// in all, and none while the row lock is held. It returns one row per arg
+// and how long the lock took to get.
+func (s *Store) ConsumePipelined(ctx context.Context, lockTimeout time.Duration, args ...ConsumeBatchParams) ([]ConsumeBatchRow, time.Duration, error) {
+	if len(args) == 0 {
+		return nil, 0, nil
+	}
+	rows := make([]ConsumeBatchRow, len(args))
 	var waitStarted time.Time
 	conn, err := s.Pool.Acquire(ctx)
 	if err != nil {
-		return row, 0, Translate(err)
+		return nil, 0, Translate(err)
 	}
 	defer conn.Release()
 
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue("SELECT set_config('lock_timeout', $1, true)", LockTimeoutSetting(lockTimeout))
-	b.Queue(lockBatchForConsume, arg.BatchID).QueryRow(func(r pgx.Row) error {
+	// The pool plans every statement for its parameters (list queries need
+	// that, see pool.go); the consume statements are the same every time,
+	// so here a cached generic plan saves planning while the lock is held.
+	b.Queue("SELECT set_config('lock_timeout', $1, true), set_config('plan_cache_mode', 'force_generic_plan', true)",
+		LockTimeoutSetting(lockTimeout))
+	b.Queue(lockBatchForConsume, args[0].BatchID).QueryRow(func(r pgx.Row) error {
 		return r.Scan(&waitStarted)
 	})
-	// Same arguments and columns as the generated ConsumeBatch; a test
-	// runs both and compares, so the two cannot drift apart.
-	b.Queue(consumeBatch, arg.BatchID, arg.Quantity, arg.Today, arg.ExpectedVersion,
-		arg.EventTimezone, arg.Actor, arg.Reason, arg.IdempotencyKey).QueryRow(func(r pgx.Row) error {
-		return r.Scan(&row.AvailableBefore, &row.VersionBefore, &row.QualityStatus, &row.ExpiryDate,
-			&row.ConsumptionID, &row.ConsumedAt, &row.QuantityAvailableAfter, &row.VersionAfter,
-			&row.EventID, &row.LockAcquired, &row.BatchNumber, &row.ProductID, &row.LocationID,
-			&row.ProductionDate, &row.BestBeforeDate, &row.QuantityProduced, &row.UnitOfMeasure,
-			&row.Notes, &row.CreatedAt, &row.UpdatedAt, &row.ProductGtin, &row.ProductName,
-			&row.LocationGln, &row.LocationName)
-	})
+	for i, arg := range args {
+		row := &rows[i]
+		// Same arguments and columns as the generated ConsumeBatch; a test
+		// runs both and compares, so the two cannot drift apart.
+		b.Queue(consumeBatch, arg.BatchID, arg.Quantity, arg.Today, arg.ExpectedVersion,
+			arg.EventTimezone, arg.Actor, arg.Reason, arg.IdempotencyKey).QueryRow(func(r pgx.Row) error {
+			return r.Scan(&row.AvailableBefore, &row.VersionBefore, &row.QualityStatus, &row.ExpiryDate,
+				&row.ConsumptionID, &row.ConsumedAt, &row.QuantityAvailableAfter, &row.VersionAfter,
+				&row.EventID, &row.LockAcquired, &row.BatchNumber, &row.ProductID, &row.LocationID,
+				&row.ProductionDate, &row.BestBeforeDate, &row.QuantityProduced, &row.UnitOfMeasure,
+				&row.Notes, &row.CreatedAt, &row.UpdatedAt, &row.ProductGtin, &row.ProductName,
+				&row.LocationGln, &row.LocationName)
+		})
+	}
 	b.Queue("COMMIT")
 	err = conn.SendBatch(ctx, b).Close()
 	if conn.Conn().PgConn().TxStatus() != 'I' {
@@ -91,7 +103,7 @@ func (s *Store) ConsumePipelined(ctx context.Context, lockTimeout time.Duration,
 		}
 	}
 	if err != nil {
-		return row, 0, Translate(err)
+		return nil, 0, Translate(err)
 	}
-	return row, max(row.LockAcquired.Sub(waitStarted), 0), nil
+	return rows, max(rows[0].LockAcquired.Sub(waitStarted), 0), nil
 }

@@ -52,7 +52,7 @@ func (s *Service) Consume(ctx context.Context, actor Actor, r ConsumeRequest) (B
 	if r.IdempotencyKey != "" {
 		key = &r.IdempotencyKey
 	}
-	row, waited, err := s.store.ConsumePipelined(ctx, s.lockTimeout, db.ConsumeBatchParams{
+	row, waited, err := s.consumeGrouped(ctx, db.ConsumeBatchParams{
 		BatchID: r.BatchID, Quantity: r.Quantity, Today: dateOnly(now), ExpectedVersion: r.ExpectedVersion,
 		EventTimezone: timezoneOffset(now), Actor: actor.name(), Reason: r.Reason, IdempotencyKey: key,
 	})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"batchtrack/db"
 	"batchtrack/inventory"
 	"batchtrack/quantity"
 )
@@ -264,4 +265,73 @@ func TestAdjust(t *testing.T) {
 		t.Errorf("adjusting without a reason: %v", err)
 	}
 	w.ledger(b)
+}
+
+// Consumes that queue behind a held lock go together in one transaction
+// once it is released: one lock and one commit for the group, each
+// consume still checked on its own (the last ones find too little).
+func TestConsumesQueuedBehindALockShareATransaction(t *testing.T) {
+	svc, pool := newService(t, 16, 10*time.Second)
+	w := newWorld(t, svc)
+	b := w.batch("8")
+	ctx := context.Background()
+	holder, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(ctx)
+	if _, err := holder.Exec(ctx, "SELECT 1 FROM batches WHERE id = $1 FOR UPDATE", b.ID); err != nil {
+		t.Fatal(err)
+	}
+	const n = 10
+	errs := make(chan error, n)
+	consume := func() {
+		_, _, err := svc.Consume(ctx, alice, inventory.ConsumeRequest{BatchID: b.ID, Quantity: quantity.FromUnits(1)})
+		errs <- err
+	}
+	// The first waits on the lock in PostgreSQL; the next nine queue.
+	store := db.NewStore(pool)
+	go consume()
+	waitFor(t, func() bool { ws, _ := store.ListLockWaiters(ctx); return len(ws) == 1 })
+	for range n - 1 {
+		go consume()
+	}
+	waitFor(t, func() bool { return inventory.PendingConsumes(svc, b.ID) == n-1 })
+	if err := holder.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var ok, short int
+	for range n {
+		var iq *inventory.InsufficientQuantityError
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.As(err, &iq):
+			short++
+		default:
+			t.Errorf("consume: %v", err)
+		}
+	}
+	if ok != 8 || short != 2 {
+		t.Errorf("%d consumed, %d refused; want 8 and 2", ok, short)
+	}
+	var transactions int
+	if err := pool.QueryRow(ctx, "SELECT count(DISTINCT xmin::text) FROM consumptions WHERE batch_id = $1", b.ID).Scan(&transactions); err != nil {
+		t.Fatal(err)
+	}
+	if transactions != 2 {
+		t.Errorf("8 consumes written by %d transactions, want 2 (the first alone, then the queued group)", transactions)
+	}
+	w.ledger(b)
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

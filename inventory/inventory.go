@@ -23,6 +23,7 @@ type Service struct {
 	now         func() time.Time
 	logger      *slog.Logger
 	changes     Changes
+	combiner    *consumeCombiner
 }
 
 // Options configure a Service.
@@ -36,7 +37,7 @@ type Options struct {
 
 // New returns a Service on store.
 func New(store *db.Store, opts Options) *Service {
-	s := &Service{store: store, lockTimeout: opts.LockTimeout, metrics: opts.Metrics, now: opts.Now, logger: opts.Logger, changes: opts.Changes}
+	s := &Service{store: store, lockTimeout: opts.LockTimeout, metrics: opts.Metrics, now: opts.Now, logger: opts.Logger, changes: opts.Changes, combiner: newConsumeCombiner()}
 	if s.lockTimeout <= 0 {
 		s.lockTimeout = 2 * time.Second
 	}

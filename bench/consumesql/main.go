@@ -1,0 +1,38 @@
+// Command consumesql prints the app's consume transaction as a pgbench
+// script: the same statements db.ConsumePipelined sends, in one pipeline,
+// with the batch id given (a literal uuid or a pgbench :variable).
+package main
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"batchtrack/db"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: consumesql BATCH_ID|:var")
+		os.Exit(2)
+	}
+	id := os.Args[1]
+	if !strings.HasPrefix(id, ":") {
+		id = "'" + id + "'"
+	}
+	args := map[string]string{"$1": id + "::uuid", "$2": "0.001", "$3": "current_date", "$4": "NULL",
+		"$5": "'+00:00'", "$6": "'pgbench'", "$7": "''", "$8": "NULL"}
+	fill := func(sql string) string {
+		sql = regexp.MustCompile(`(?m)--.*$`).ReplaceAllString(sql, "")
+		sql = regexp.MustCompile(`\$[0-9]+`).ReplaceAllStringFunc(sql, func(p string) string { return args[p] })
+		return strings.Join(strings.Fields(sql), " ")
+	}
+	fmt.Println(`\startpipeline`)
+	fmt.Println("BEGIN;")
+	fmt.Println("SELECT set_config('lock_timeout', '2000ms', true), set_config('plan_cache_mode', 'force_generic_plan', true);")
+	fmt.Println(fill(db.LockBatchForConsumeSQL) + ";")
+	fmt.Println(fill(db.ConsumeBatchSQL) + ";")
+	fmt.Println("END;")
+	fmt.Println(`\endpipeline`)
+}
