@@ -53,10 +53,12 @@ func LockTimeoutSetting(d time.Duration) string {
 
 // ConsumePipelined runs LockBatchForConsume and then ConsumeBatch once for
 // each of args (all for the same batch, applied in order, each seeing the
-// ones before) in one transaction, sending BEGIN, lock_timeout, the
-// statements and COMMIT together in one pipeline: one network round trip
-// in all, and none while the row lock is held. It returns one row per arg
-// and how long the lock took to get.
+// ones before) in one transaction: the lock timeout and the statements go
+// in one pipeline ending in one Sync, which PostgreSQL runs as one
+// implicit transaction, committed at the Sync (or rolled back whole if a
+// statement fails). One network round trip in all, none while the row lock
+// is held, and no BEGIN or COMMIT statements to execute. It returns one
+// row per arg and how long the lock took to get.
 func (s *Store) ConsumePipelined(ctx context.Context, lockTimeout time.Duration, args ...ConsumeBatchParams) ([]ConsumeBatchRow, time.Duration, error) {
 	if len(args) == 0 {
 		return nil, 0, nil
@@ -70,7 +72,6 @@ func (s *Store) ConsumePipelined(ctx context.Context, lockTimeout time.Duration,
 	defer conn.Release()
 
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
 	// The pool plans every statement for its parameters (list queries need
 	// that, see pool.go); the consume statements are the same every time,
 	// so here a cached generic plan saves planning while the lock is held.
@@ -93,14 +94,11 @@ func (s *Store) ConsumePipelined(ctx context.Context, lockTimeout time.Duration,
 				&row.LocationGln, &row.LocationName)
 		})
 	}
-	b.Queue("COMMIT")
 	err = conn.SendBatch(ctx, b).Close()
 	if conn.Conn().PgConn().TxStatus() != 'I' {
-		// A statement failed, so the server skipped the rest and left the
-		// transaction aborted: end it before the connection goes back.
-		if _, rbErr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rbErr != nil {
-			conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck
-		}
+		// Not expected after a Sync; never hand back a connection inside a
+		// transaction.
+		conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck
 	}
 	if err != nil {
 		return nil, 0, Translate(err)

@@ -1,5 +1,6 @@
 // Command consumesql prints the app's consume transaction as a pgbench
-// script: the same statements db.ConsumePipelined sends, in one pipeline,
+// script: the same statements db.ConsumePipelined sends, in one pipeline
+// (one implicit transaction),
 // with the batch id given (a literal uuid or a pgbench :variable).
 package main
 
@@ -29,10 +30,8 @@ func main() {
 		return strings.Join(strings.Fields(sql), " ")
 	}
 	fmt.Println(`\startpipeline`)
-	fmt.Println("BEGIN;")
 	fmt.Println("SELECT set_config('lock_timeout', '2000ms', true), set_config('plan_cache_mode', 'force_generic_plan', true);")
 	fmt.Println(fill(db.LockBatchForConsumeSQL) + ";")
 	fmt.Println(fill(db.ConsumeBatchSQL) + ";")
-	fmt.Println("END;")
 	fmt.Println(`\endpipeline`)
 }
