@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
@@ -13,29 +12,9 @@ import (
 // app served without the test proxy's admin token: it must log in.
 func newAnonymousBrowser(t *testing.T) *browser {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("browser tests need %s (CI is set, so this is a failure): %v", chromiumPath, err)
-		}
-		t.Skipf("browser tests skipped: %s not found", chromiumPath)
-	}
+	skipWithoutChromium(t)
 	a := newTestApp(t, appOptions{anonymous: true})
-	base := a.listen()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-default-browser-check", true), chromedp.WindowSize(1280, 900),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
-	// The first Run starts the browser; it must not carry a timeout.
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start %s: %v", chromiumPath, err)
-	}
-	return &browser{t: t, ctx: ctx, base: base, app: a}
+	return openBrowser(t, a, a.listen(), testUser{})
 }
 
 // TestBrowserLoginOperatorJobLogoutBack: a private page sends the browser

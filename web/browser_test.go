@@ -28,9 +28,17 @@ type browser struct {
 }
 
 // newBrowser starts Chromium on a fresh profile against a served test
-// app, logged in as an admin through a session cookie. Without Chromium
-// the test is skipped, except in CI, where that is a failure.
+// app, logged in as an admin through a session cookie.
 func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	skipWithoutChromium(t)
+	a := newTestApp(t)
+	return openBrowser(t, a, a.listen(), a.newUser(roleAdmin))
+}
+
+// skipWithoutChromium skips a browser test where Chromium is missing,
+// except in CI, where that is a failure.
+func skipWithoutChromium(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") != "" {
@@ -38,10 +46,12 @@ func newBrowser(t *testing.T) *browser {
 		}
 		t.Skipf("browser tests skipped: %s not found (install it with scripts/deps.sh chromium)", chromiumPath)
 	}
-	a := newTestApp(t)
-	base := a.listen()
-	name, value := a.loginBrowserCookie(t, a.newUser(roleAdmin))
+}
 
+// openBrowser starts headless Chromium on a fresh profile against base,
+// with a session cookie of user (none when user is the zero testUser).
+func openBrowser(t *testing.T, a *testApp, base string, user testUser) *browser {
+	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.NoFirstRun, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
@@ -52,15 +62,19 @@ func newBrowser(t *testing.T) *browser {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
-	b := &browser{t: t, ctx: ctx, base: base, app: a}
+	start := chromedp.Action[chromedp.Void](chromedp.Navigate("about:blank"))
+	if user.Email != "" {
+		name, value := a.loginBrowserCookie(t, user)
+		start = chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: name, Value: value, URL: base, Path: "/"})
+			return err
+		})
+	}
 	// The first Run starts the browser; it must not carry a timeout.
-	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: name, Value: value, URL: base, Path: "/"})
-		return err
-	})); err != nil {
+	if err := chromedp.Do(ctx, start); err != nil {
 		t.Fatalf("start %s: %v", chromiumPath, err)
 	}
-	return b
+	return &browser{t: t, ctx: ctx, base: base, app: a}
 }
 
 // do runs steps with a generous bound: the machine may be slow and busy.

@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"batchtrack/inventory"
@@ -24,12 +21,7 @@ import (
 // samples every second, as main's does every five.
 func newDashboardBrowser(t *testing.T) (*browser, *metricsApp) {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("browser tests need %s (CI is set, so this is a failure): %v", chromiumPath, err)
-		}
-		t.Skipf("browser tests skipped: %s not found (install it with scripts/deps.sh chromium)", chromiumPath)
-	}
+	skipWithoutChromium(t)
 	a := newMetricsApp(t, metricsOptions{interval: time.Second, policies: map[string]ratelimit.Policy{
 		ratelimit.PolicyRead:    {Name: ratelimit.PolicyRead, Limit: 400, Window: time.Minute},
 		ratelimit.PolicyConsume: {Name: ratelimit.PolicyConsume, Limit: 300, Window: time.Minute},
@@ -37,26 +29,7 @@ func newDashboardBrowser(t *testing.T) (*browser, *metricsApp) {
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
 	go a.rec.Run(ctx)
-	base := a.listen()
-	name, value := a.loginBrowserCookie(t, a.newUser(roleAdmin))
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-default-browser-check", true), chromedp.WindowSize(1280, 900),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancelCtx := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
-	b := &browser{t: t, ctx: bctx, base: base, app: a.testApp}
-	if err := chromedp.Do(bctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: name, Value: value, URL: base, Path: "/"})
-		return err
-	})); err != nil {
-		t.Fatalf("start %s: %v", chromiumPath, err)
-	}
-	return b, a
+	return openBrowser(t, a.testApp, a.listen(), a.newUser(roleAdmin)), a
 }
 
 // loadGenerator sends a bounded mix of API calls to base from a few
