@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -178,6 +179,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 			return err
 		}
 		go sweepSessions(ctx, accounts, logger)
+		if cfg.TokenCache {
+			// A connection of its own, held for good: LISTEN needs a session.
+			go accounts.ListenForChanges(ctx, func(ctx context.Context) (*pgx.Conn, error) {
+				return pgx.ConnectConfig(ctx, pool.Config().ConnConfig.Copy())
+			}, logger)
+		}
 		idem := idempotency.New(store.Queries)
 		go sweepIdempotencyKeys(ctx, idem, logger)
 

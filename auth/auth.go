@@ -47,6 +47,8 @@ type Service struct {
 
 	dummyOnce sync.Once
 	dummyHash string
+
+	tokens tokenCache
 }
 
 // Options configure a Service; the zero value gives the defaults.
@@ -245,6 +247,7 @@ func (s *Service) UpdateUser(ctx context.Context, id uuid.UUID, u UserUpdate) (U
 	if err != nil {
 		return User{}, notFound(err)
 	}
+	s.tokens.clear()
 	if row.Disabled && !cur.Disabled {
 		if _, err := s.q.DeleteUserSessions(ctx, id); err != nil {
 			return User{}, err

@@ -3,12 +3,14 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 
 	"batchtrack/auth"
 	"batchtrack/db"
@@ -333,5 +335,79 @@ func TestDisableAndPasswordEndSessions(t *testing.T) {
 	}
 	if _, err := s.Session(ctx, s2.Token); !errors.Is(err, auth.ErrNoSession) {
 		t.Errorf("session of a disabled user: %v", err)
+	}
+}
+
+// While the listener runs, token checks are cached; a change made by
+// anyone else (here: plain SQL, as another instance or the CLI would)
+// reaches the cache through the database's notification, and a change
+// through the Service empties it at once.
+func TestTokenCacheFollowsChanges(t *testing.T) {
+	url, pool := pgtest.NewDatabase(t, pgtest.Options{})
+	s := auth.New(db.New(pool), auth.Options{Argon2: &cheap})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.ListenForChanges(ctx, func(ctx context.Context) (*pgx.Conn, error) { return pgx.Connect(ctx, url) }, slog.Default())
+	waitUntil(t, s.TokenCacheOn)
+
+	u, err := s.CreateUser(ctx, auth.NewUser{Email: "cache@example.com", Role: auth.RoleOperator, Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, secret, err := s.CreateToken(ctx, auth.NewToken{UserID: u.ID, Name: "script"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.TokenUser(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	// Cached: the database is not asked again (a direct revoke would
+	// otherwise show at once without any notification).
+	if _, err := pool.Exec(ctx, "ALTER TABLE api_tokens DISABLE TRIGGER api_tokens_changed"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "UPDATE api_tokens SET revoked_at = now() WHERE id = $1", tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.TokenUser(ctx, secret); err != nil {
+		t.Fatalf("cached token refused without a notification: %v", err)
+	}
+	if _, err := pool.Exec(ctx, "UPDATE api_tokens SET revoked_at = NULL WHERE id = $1", tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "ALTER TABLE api_tokens ENABLE TRIGGER api_tokens_changed"); err != nil {
+		t.Fatal(err)
+	}
+	// A revoke by someone else: the notification empties the cache.
+	if _, err := pool.Exec(ctx, "UPDATE api_tokens SET revoked_at = now() WHERE id = $1", tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, func() bool { _, _, err := s.TokenUser(ctx, secret); return errors.Is(err, auth.ErrInvalidToken) })
+
+	// A user disabled through the Service: refused on the very next check.
+	_, secret2, err := s.CreateToken(ctx, auth.NewToken{UserID: u.ID, Name: "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.TokenUser(ctx, secret2); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	if _, err := s.UpdateUser(ctx, u.ID, auth.UserUpdate{Disabled: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.TokenUser(ctx, secret2); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("token of a disabled user: %v", err)
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -110,33 +110,50 @@ func LooksLikeToken(s string) bool {
 	return err == nil
 }
 
-// TokenUser checks an API token on every request (no caching: a revoked
-// token, an expired one or one whose user is disabled fails at once) and
-// returns it with its user. Use is recorded at most once per TouchEvery.
+// TokenUser checks an API token on every request and returns it with its
+// user: a revoked token, an expired one or one whose user is disabled
+// fails at once. Answers are cached only while ListenForChanges hears
+// every change (see tokencache.go). Use is recorded at most once per
+// TouchEvery.
 func (s *Service) TokenUser(ctx context.Context, secret string) (Token, User, error) {
 	if !LooksLikeToken(secret) {
 		return Token{}, User{}, ErrInvalidToken
 	}
 	now := s.now()
-	row, err := s.q.GetLiveAPIToken(ctx, db.GetLiveAPITokenParams{TokenHash: sha(secret), Now: now})
+	key := tokenKey(secret)
+	gen := s.tokens.generation()
+	if e, ok := s.tokens.get(key, now); ok {
+		if e.token.ExpiresAt != nil && !e.token.ExpiresAt.After(now) {
+			return Token{}, User{}, ErrInvalidToken
+		}
+		return s.touchToken(ctx, key, e, now, gen)
+	}
+	row, err := s.q.GetLiveAPIToken(ctx, db.GetLiveAPITokenParams{TokenHash: key[:], Now: now})
 	if err != nil {
 		if errors.Is(db.Translate(err), db.ErrNotFound) {
 			return Token{}, User{}, ErrInvalidToken
 		}
 		return Token{}, User{}, err
 	}
-	t := Token{
+	e := tokenEntry{token: Token{
 		ID: row.ID, UserID: row.UserID, UserEmail: row.User.Email, Name: row.Name, Prefix: row.Prefix,
 		CreatedAt: row.CreatedAt, ExpiresAt: row.ExpiresAt, LastUsedAt: row.LastUsedAt,
 		RateLimits: rateLimitsFrom(row.RateLimits),
-	}
-	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= s.touchEvery {
-		if err := s.q.TouchAPIToken(ctx, db.TouchAPITokenParams{ID: row.ID, Now: now}); err != nil {
+	}, user: toUser(row.User), fetched: now}
+	s.tokens.put(key, e, gen)
+	return s.touchToken(ctx, key, e, now, gen)
+}
+
+// touchToken records use of the token at most once per TouchEvery.
+func (s *Service) touchToken(ctx context.Context, key [32]byte, e tokenEntry, now time.Time, gen uint64) (Token, User, error) {
+	if e.token.LastUsedAt == nil || now.Sub(*e.token.LastUsedAt) >= s.touchEvery {
+		if err := s.q.TouchAPIToken(ctx, db.TouchAPITokenParams{ID: e.token.ID, Now: now}); err != nil {
 			return Token{}, User{}, err
 		}
-		t.LastUsedAt = &now
+		e.token.LastUsedAt = &now
+		s.tokens.put(key, e, gen)
 	}
-	return t, toUser(row.User), nil
+	return e.token, e.user, nil
 }
 
 // ListTokens returns every token, newest first, revoked ones included.
@@ -163,6 +180,7 @@ func (s *Service) RevokeToken(ctx context.Context, id uuid.UUID) error {
 	if err != nil {
 		return err
 	}
+	s.tokens.clear()
 	if n == 0 {
 		exists, err := s.q.APITokenExists(ctx, id)
 		if err != nil {
@@ -202,6 +220,7 @@ func (s *Service) SetTokenRateLimits(ctx context.Context, id uuid.UUID, limits m
 	if err != nil {
 		return err
 	}
+	s.tokens.clear()
 	if n == 0 {
 		return ErrNotFound
 	}
