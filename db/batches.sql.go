@@ -14,25 +14,21 @@ import (
 )
 
 const consumeBatch = `-- name: ConsumeBatch :one
-WITH locked AS (
-    -- Already locked by LockBatchForConsume; FOR UPDATE keeps this safe
-    -- on its own too.
-    SELECT b.id, b.quantity_available, b.version, b.quality_status, b.expiry_date
-    FROM batches b
-    WHERE b.id = $1
-    FOR UPDATE
-), upd AS (
+WITH upd AS (
     UPDATE batches b
-    SET quantity_available = b.quantity_available - $2,
+    SET quantity_available = b.quantity_available - $1,
         version = b.version + 1,
         updated_at = now()
-    FROM locked l
-    WHERE b.id = l.id
-      AND l.quantity_available >= $2
-      AND l.quality_status IN ('pending', 'approved')
-      AND (l.expiry_date IS NULL OR l.expiry_date >= $3::date)
-      AND ($4::bigint IS NULL OR l.version = $4)
+    WHERE b.id = $2
+      AND b.quantity_available >= $1
+      AND b.quality_status IN ('pending', 'approved')
+      AND (b.expiry_date IS NULL OR b.expiry_date >= $3::date)
+      AND ($4::bigint IS NULL OR b.version = $4)
     RETURNING b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, unece_code(b.unit_of_measure) AS uom
+), refused AS (
+    SELECT b.quantity_available, b.version, b.quality_status, b.expiry_date
+    FROM batches b
+    WHERE b.id = $2 AND NOT EXISTS (SELECT 1 FROM upd)
 ), ev AS (
     INSERT INTO events (event_type, action, event_time, event_timezone, biz_step, disposition,
                         read_point_id, biz_location_id, quantity_list, source_type, actor, notes)
@@ -40,23 +36,30 @@ WITH locked AS (
            CASE WHEN u.quantity_available = 0 THEN 'dispensed' ELSE 'partially_dispensed' END,
            u.location_id, u.location_id,
            jsonb_build_array(jsonb_build_object('batch_id', u.id,
-               'quantity', trim_scale($2::numeric)::text, 'uom', u.uom)),
+               'quantity', trim_scale($1::numeric)::text, 'uom', u.uom)),
            'system', $6::text, $7::text
     FROM upd u
     RETURNING id, event_time
 ), link AS (
     INSERT INTO event_batches (event_id, batch_id, role, quantity, uom, event_time)
-    SELECT ev.id, u.id, 'object', $2, u.uom, ev.event_time FROM ev, upd u
+    SELECT ev.id, u.id, 'object', $1, u.uom, ev.event_time FROM ev, upd u
 ), led AS (
     INSERT INTO consumptions (batch_id, kind, quantity, quantity_available_after, version_after,
                               reason, actor, idempotency_key, event_id)
-    SELECT u.id, 'consume', $2, u.quantity_available, u.version,
+    SELECT u.id, 'consume', $1, u.quantity_available, u.version,
            $7::text, $6::text, $8::text, ev.id
     FROM upd u, ev
     RETURNING id, created_at, quantity_available_after, version_after, event_id
+), state AS (
+    -- The row before this consume: from the update, or as refused.
+    SELECT u.quantity_available + $1::numeric AS quantity_available, u.version - 1 AS version,
+           u.quality_status, u.expiry_date
+    FROM upd u
+    UNION ALL
+    SELECT r.quantity_available, r.version, r.quality_status, r.expiry_date FROM refused r
 )
-SELECT l.quantity_available AS available_before, l.version AS version_before,
-       l.quality_status, l.expiry_date,
+SELECT s.quantity_available::numeric AS available_before, s.version::bigint AS version_before,
+       s.quality_status::text AS quality_status, s.expiry_date,
        led.id AS consumption_id, led.created_at AS consumed_at,
        led.quantity_available_after, led.version_after, led.event_id,
        -- This statement starts once the lock is held: its start is the end
@@ -66,7 +69,7 @@ SELECT l.quantity_available AS available_before, l.version AS version_before,
        u.batch_number, u.product_id, u.location_id, u.production_date, u.best_before_date,
        u.quantity_produced, u.unit_of_measure, u.notes, u.created_at, u.updated_at,
        p.gtin AS product_gtin, p.name AS product_name, loc.gln AS location_gln, loc.name AS location_name
-FROM locked l
+FROM state s
 LEFT JOIN led ON true
 LEFT JOIN upd u ON true
 LEFT JOIN products p ON p.id = u.product_id
@@ -74,8 +77,8 @@ LEFT JOIN locations loc ON loc.id = u.location_id
 `
 
 type ConsumeBatchParams struct {
-	BatchID         uuid.UUID
 	Quantity        quantity.Quantity
+	BatchID         uuid.UUID
 	Today           time.Time
 	ExpectedVersion *int64
 	EventTimezone   string
@@ -112,17 +115,17 @@ type ConsumeBatchRow struct {
 }
 
 // The rest of a consume, right after LockBatchForConsume in the same
-// transaction: check the locked row, take the quantity, and append the
-// ledger row, the EPCIS event and the event's batch link. It starts after
-// the lock is held, so its snapshot already has the row's latest version
-// (no re-check of a row changed under a waiting statement). The caller
-// pipelines BEGIN, lock_timeout, both statements and COMMIT, so the lock
-// is held for no client round trip at all. When a check fails nothing is
-// written and the row's state comes back for the error.
+// transaction (several may follow one lock: each sees the ones before).
+// The update itself checks the row and takes the quantity; then the
+// ledger row, the EPCIS event and the event's batch link are appended.
+// It starts after the lock is held, so its snapshot already has the row's
+// latest version. The row is read once on success (by the update); only a
+// refusal reads it again, for the error. On its own, without the lock
+// statement, it is just as safe: the update locks and re-checks the row.
 func (q *Queries) ConsumeBatch(ctx context.Context, arg ConsumeBatchParams) (ConsumeBatchRow, error) {
 	row := q.db.QueryRow(ctx, consumeBatch,
-		arg.BatchID,
 		arg.Quantity,
+		arg.BatchID,
 		arg.Today,
 		arg.ExpectedVersion,
 		arg.EventTimezone,
@@ -495,7 +498,9 @@ SELECT statement_timestamp()::timestamptz AS wait_started FROM batches WHERE id 
 `
 
 // The first statement of a consume: take the row lock (waiting at most
-// lock_timeout) and say when the wait began.
+// lock_timeout) and say when the wait began. The caller pipelines the
+// lock timeout, this and ConsumeBatch in one implicit transaction, so the
+// lock is held for no client round trip at all.
 func (q *Queries) LockBatchForConsume(ctx context.Context, batchID uuid.UUID) (time.Time, error) {
 	row := q.db.QueryRow(ctx, lockBatchForConsume, batchID)
 	var wait_started time.Time

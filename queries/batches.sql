@@ -60,37 +60,35 @@ SELECT version FROM batches WHERE id = @id;
 
 -- name: LockBatchForConsume :one
 -- The first statement of a consume: take the row lock (waiting at most
--- lock_timeout) and say when the wait began.
+-- lock_timeout) and say when the wait began. The caller pipelines the
+-- lock timeout, this and ConsumeBatch in one implicit transaction, so the
+-- lock is held for no client round trip at all.
 SELECT statement_timestamp()::timestamptz AS wait_started FROM batches WHERE id = @batch_id FOR UPDATE;
 
 -- name: ConsumeBatch :one
 -- The rest of a consume, right after LockBatchForConsume in the same
--- transaction: check the locked row, take the quantity, and append the
--- ledger row, the EPCIS event and the event's batch link. It starts after
--- the lock is held, so its snapshot already has the row's latest version
--- (no re-check of a row changed under a waiting statement). The caller
--- pipelines BEGIN, lock_timeout, both statements and COMMIT, so the lock
--- is held for no client round trip at all. When a check fails nothing is
--- written and the row's state comes back for the error.
-WITH locked AS (
-    -- Already locked by LockBatchForConsume; FOR UPDATE keeps this safe
-    -- on its own too.
-    SELECT b.id, b.quantity_available, b.version, b.quality_status, b.expiry_date
-    FROM batches b
-    WHERE b.id = @batch_id
-    FOR UPDATE
-), upd AS (
+-- transaction (several may follow one lock: each sees the ones before).
+-- The update itself checks the row and takes the quantity; then the
+-- ledger row, the EPCIS event and the event's batch link are appended.
+-- It starts after the lock is held, so its snapshot already has the row's
+-- latest version. The row is read once on success (by the update); only a
+-- refusal reads it again, for the error. On its own, without the lock
+-- statement, it is just as safe: the update locks and re-checks the row.
+WITH upd AS (
     UPDATE batches b
     SET quantity_available = b.quantity_available - @quantity,
         version = b.version + 1,
         updated_at = now()
-    FROM locked l
-    WHERE b.id = l.id
-      AND l.quantity_available >= @quantity
-      AND l.quality_status IN ('pending', 'approved')
-      AND (l.expiry_date IS NULL OR l.expiry_date >= @today::date)
-      AND (sqlc.narg(expected_version)::bigint IS NULL OR l.version = sqlc.narg(expected_version))
+    WHERE b.id = @batch_id
+      AND b.quantity_available >= @quantity
+      AND b.quality_status IN ('pending', 'approved')
+      AND (b.expiry_date IS NULL OR b.expiry_date >= @today::date)
+      AND (sqlc.narg(expected_version)::bigint IS NULL OR b.version = sqlc.narg(expected_version))
     RETURNING b.*, unece_code(b.unit_of_measure) AS uom
+), refused AS (
+    SELECT b.quantity_available, b.version, b.quality_status, b.expiry_date
+    FROM batches b
+    WHERE b.id = @batch_id AND NOT EXISTS (SELECT 1 FROM upd)
 ), ev AS (
     INSERT INTO events (event_type, action, event_time, event_timezone, biz_step, disposition,
                         read_point_id, biz_location_id, quantity_list, source_type, actor, notes)
@@ -112,9 +110,16 @@ WITH locked AS (
            @reason::text, @actor::text, sqlc.narg(idempotency_key)::text, ev.id
     FROM upd u, ev
     RETURNING id, created_at, quantity_available_after, version_after, event_id
+), state AS (
+    -- The row before this consume: from the update, or as refused.
+    SELECT u.quantity_available + @quantity::numeric AS quantity_available, u.version - 1 AS version,
+           u.quality_status, u.expiry_date
+    FROM upd u
+    UNION ALL
+    SELECT r.quantity_available, r.version, r.quality_status, r.expiry_date FROM refused r
 )
-SELECT l.quantity_available AS available_before, l.version AS version_before,
-       l.quality_status, l.expiry_date,
+SELECT s.quantity_available::numeric AS available_before, s.version::bigint AS version_before,
+       s.quality_status::text AS quality_status, s.expiry_date,
        led.id AS consumption_id, led.created_at AS consumed_at,
        led.quantity_available_after, led.version_after, led.event_id,
        -- This statement starts once the lock is held: its start is the end
@@ -124,7 +129,7 @@ SELECT l.quantity_available AS available_before, l.version AS version_before,
        u.batch_number, u.product_id, u.location_id, u.production_date, u.best_before_date,
        u.quantity_produced, u.unit_of_measure, u.notes, u.created_at, u.updated_at,
        p.gtin AS product_gtin, p.name AS product_name, loc.gln AS location_gln, loc.name AS location_name
-FROM locked l
+FROM state s
 LEFT JOIN led ON true
 LEFT JOIN upd u ON true
 LEFT JOIN products p ON p.id = u.product_id

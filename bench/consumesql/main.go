@@ -22,16 +22,19 @@ func main() {
 	if !strings.HasPrefix(id, ":") {
 		id = "'" + id + "'"
 	}
-	args := map[string]string{"$1": id + "::uuid", "$2": "0.001", "$3": "current_date", "$4": "NULL",
+	// Parameters in the generated code's order ($1 quantity, $2 batch...);
+	// the lock statement has only the batch, as $1.
+	consumeArgs := map[string]string{"$1": "0.001", "$2": id + "::uuid", "$3": "current_date", "$4": "NULL",
 		"$5": "'+00:00'", "$6": "'pgbench'", "$7": "''", "$8": "NULL"}
-	fill := func(sql string) string {
+	lockArgs := map[string]string{"$1": id + "::uuid"}
+	fill := func(sql string, args map[string]string) string {
 		sql = regexp.MustCompile(`(?m)--.*$`).ReplaceAllString(sql, "")
 		sql = regexp.MustCompile(`\$[0-9]+`).ReplaceAllStringFunc(sql, func(p string) string { return args[p] })
 		return strings.Join(strings.Fields(sql), " ")
 	}
 	fmt.Println(`\startpipeline`)
 	fmt.Println("SELECT set_config('lock_timeout', '2000ms', true), set_config('plan_cache_mode', 'force_generic_plan', true);")
-	fmt.Println(fill(db.LockBatchForConsumeSQL) + ";")
-	fmt.Println(fill(db.ConsumeBatchSQL) + ";")
+	fmt.Println(fill(db.LockBatchForConsumeSQL, lockArgs) + ";")
+	fmt.Println(fill(db.ConsumeBatchSQL, consumeArgs) + ";")
 	fmt.Println(`\endpipeline`)
 }
