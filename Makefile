@@ -6,7 +6,7 @@ TOOLS   := $(GO) tool -modfile=tools/go.mod
 BIN     := bin/batchtrack
 PKGS    := ./...
 
-.PHONY: run test build generate check fmt vet deps deps-test assets bench clean
+.PHONY: run test build generate check deps deps-test assets bench clean
 
 ## run: start the app on http://127.0.0.1:3000 with a private PostgreSQL and demo data
 run: deps assets build
@@ -49,9 +49,9 @@ static/vendor/.stamp: package.json package-lock.json scripts/copy-assets.sh
 	@scripts/copy-assets.sh
 	@touch $@
 
-## bench: benchmarks of the limiter, the cache and the consume path
+## bench: Go benchmarks of the limiter, the cache, the request metrics and the load tester
 bench: deps-test assets
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./web/... ./inventory/...
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./web/... ./loadtest/...
 
 clean:
 	rm -rf bin static/vendor

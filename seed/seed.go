@@ -163,9 +163,16 @@ func Run(ctx context.Context, svc *inventory.Service, opts Options) (int, error)
 			share = rng.Float64() * 0.2
 		}
 		target := quantity.Quantity(float64(b.QuantityProduced) * share)
+		// Countable things (eggs, bags) are consumed in whole units,
+		// weights and volumes to the gram or millilitre.
+		step := quantity.Quantity(1)
+		if b.UnitOfMeasure == "unit" {
+			step = quantity.FromUnits(1)
+		}
+		target -= target % step
 		steps := 1 + rng.IntN(4)
 		for s := range steps {
-			part := target / quantity.Quantity(steps)
+			part := target / quantity.Quantity(steps) / step * step
 			if s == steps-1 {
 				part = target - part*quantity.Quantity(steps-1)
 			}
