@@ -91,14 +91,18 @@ pg() {
   echo "$out" | grep -E "^tps" | grep -oE "[0-9]+\.[0-9]+" | head -1
 }
 vac() { psql -q "$db_url" -c "VACUUM ANALYZE batches, consumptions, events, event_batches"; }
+# Each measurement follows a 3 s warm-up of the same load (connections,
+# prepared statements, and the hot row settled on its page), then VACUUM.
+warm_wrk() { wrk -t"$THREADS" -c"$CONNS" -d3s -s "$1" "${auth[@]}" "http://127.0.0.1:$PORT" >/dev/null; vac; }
+warm_pg() { pgbench -n -M prepared -c "$CONNS" -j "$THREADS" -T 3 -f "$1" "$db_url" >/dev/null 2>&1; vac; }
 echo "measuring ($DURATION each, $CONNS connections), one hot batch..."
-vac; wrk_hot=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s /tmp/bt-bench-hot.lua "${auth[@]}" "http://127.0.0.1:$PORT" | tee /tmp/bt-bench-wrk-hot.txt | rate)
-vac; pg_hot=$(pg /tmp/bt-bench-hot.sql)
-vac; same_hot=$(pg /tmp/bt-bench-same-hot.sql)
+warm_wrk /tmp/bt-bench-hot.lua; wrk_hot=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s /tmp/bt-bench-hot.lua "${auth[@]}" "http://127.0.0.1:$PORT" | tee /tmp/bt-bench-wrk-hot.txt | rate)
+warm_pg /tmp/bt-bench-hot.sql; pg_hot=$(pg /tmp/bt-bench-hot.sql)
+warm_pg /tmp/bt-bench-same-hot.sql; same_hot=$(pg /tmp/bt-bench-same-hot.sql)
 echo "measuring 1000 batches..."
-vac; wrk_many=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s /tmp/bt-bench-many.lua "${auth[@]}" "http://127.0.0.1:$PORT" | tee /tmp/bt-bench-wrk-many.txt | rate)
-vac; pg_many=$(pg /tmp/bt-bench-many.sql)
-vac; same_many=$(pg /tmp/bt-bench-same-many.sql)
+warm_wrk /tmp/bt-bench-many.lua; wrk_many=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s /tmp/bt-bench-many.lua "${auth[@]}" "http://127.0.0.1:$PORT" | tee /tmp/bt-bench-wrk-many.txt | rate)
+warm_pg /tmp/bt-bench-many.sql; pg_many=$(pg /tmp/bt-bench-many.sql)
+warm_pg /tmp/bt-bench-same-many.sql; same_many=$(pg /tmp/bt-bench-same-many.sql)
 non2xx=$(grep -h "Non-2xx" /tmp/bt-bench-wrk-*.txt || true)
 
 ratio() { echo "scale=2; $1 / $2" | bc; }
