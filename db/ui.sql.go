@@ -81,8 +81,13 @@ SELECT b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.e
 FROM batches b
 JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
-WHERE ($1::text IS NULL OR b.batch_number ILIKE '%' || $1 || '%'
-       OR p.name ILIKE '%' || $1 || '%')
+WHERE ($1::text IS NULL OR b.id IN (
+          -- Same search as ListBatches: lot or product name, each through
+          -- its trigram index.
+          SELECT sb.id FROM batches sb WHERE sb.batch_number ILIKE '%' || $1 || '%'
+          UNION
+          SELECT sb.id FROM batches sb JOIN products sp ON sp.id = sb.product_id
+          WHERE sp.name ILIKE '%' || $1 || '%'))
   AND ($2::uuid IS NULL OR b.product_id = $2)
   AND ($3::uuid IS NULL OR b.location_id = $3)
   AND ($4::text IS NULL OR b.quality_status = $4)
@@ -168,8 +173,13 @@ SELECT b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.e
 FROM batches b
 JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
-WHERE ($1::text IS NULL OR b.batch_number ILIKE '%' || $1 || '%'
-       OR p.name ILIKE '%' || $1 || '%')
+WHERE ($1::text IS NULL OR b.id IN (
+          -- Same search as ListBatches: lot or product name, each through
+          -- its trigram index.
+          SELECT sb.id FROM batches sb WHERE sb.batch_number ILIKE '%' || $1 || '%'
+          UNION
+          SELECT sb.id FROM batches sb JOIN products sp ON sp.id = sb.product_id
+          WHERE sp.name ILIKE '%' || $1 || '%'))
   AND ($2::uuid IS NULL OR b.product_id = $2)
   AND ($3::uuid IS NULL OR b.location_id = $3)
   AND ($4::text IS NULL OR b.quality_status = $4)
@@ -257,8 +267,13 @@ SELECT b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.e
 FROM batches b
 JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
-WHERE ($1::text IS NULL OR b.batch_number ILIKE '%' || $1 || '%'
-       OR p.name ILIKE '%' || $1 || '%')
+WHERE ($1::text IS NULL OR b.id IN (
+          -- Same search as ListBatches: lot or product name, each through
+          -- its trigram index.
+          SELECT sb.id FROM batches sb WHERE sb.batch_number ILIKE '%' || $1 || '%'
+          UNION
+          SELECT sb.id FROM batches sb JOIN products sp ON sp.id = sb.product_id
+          WHERE sp.name ILIKE '%' || $1 || '%'))
   AND ($2::uuid IS NULL OR b.product_id = $2)
   AND ($3::uuid IS NULL OR b.location_id = $3)
   AND ($4::text IS NULL OR b.quality_status = $4)

@@ -8,8 +8,13 @@ SELECT sqlc.embed(b), p.gtin AS product_gtin, p.name AS product_name,
 FROM batches b
 JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
-WHERE (sqlc.narg(q)::text IS NULL OR b.batch_number ILIKE '%' || sqlc.narg(q) || '%'
-       OR p.name ILIKE '%' || sqlc.narg(q) || '%')
+WHERE (sqlc.narg(q)::text IS NULL OR b.id IN (
+          -- Same search as ListBatches: lot or product name, each through
+          -- its trigram index.
+          SELECT sb.id FROM batches sb WHERE sb.batch_number ILIKE '%' || sqlc.narg(q) || '%'
+          UNION
+          SELECT sb.id FROM batches sb JOIN products sp ON sp.id = sb.product_id
+          WHERE sp.name ILIKE '%' || sqlc.narg(q) || '%'))
   AND (sqlc.narg(product_id)::uuid IS NULL OR b.product_id = sqlc.narg(product_id))
   AND (sqlc.narg(location_id)::uuid IS NULL OR b.location_id = sqlc.narg(location_id))
   AND (sqlc.narg(quality_status)::text IS NULL OR b.quality_status = sqlc.narg(quality_status))
@@ -27,8 +32,13 @@ SELECT sqlc.embed(b), p.gtin AS product_gtin, p.name AS product_name,
 FROM batches b
 JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
-WHERE (sqlc.narg(q)::text IS NULL OR b.batch_number ILIKE '%' || sqlc.narg(q) || '%'
-       OR p.name ILIKE '%' || sqlc.narg(q) || '%')
+WHERE (sqlc.narg(q)::text IS NULL OR b.id IN (
+          -- Same search as ListBatches: lot or product name, each through
+          -- its trigram index.
+          SELECT sb.id FROM batches sb WHERE sb.batch_number ILIKE '%' || sqlc.narg(q) || '%'
+          UNION
+          SELECT sb.id FROM batches sb JOIN products sp ON sp.id = sb.product_id
+          WHERE sp.name ILIKE '%' || sqlc.narg(q) || '%'))
   AND (sqlc.narg(product_id)::uuid IS NULL OR b.product_id = sqlc.narg(product_id))
   AND (sqlc.narg(location_id)::uuid IS NULL OR b.location_id = sqlc.narg(location_id))
   AND (sqlc.narg(quality_status)::text IS NULL OR b.quality_status = sqlc.narg(quality_status))
@@ -45,8 +55,13 @@ SELECT sqlc.embed(b), p.gtin AS product_gtin, p.name AS product_name,
 FROM batches b
 JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
-WHERE (sqlc.narg(q)::text IS NULL OR b.batch_number ILIKE '%' || sqlc.narg(q) || '%'
-       OR p.name ILIKE '%' || sqlc.narg(q) || '%')
+WHERE (sqlc.narg(q)::text IS NULL OR b.id IN (
+          -- Same search as ListBatches: lot or product name, each through
+          -- its trigram index.
+          SELECT sb.id FROM batches sb WHERE sb.batch_number ILIKE '%' || sqlc.narg(q) || '%'
+          UNION
+          SELECT sb.id FROM batches sb JOIN products sp ON sp.id = sb.product_id
+          WHERE sp.name ILIKE '%' || sqlc.narg(q) || '%'))
   AND (sqlc.narg(product_id)::uuid IS NULL OR b.product_id = sqlc.narg(product_id))
   AND (sqlc.narg(location_id)::uuid IS NULL OR b.location_id = sqlc.narg(location_id))
   AND (sqlc.narg(quality_status)::text IS NULL OR b.quality_status = sqlc.narg(quality_status))
