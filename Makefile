@@ -5,6 +5,7 @@ GO      ?= go
 TOOLS   := $(GO) tool -modfile=tools/go.mod
 BIN     := bin/batchtrack
 PKGS    := ./...
+BENCH_COUNT ?= 6
 
 .PHONY: run test build generate check deps deps-test assets bench clean
 
@@ -51,7 +52,10 @@ static/vendor/.stamp: package.json package-lock.json scripts/copy-assets.sh
 
 ## bench: Go benchmarks of the limiter, the cache, the request metrics and the load tester
 bench: deps-test assets
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./web/... ./loadtest/...
+	@mkdir -p bin
+	bash -o pipefail -c "$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./web/... ./loadtest/... | tee bin/bench.txt"
+	@echo; echo "medians of $(BENCH_COUNT) interleaved runs (benchstat; raw lines in bin/bench.txt):"
+	@$(TOOLS) benchstat bin/bench.txt
 
 clean:
 	rm -rf bin static/vendor

@@ -3,7 +3,6 @@ package ratelimit
 import (
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -88,84 +87,4 @@ func Middleware(cfg MiddlewareConfig) fiber.Handler {
 		}
 		return c.Next()
 	}
-}
-
-// Header names as fasthttp normalizes them (HTTP field names are
-// case-insensitive): set in this form, they skip normalizing on every
-// request, and Fiber's c.Get / Response().Header.Peek still find them.
-var (
-	headerLimit      = []byte("X-Ratelimit-Limit")
-	headerRemaining  = []byte("X-Ratelimit-Remaining")
-	headerReset      = []byte("X-Ratelimit-Reset")
-	headerPolicy     = []byte("Ratelimit-Policy")
-	headerRateLimit  = []byte("Ratelimit")
-	headerRetryAfter = []byte("Retry-After")
-)
-
-// SetHeaders writes the rate limit fields for decision d under policy p,
-// and Retry-After when d is a refusal. Handlers that call a Limiter
-// themselves (login throttling) use it to answer like the middleware.
-func SetHeaders(c *fiber.Ctx, p Policy, d Decision) {
-	h := &c.Response().Header
-	var buf [160]byte
-
-	h.SetCanonical(headerLimit, strconv.AppendInt(buf[:0], int64(d.Limit), 10))
-	h.SetCanonical(headerRemaining, strconv.AppendInt(buf[:0], int64(d.Remaining), 10))
-	// Rounded up: a client that waits until then is not early.
-	h.SetCanonical(headerReset, ceilSecond(d.Reset).UTC().AppendFormat(buf[:0], time.RFC3339))
-
-	// draft-ietf-httpapi-ratelimit-headers-11: structured-field lists; w and
-	// t are whole seconds, sub-second windows round up to 1.
-	b := appendSFString(buf[:0], p.Name)
-	b = append(b, ";q="...)
-	b = strconv.AppendInt(b, int64(d.Limit), 10)
-	b = append(b, ";w="...)
-	b = strconv.AppendInt(b, max(1, ceilSeconds(p.Window)), 10)
-	h.SetCanonical(headerPolicy, b)
-
-	b = appendSFString(buf[:0], p.Name)
-	b = append(b, ";r="...)
-	b = strconv.AppendInt(b, int64(d.Remaining), 10)
-	b = append(b, ";t="...)
-	b = strconv.AppendInt(b, ceilSeconds(d.ResetAfter), 10)
-	h.SetCanonical(headerRateLimit, b)
-
-	if !d.Allowed {
-		h.SetCanonical(headerRetryAfter, strconv.AppendInt(buf[:0], max(1, ceilSeconds(d.RetryAfter)), 10))
-	}
-}
-
-func ceilSeconds(d time.Duration) int64 {
-	if d <= 0 {
-		return 0
-	}
-	return int64((d + time.Second - 1) / time.Second)
-}
-
-func ceilSecond(t time.Time) time.Time {
-	if r := t.Truncate(time.Second); !r.Equal(t) {
-		return r.Add(time.Second)
-	}
-	return t
-}
-
-// appendSFString appends s as a structured-field String (RFC 8941 3.3.3):
-// quoted, with \ and " escaped; other bytes outside printable ASCII cannot
-// be carried and become '?'.
-func appendSFString(b []byte, s string) []byte {
-	if s == "" {
-		s = "default"
-	}
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch ch := s[i]; {
-		case ch == '"' || ch == '\\':
-			b = append(b, '\\', ch)
-		case ch < 0x20 || ch > 0x7e:
-			b = append(b, '?')
-		default:
-			b = append(b, ch)
-		}
-	}
-	return append(b, '"')
 }
