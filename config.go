@@ -30,6 +30,7 @@ type Config struct {
 	Seed          bool          // SEED: demo data on first start with an empty database
 	ShutdownGrace time.Duration // SHUTDOWN_GRACE
 	InstanceName  string        // INSTANCE_NAME
+	DebugAddr     string        // DEBUG_ADDR: Go's profiler (net/http/pprof), loopback only; empty: off
 
 	AdminEmail         string        // ADMIN_EMAIL: first admin, created when there are no users
 	AdminPassword      string        // ADMIN_PASSWORD
@@ -63,6 +64,7 @@ var configVars = []struct{ name, def, doc string }{
 	{"SEED", "true", "fill an empty database with demo data on start"},
 	{"SHUTDOWN_GRACE", "10s", "time in-flight requests get on SIGINT/SIGTERM"},
 	{"INSTANCE_NAME", "hostname:port", "this instance's name on the dashboard"},
+	{"DEBUG_ADDR", "", "loopback host:port serving Go's profiler at /debug/pprof/ (e.g. 127.0.0.1:6060); empty: off"},
 	{"ADMIN_EMAIL", "", "with ADMIN_PASSWORD: the first admin, created on start when there are no users"},
 	{"ADMIN_PASSWORD", "", "the first admin's password (at least 12 characters); never logged"},
 	{"SESSION_IDLE_TIMEOUT", "2h", "a browser session unused this long ends"},
@@ -135,6 +137,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		bad("LOG_FORMAT", "must be text or json")
 	}
 	c.InstanceName = getenv("INSTANCE_NAME")
+	if c.DebugAddr = get("DEBUG_ADDR"); c.DebugAddr != "" && !isLoopbackAddr(c.DebugAddr) {
+		bad("DEBUG_ADDR", "must be a loopback host:port such as 127.0.0.1:6060 (profiles are not for the network)")
+	}
 	c.AdminEmail, c.AdminPassword = strings.TrimSpace(getenv("ADMIN_EMAIL")), getenv("ADMIN_PASSWORD")
 	if (c.AdminEmail == "") != (c.AdminPassword == "") {
 		bad("ADMIN_EMAIL", "and ADMIN_PASSWORD go together: set both or neither")
@@ -175,4 +180,17 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		bad("TRUSTED_PROXIES", "must be comma-separated CIDRs or addresses, such as 10.0.0.0/8,127.0.0.1")
 	}
 	return c, errors.Join(errs...)
+}
+
+// isLoopbackAddr reports whether hostport names a port on this machine only.
+func isLoopbackAddr(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

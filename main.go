@@ -207,6 +207,11 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 			RateLimits: shared.rateLimits, TrustedProxies: cfg.TrustedProxies, Caching: shared.caching,
 			HTTPMetrics: metrics.NewHTTP(reg), Recorder: recorder,
 		})
+		if cfg.DebugAddr != "" {
+			if err := serveDebug(ctx, cfg.DebugAddr, logger); err != nil {
+				return fmt.Errorf("DEBUG_ADDR: %w", err)
+			}
+		}
 		fmt.Fprintf(stdout, "batchtrack is serving on %s\n", cfg.PublicURL)
 		err = srv.Listen(ctx, cfg.Addr, cfg.ShutdownGrace)
 		logger.Info("http server stopped")
