@@ -316,8 +316,8 @@ func (s *Server) listConsumptions(c *fiber.Ctx) error {
 
 // actor is who makes the request; auth fills it in.
 func actor(c *fiber.Ctx) inventory.Actor {
-	if a, ok := c.Locals("actor").(inventory.Actor); ok {
-		return a
+	if cl := callerOf(c); cl != nil {
+		return cl.actor
 	}
 	return inventory.Actor{Name: "anonymous", Source: "api"}
 }

@@ -106,11 +106,25 @@ const (
 
 // Locals set by authenticate.
 const (
-	localUser        = "user"         // auth.User
-	localSession     = "auth_session" // auth.Session, for browser sessions
-	localToken       = "auth_token"   // auth.Token, for bearer requests
+	localCaller      = "caller"       // *caller
 	localAuthFailure = "auth_failure" // string: why presented credentials were refused
 )
+
+// caller is who makes the request, as authenticate found it: one value
+// per request (a single allocation on the path every API call takes), read
+// by the guards, the limits and the handlers.
+type caller struct {
+	user    auth.User
+	token   *auth.Token   // bearer requests
+	session *auth.Session // browser sessions
+	key     string        // rate limits and idempotency: "token:<id>" or "user:<id>"
+	actor   inventory.Actor
+}
+
+func callerOf(c *fiber.Ctx) *caller {
+	cl, _ := c.Locals(localCaller).(*caller)
+	return cl
+}
 
 func (a *authenticator) cookieName() string {
 	// __Host- makes browsers refuse the cookie unless it is Secure, for
@@ -143,10 +157,10 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		c.Locals(localUser, user)
-		c.Locals(localToken, tok)
-		c.Locals("caller", "token:"+tok.ID.String())
-		c.Locals("actor", inventory.Actor{Name: user.Email + " (token " + tok.Prefix + ")", Source: "api"})
+		cl := &caller{user: user, key: "token:" + tok.ID.String(),
+			actor: inventory.Actor{Name: user.Email + " (token " + tok.Prefix + ")", Source: "api"}}
+		cl.token = &tok
+		c.Locals(localCaller, cl)
 		return c.Next()
 	}
 	if v := c.Cookies(a.cookieName()); v != "" {
@@ -158,31 +172,34 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		c.Locals(localUser, sess.User)
-		c.Locals(localSession, sess)
-		c.Locals("csrf_token", sess.CSRFToken)
-		c.Locals("caller", "user:"+sess.User.ID.String())
-		c.Locals("actor", inventory.Actor{Name: sess.User.Email, Source: "manual"})
+		c.Locals(localCaller, &caller{user: sess.User, session: &sess, key: "user:" + sess.User.ID.String(),
+			actor: inventory.Actor{Name: sess.User.Email, Source: "manual"}})
 	}
 	return c.Next()
 }
 
 // currentUser is the authenticated caller, if any.
 func currentUser(c *fiber.Ctx) (auth.User, bool) {
-	u, ok := c.Locals(localUser).(auth.User)
-	return u, ok
+	if cl := callerOf(c); cl != nil {
+		return cl.user, true
+	}
+	return auth.User{}, false
 }
 
 func currentSession(c *fiber.Ctx) (auth.Session, bool) {
-	s, ok := c.Locals(localSession).(auth.Session)
-	return s, ok
+	if cl := callerOf(c); cl != nil && cl.session != nil {
+		return *cl.session, true
+	}
+	return auth.Session{}, false
 }
 
 // csrfToken is the session's CSRF token, for the pages to embed in
 // <meta name="csrf-token"> and hidden _csrf inputs; "" without a session.
 func csrfToken(c *fiber.Ctx) string {
-	t, _ := c.Locals("csrf_token").(string)
-	return t
+	if s, ok := currentSession(c); ok {
+		return s.CSRFToken
+	}
+	return ""
 }
 
 // requireRole returns nil when the caller's role includes need, else the

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"batchtrack/auth"
 	"batchtrack/web/ratelimit"
 )
 
@@ -61,8 +60,8 @@ func (s *Server) limitAPI() fiber.Handler {
 // the API token, else the session user, else the client address (from
 // X-Forwarded-For only behind a trusted proxy).
 func (s *Server) callerKey(c *fiber.Ctx) string {
-	if k, ok := c.Locals("caller").(string); ok && k != "" {
-		return k
+	if cl := callerOf(c); cl != nil && cl.key != "" {
+		return cl.key
 	}
 	return "ip:" + ratelimit.ClientIP(c, s.deps.TrustedProxies)
 }
@@ -86,11 +85,11 @@ func plural(n int, unit string) string {
 // tokenPolicy is the limit an admin set for the request's API token (a
 // service account may get more than people do), if any.
 func tokenPolicy(c *fiber.Ctx, name string) (ratelimit.Policy, bool) {
-	tok, ok := c.Locals(localToken).(auth.Token)
-	if !ok || tok.RateLimits[name] == "" {
+	cl := callerOf(c)
+	if cl == nil || cl.token == nil || cl.token.RateLimits[name] == "" {
 		return ratelimit.Policy{}, false
 	}
-	p, err := ratelimit.ParsePolicy(tok.RateLimits[name])
+	p, err := ratelimit.ParsePolicy(cl.token.RateLimits[name])
 	if err != nil {
 		return ratelimit.Policy{}, false // checked when set; a bad one keeps the default
 	}

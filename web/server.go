@@ -107,17 +107,14 @@ func (s *Server) Listen(ctx context.Context, addr string, grace time.Duration) e
 	return <-errc
 }
 
-type ctxKey int
-
-const (
-	loggerKey ctxKey = iota
-)
+// localLogger holds the request's logger once made (see log).
+const localLogger = "logger"
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
 // withRequest gives every request an id (the client's X-Request-Id when it
-// is sane), a logger that prints it on every line, and a context that
-// carries both into the domain and the database.
+// is sane), which every line the request logs carries (see log), and
+// records its metrics and its log line once the error handler has run.
 func (s *Server) withRequest(c *fiber.Ctx) error {
 	rid := c.Get("X-Request-Id")
 	if !requestIDPattern.MatchString(rid) {
@@ -125,8 +122,6 @@ func (s *Server) withRequest(c *fiber.Ctx) error {
 	}
 	c.Locals("request_id", rid)
 	c.Set("X-Request-Id", rid)
-	log := s.deps.Logger.With("request_id", rid)
-	c.SetUserContext(context.WithValue(c.UserContext(), loggerKey, log))
 	start := time.Now()
 	stripe := s.ops.http.Start(c)
 	err := c.Next()
@@ -144,8 +139,10 @@ func (s *Server) withRequest(c *fiber.Ctx) error {
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	log.Log(c.UserContext(), level, "request", "method", c.Method(), "path", c.Path(),
-		"route", c.Route().Path, "status", status, "duration", elapsed)
+	if s.deps.Logger.Enabled(c.UserContext(), level) {
+		s.log(c).Log(c.UserContext(), level, "request", "method", c.Method(), "path", c.Path(),
+			"route", c.Route().Path, "status", status, "duration", elapsed)
+	}
 	return nil
 }
 
@@ -165,9 +162,18 @@ func requestID(c *fiber.Ctx) string {
 	return rid
 }
 
+// log is the request's logger: every line carries the request id. It is
+// made on first use, so a request that logs nothing (at LOG_LEVEL=warn,
+// most) does not pay for it.
 func (s *Server) log(c *fiber.Ctx) *slog.Logger {
-	if l, ok := c.UserContext().Value(loggerKey).(*slog.Logger); ok {
+	if l, ok := c.Locals(localLogger).(*slog.Logger); ok {
 		return l
 	}
-	return s.deps.Logger
+	rid := requestID(c)
+	if rid == "" {
+		return s.deps.Logger
+	}
+	l := s.deps.Logger.With("request_id", rid)
+	c.Locals(localLogger, l)
+	return l
 }
