@@ -37,8 +37,8 @@ var benchPolicy = Policy{Name: "read", Limit: 1 << 30, Window: time.Minute}
 //     connection and no client: the server's own work, where the
 //     limiter's cost is the difference of two steady numbers.
 //
-// Compare ns/op of the subbenchmarks within one run; with -count N the
-// variants interleave, and benchstat (make bench) gives medians.
+// Compare ns/op of the subbenchmarks within one run. make bench runs every
+// variant once per round, several rounds, and benchstat gives medians.
 func BenchmarkGET(b *testing.B) {
 	for _, transport := range []string{"tcp", "pipe", "handler"} {
 		b.Run(transport, func(b *testing.B) { benchmarkGETVariants(b, transport) })
