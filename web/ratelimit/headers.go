@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,24 +26,26 @@ var (
 // and Retry-After when d is a refusal. Handlers that call a Limiter
 // themselves (login throttling) use it to answer like the middleware.
 //
-// It runs on every limited request, so the two fields that repeat are
-// formatted once: RateLimit-Policy per (policy, limit), X-RateLimit-Reset
-// per second.
+// It runs on every limited request, so what repeats is formatted once:
+// per (policy, limit) the limit, RateLimit-Policy and the start of
+// RateLimit; per second X-RateLimit-Reset.
 func SetHeaders(c *fiber.Ctx, p Policy, d Decision) {
 	h := &c.Response().Header
+	f := policyTextsFor(p, d.Limit)
 	var buf [96]byte
+	var remainingBuf [20]byte
+	remaining := strconv.AppendInt(remainingBuf[:0], int64(d.Remaining), 10)
 
-	h.SetCanonical(headerLimit, strconv.AppendInt(buf[:0], int64(d.Limit), 10))
-	h.SetCanonical(headerRemaining, strconv.AppendInt(buf[:0], int64(d.Remaining), 10))
+	h.SetCanonical(headerLimit, f.limitText)
+	h.SetCanonical(headerRemaining, remaining)
 	// Rounded up: a client that waits until then is not early.
 	h.SetCanonical(headerReset, resetTexts.text(ceilUnixSecond(d.Reset)))
-	h.SetCanonical(headerPolicy, policyField(p, d.Limit))
+	h.SetCanonical(headerPolicy, f.policyText)
 
 	// draft-ietf-httpapi-ratelimit-headers-11: structured-field lists; w and
 	// t are whole seconds, sub-second windows round up to 1.
-	b := appendSFString(buf[:0], p.Name)
-	b = append(b, ";r="...)
-	b = strconv.AppendInt(b, int64(d.Remaining), 10)
+	b := append(buf[:0], f.rateLimitStart...)
+	b = append(b, remaining...)
 	b = append(b, ";t="...)
 	b = strconv.AppendInt(b, ceilSeconds(d.ResetAfter), 10)
 	h.SetCanonical(headerRateLimit, b)
@@ -52,29 +55,73 @@ func SetHeaders(c *fiber.Ctx, p Policy, d Decision) {
 	}
 }
 
-// policyFields holds the RateLimit-Policy value of each (policy, limit)
-// seen: a handful (the configured policies and the per-token overrides in
-// use), each formatted once.
-var policyFields sync.Map // policyFieldKey → []byte
-
-type policyFieldKey struct {
+// policyTexts are the field values that depend only on the policy and the
+// limit (which a token's override may change under the same name).
+type policyTexts struct {
 	name   string
 	limit  int
 	window time.Duration
+
+	limitText      []byte // X-RateLimit-Limit
+	policyText     []byte // RateLimit-Policy: "name";q=limit;w=seconds
+	rateLimitStart []byte // RateLimit up to its remaining count: "name";r=
 }
 
-func policyField(p Policy, limit int) []byte {
-	k := policyFieldKey{p.Name, limit, p.Window}
-	if v, ok := policyFields.Load(k); ok {
-		return v.([]byte)
+// policyFields holds the texts of each (policy, limit) seen: a handful
+// (the configured policies and the per-token overrides in use). Readers
+// scan a copy-on-write slice, cheaper than hashing a struct key for a
+// sync.Map; past policyFieldsMax distinct entries new ones are formatted
+// on each use instead of kept.
+var policyFields policyFieldCache
+
+const policyFieldsMax = 64
+
+type policyFieldCache struct {
+	entries atomic.Pointer[[]*policyTexts]
+	mu      sync.Mutex // writers
+}
+
+func (t *policyTexts) is(name string, limit int, window time.Duration) bool {
+	return t.limit == limit && t.window == window && t.name == name
+}
+
+func policyTextsFor(p Policy, limit int) *policyTexts {
+	if e := policyFields.entries.Load(); e != nil {
+		for _, t := range *e {
+			if t.is(p.Name, limit, p.Window) {
+				return t
+			}
+		}
 	}
-	b := appendSFString(nil, p.Name)
-	b = append(b, ";q="...)
-	b = strconv.AppendInt(b, int64(limit), 10)
-	b = append(b, ";w="...)
-	b = strconv.AppendInt(b, max(1, ceilSeconds(p.Window)), 10)
-	v, _ := policyFields.LoadOrStore(k, b)
-	return v.([]byte)
+	t := &policyTexts{name: strings.Clone(p.Name), limit: limit, window: p.Window}
+	t.limitText = strconv.AppendInt(nil, int64(limit), 10)
+	t.policyText = appendSFString(nil, p.Name)
+	t.rateLimitStart = append(append([]byte(nil), t.policyText...), ";r="...)
+	t.policyText = append(t.policyText, ";q="...)
+	t.policyText = append(t.policyText, t.limitText...)
+	t.policyText = append(t.policyText, ";w="...)
+	t.policyText = strconv.AppendInt(t.policyText, max(1, ceilSeconds(p.Window)), 10)
+	policyFields.add(t)
+	return t
+}
+
+func (c *policyFieldCache) add(t *policyTexts) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var old []*policyTexts
+	if e := c.entries.Load(); e != nil {
+		old = *e
+	}
+	if len(old) >= policyFieldsMax {
+		return
+	}
+	for _, u := range old {
+		if u.is(t.name, t.limit, t.window) {
+			return // another request added it meanwhile
+		}
+	}
+	next := append(append(make([]*policyTexts, 0, len(old)+1), old...), t)
+	c.entries.Store(&next)
 }
 
 // resetTexts caches X-RateLimit-Reset values (RFC 3339, UTC) by second, in

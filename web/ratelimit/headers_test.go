@@ -1,6 +1,8 @@
 package ratelimit
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -18,7 +20,7 @@ func TestResetTextCache(t *testing.T) {
 	}
 }
 
-func TestPolicyField(t *testing.T) {
+func TestPolicyTexts(t *testing.T) {
 	read := Policy{Name: "read", Limit: 100, Window: time.Minute}
 	for _, tc := range []struct {
 		p     Policy
@@ -31,8 +33,15 @@ func TestPolicyField(t *testing.T) {
 		{Policy{Name: "burst", Limit: 10, Window: 500 * time.Millisecond}, 10, `"burst";q=10;w=1`},
 		{read, 100, `"read";q=100;w=60`}, // from the cache now
 	} {
-		if got := string(policyField(tc.p, tc.limit)); got != tc.want {
-			t.Errorf("policyField(%+v, %d) = %s, want %s", tc.p, tc.limit, got, tc.want)
+		f := policyTextsFor(tc.p, tc.limit)
+		if got := string(f.policyText); got != tc.want {
+			t.Errorf("policyTextsFor(%+v, %d) policy = %s, want %s", tc.p, tc.limit, got, tc.want)
+		}
+		if got, want := string(f.limitText), strconv.Itoa(tc.limit); got != want {
+			t.Errorf("policyTextsFor(%+v, %d) limit = %s, want %s", tc.p, tc.limit, got, want)
+		}
+		if got, want := string(f.rateLimitStart), tc.want[:strings.Index(tc.want, ";")]+";r="; got != want {
+			t.Errorf("policyTextsFor(%+v, %d) RateLimit start = %s, want %s", tc.p, tc.limit, got, want)
 		}
 	}
 }
