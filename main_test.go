@@ -140,3 +140,32 @@ func TestLoadtestSuiteCatchesBrokenLedger(t *testing.T) {
 		t.Errorf("failures %v do not name the ledger", rep.Failures())
 	}
 }
+
+// DEBUG_ADDR serves Go's profiler on its own loopback port, and only there.
+func TestDebugAddrServesProfiler(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	debugAddr := ln.Addr().String()
+	ln.Close()
+	base, _, _ := startApp(t, map[string]string{"DEBUG_ADDR": debugAddr})
+
+	resp, err := http.Get("http://" + debugAddr + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "goroutine profile") {
+		t.Errorf("profiler: status %d, body %.100q", resp.StatusCode, body)
+	}
+	resp, err = http.Get(base + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == 200 {
+		t.Error("the app's own port serves the profiler")
+	}
+}
