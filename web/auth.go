@@ -157,10 +157,8 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		cl := &caller{user: user, key: "token:" + tok.ID.String(),
-			actor: inventory.Actor{Name: user.Email + " (token " + tok.Prefix + ")", Source: "api"}}
-		cl.token = &tok
-		c.Locals(localCaller, cl)
+		c.Locals(localCaller, &caller{user: user, token: &tok, key: "token:" + tok.ID.String(),
+			actor: inventory.Actor{Name: user.Email + " (token " + tok.Prefix + ")", Source: "api"}})
 		return c.Next()
 	}
 	if v := c.Cookies(a.cookieName()); v != "" {
