@@ -270,3 +270,31 @@ func TestOverviewPage(t *testing.T) {
 		t.Error("latest events missing")
 	}
 }
+
+// Every line a request logs carries its request id: the client's when it
+// is sane, else one the server makes and returns.
+func TestRequestLogLinesCarryRequestID(t *testing.T) {
+	a := newTestApp(t)
+	resp := a.do("GET", "/api/batches/7b0c2a3e-0000-4000-8000-000000000000", nil, "X-Request-Id", "trace-me-42")
+	wantStatus(t, resp, 404)
+	if got := resp.Header.Get("X-Request-Id"); got != "trace-me-42" {
+		t.Errorf("X-Request-Id = %q, want the client's", got)
+	}
+	resp = a.do("GET", "/api/batches", nil, "X-Request-Id", "not sane!")
+	wantStatus(t, resp, 200)
+	made := resp.Header.Get("X-Request-Id")
+	if made == "" || made == "not sane!" {
+		t.Errorf("X-Request-Id = %q, want one the server made", made)
+	}
+	for _, rid := range []string{"trace-me-42", made} {
+		var lines []string
+		for _, line := range strings.Split(a.logBuf.String(), "\n") {
+			if strings.Contains(line, "request_id="+rid) {
+				lines = append(lines, line)
+			}
+		}
+		if len(lines) == 0 || !strings.Contains(strings.Join(lines, "\n"), "msg=request") {
+			t.Errorf("request %s: no request line with its id in the log:\n%s", rid, a.logBuf.String())
+		}
+	}
+}
