@@ -1,7 +1,9 @@
 package ratelimit
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -55,8 +57,8 @@ func TestRedisKeysExpire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 2 {
-		t.Fatalf("keys %v, want a log and a total", keys)
+	if len(keys) != 1 {
+		t.Fatalf("keys %v, want one log", keys)
 	}
 	for _, k := range keys {
 		ttl, err := c.PTTL(t.Context(), k).Result()
@@ -153,11 +155,12 @@ func TestRedisLargeLimitStaysBounded(t *testing.T) {
 	if err != nil || len(keys) != 1 {
 		t.Fatalf("keys %v, %v", keys, err)
 	}
-	length, err := srv.Client().LLen(t.Context(), keys[0]).Result()
+	size, err := srv.Client().StrLen(t.Context(), keys[0]).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if length > maxLogEntries+2 {
+	// The total, then 16 bytes per entry.
+	if length := (size - 8) / 16; length > maxLogEntries+2 || (size-8)%16 != 0 {
 		t.Fatalf("log holds %d entries after %d requests, want at most %d", length, n, maxLogEntries+2)
 	}
 }
@@ -203,4 +206,42 @@ func deadRedisClient(t *testing.T) *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// The stored log is the total and (stamp, count) entries that add up to it:
+// an entry that miscounted would hand back the wrong quota when it expires.
+func TestRedisLogAddsUpToItsTotal(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRedisStore(t, srv)
+	for _, p := range []Policy{
+		{Name: "per-ms", Limit: 50, Window: time.Hour},     // one entry per distinct millisecond
+		{Name: "granules", Limit: 5000, Window: time.Hour}, // merged into 28 s granules
+	} {
+		const sent = 40
+		for range sent {
+			mustAllow(t, r, "k", p)
+		}
+		v, err := srv.Client().Get(t.Context(), "batchtrack:ratelimit:"+p.Name+":k:log").Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(v) < 8+16 || (len(v)-8)%16 != 0 {
+			t.Fatalf("%s: log of %d bytes", p.Name, len(v))
+		}
+		num := func(at int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(v[at:])) }
+		var sum, prev float64
+		for at := 8; at < len(v); at += 16 {
+			stamp, count := num(at), num(at+8)
+			if stamp <= prev || count < 1 {
+				t.Fatalf("%s: entry at byte %d: stamp %v after %v, count %v", p.Name, at, stamp, prev, count)
+			}
+			prev, sum = stamp, sum+count
+		}
+		if total := num(0); total != sent || sum != sent {
+			t.Fatalf("%s: total %v, entries add up to %v, want both %d", p.Name, total, sum, sent)
+		}
+		if entries := (len(v) - 8) / 16; p.Name == "granules" && entries > 2 {
+			t.Fatalf("%s: %d entries for requests within one or two granules", p.Name, entries)
+		}
+	}
 }
