@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -80,6 +79,7 @@ return {0, total, window, now}
 // (*redis.Client, *redis.ClusterClient and redis.UniversalClient have it).
 type RedisClient interface {
 	redis.Scripter
+	Pipeline() redis.Pipeliner
 	Ping(ctx context.Context) *redis.StatusCmd
 }
 
@@ -96,6 +96,7 @@ type Redis struct {
 	client  RedisClient
 	prefix  string
 	timeout time.Duration
+	batch   redisBatcher
 }
 
 // NewRedis returns a store using client.
@@ -109,7 +110,8 @@ func NewRedis(client RedisClient, cfg RedisConfig) *Redis {
 	return &Redis{client: client, prefix: cfg.Prefix, timeout: cfg.Timeout}
 }
 
-// Allow implements Limiter with one script call.
+// Allow implements Limiter with one script call, pipelined with those of
+// concurrent callers (redis_batch.go).
 func (r *Redis) Allow(ctx context.Context, key string, p Policy) (Decision, error) {
 	if p.Off {
 		return allowAll(), nil
@@ -120,18 +122,15 @@ func (r *Redis) Allow(ctx context.Context, key string, p Policy) (Decision, erro
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
-	windowMs := p.Window.Milliseconds()
-	res, err := slidingLogScript.Run(ctx, r.client,
-		[]string{r.prefix + p.Name + ":" + key + ":log"},
-		p.Limit, windowMs, granuleMillis(p.Limit, windowMs)).Int64Slice()
-	if err != nil {
+	c := &redisCall{key: key, p: p, wake: make(chan bool, 1)}
+	if err := r.do(ctx, c); err != nil {
 		return Decision{}, fmt.Errorf("ratelimit: redis: %w", err)
 	}
-	if len(res) != 4 {
-		return Decision{}, errors.New("ratelimit: redis: unexpected script reply")
+	if c.err != nil {
+		return Decision{}, c.err
 	}
-	now := res[3]
-	return decisionAt(now, res[0] == 1, p.Limit, int(res[1]), now+res[2]), nil
+	now := c.res[3]
+	return decisionAt(now, c.res[0] == 1, p.Limit, int(c.res[1]), now+c.res[2]), nil
 }
 
 // Ping reports whether Redis answers, within the store's timeout.

@@ -1,7 +1,9 @@
 package ratelimit
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -243,5 +245,95 @@ func TestRedisLogAddsUpToItsTotal(t *testing.T) {
 		if entries := (len(v) - 8) / 16; p.Name == "granules" && entries > 2 {
 			t.Fatalf("%s: %d entries for requests within one or two granules", p.Name, entries)
 		}
+	}
+}
+
+// gatePipelines holds the limiter's pipelines until release is closed.
+type gatePipelines struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatePipelines) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (g *gatePipelines) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (g *gatePipelines) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if len(cmds) > 0 && cmds[0].Name() == "evalsha" {
+			g.entered <- struct{}{}
+			<-g.release
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// While maxInFlight batches are on their way, callers queue. One that
+// gives up leaves the queue at its deadline and its request is never
+// counted; one that waits is promoted to lead the next batch.
+func TestRedisQueuedCallers(t *testing.T) {
+	srv := redistest.Start(t)
+	client := srv.Client()
+	gate := &gatePipelines{entered: make(chan struct{}, 16), release: make(chan struct{})}
+	client.AddHook(gate)
+	r := NewRedis(client, RedisConfig{Timeout: 5 * time.Second})
+	p := Policy{Name: "p", Limit: 10, Window: time.Minute}
+	ctx := t.Context()
+
+	results := make(chan error, maxInFlight+1)
+	allow := func() {
+		_, err := r.Allow(ctx, "k", p)
+		results <- err
+	}
+	for range maxInFlight {
+		go allow()
+		<-gate.entered
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err := r.Allow(short, "k", p)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("queued caller past its deadline: %v, want the deadline's error", err)
+	}
+	go allow()
+	for deadline, queued := time.Now().Add(5*time.Second), 0; queued != 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d callers queued, want the one that waits", queued)
+		}
+		time.Sleep(time.Millisecond)
+		r.batch.mu.Lock()
+		queued = len(r.batch.queue)
+		r.batch.mu.Unlock()
+	}
+	close(gate.release)
+	for range maxInFlight + 1 {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := mustAllow(t, r, "k", p); d.Remaining != p.Limit-maxInFlight-2 {
+		t.Fatalf("after %d counted requests and this one: %+v", maxInFlight+1, d)
+	}
+}
+
+// A Redis that lost its scripts (restarted, SCRIPT FLUSH) gets the source
+// again, within the same decisions.
+func TestRedisScriptFlushed(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRedisStore(t, srv)
+	p := Policy{Name: "p", Limit: 100, Window: time.Minute}
+	mustAllow(t, r, "k", p)
+	if err := srv.Client().ScriptFlush(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if _, err := r.Allow(t.Context(), "k", p); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if d := mustAllow(t, r, "k", p); d.Remaining != p.Limit-22 {
+		t.Fatalf("after 21 counted requests and this one: %+v", d)
 	}
 }
