@@ -22,9 +22,9 @@ import (
 // It takes what is queued, itself first, runs the pipeline and hands each
 // waiter its answer. When it is done and more have queued meanwhile, it
 // promotes the oldest of them to lead the next batch. A waiter is woken
-// once, with its answer or with the lead. (A batching goroutine fed by a
-// channel was tried first and was slower than no batching: every decision
-// paid two handoffs.)
+// once, with its answer or with the lead. (An earlier session tried a
+// batching goroutine fed by a channel, which puts a handoff each way on
+// every decision; it measured slower than no batching.)
 //
 // BenchmarkGET/tcp/redis: 74-79 µs per request unbatched, 51-56 batched,
 // against 14-19 µs with no limiter, in the same runs.
