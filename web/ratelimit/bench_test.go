@@ -146,24 +146,28 @@ func benchmarkGET(b *testing.B, transport string, app *fiber.App) {
 		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}()
 	b.RunParallel(func(pb *testing.PB) {
-		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		defer fasthttp.ReleaseRequest(req)
-		defer fasthttp.ReleaseResponse(resp)
-		req.SetRequestURI("http://bench/api/things")
-		i := int(worker.Add(1)) * 7919
-		for pb.Next() {
-			req.Header.Set("X-Caller", callers[i%benchCallers])
-			i++
-			if err := client.Do(req, resp); err != nil {
-				b.Error(err)
-				return
-			}
-			if resp.StatusCode() != fiber.StatusOK {
-				b.Errorf("status %d", resp.StatusCode())
-				return
-			}
-		}
+		sendGETs(b, client, callers, int(worker.Add(1))*7919, pb.Next)
 	})
+}
+
+// sendGETs sends requests as different callers, starting at callers[i],
+// while more returns true; it stops at the first failure.
+func sendGETs(b *testing.B, client *fasthttp.HostClient, callers []string, i int, more func() bool) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://bench/api/things")
+	for ; more(); i++ {
+		req.Header.Set("X-Caller", callers[i%benchCallers])
+		if err := client.Do(req, resp); err != nil {
+			b.Error(err)
+			return
+		}
+		if resp.StatusCode() != fiber.StatusOK {
+			b.Errorf("status %d", resp.StatusCode())
+			return
+		}
+	}
 }
 
 // warmUp sends requests from as many goroutines as the benchmark uses,
@@ -173,17 +177,7 @@ func warmUp(b *testing.B, client *fasthttp.HostClient, callers []string, d time.
 	var wg sync.WaitGroup
 	for w := range 16 * runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-			defer fasthttp.ReleaseRequest(req)
-			defer fasthttp.ReleaseResponse(resp)
-			req.SetRequestURI("http://bench/api/things")
-			for i := w; time.Now().Before(stop); i++ {
-				req.Header.Set("X-Caller", callers[i%benchCallers])
-				if err := client.Do(req, resp); err != nil {
-					b.Error(err)
-					return
-				}
-			}
+			sendGETs(b, client, callers, w, func() bool { return time.Now().Before(stop) })
 		})
 	}
 	wg.Wait()
