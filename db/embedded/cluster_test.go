@@ -184,6 +184,16 @@ func TestStartAfterKilledServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-c.exited
+	// Its backends die a moment after the postmaster, and until they have
+	// the new server refuses the shared memory they are still attached to
+	// ("pre-existing shared memory block is still in use"): seen once on a
+	// loaded machine. A crash this test means has happened in full.
+	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(-c.PID(), 0) == nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("the killed server's processes are still there after 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	pidFile := filepath.Join(c.DataDir(), "pgdata", "postmaster.pid")
 	stale, err := os.ReadFile(pidFile)
 	if err != nil {
