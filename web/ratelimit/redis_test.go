@@ -248,22 +248,24 @@ func TestRedisLogAddsUpToItsTotal(t *testing.T) {
 	}
 }
 
-// gatePipelines holds the limiter's pipelines until release is closed.
-type gatePipelines struct {
+// gateScripts holds the limiter's script calls until release is closed.
+type gateScripts struct {
 	entered chan struct{}
 	release chan struct{}
 }
 
-func (g *gatePipelines) DialHook(next redis.DialHook) redis.DialHook          { return next }
-func (g *gatePipelines) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
-func (g *gatePipelines) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if len(cmds) > 0 && cmds[0].Name() == "evalsha" {
+func (g *gateScripts) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (g *gateScripts) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "evalsha" {
 			g.entered <- struct{}{}
 			<-g.release
 		}
-		return next(ctx, cmds)
+		return next(ctx, cmd)
 	}
+}
+func (g *gateScripts) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }
 
 // While maxInFlight batches are on their way, callers queue. One that
@@ -272,7 +274,7 @@ func (g *gatePipelines) ProcessPipelineHook(next redis.ProcessPipelineHook) redi
 func TestRedisQueuedCallers(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.Client()
-	gate := &gatePipelines{entered: make(chan struct{}, 16), release: make(chan struct{})}
+	gate := &gateScripts{entered: make(chan struct{}, 16), release: make(chan struct{})}
 	client.AddHook(gate)
 	r := NewRedis(client, RedisConfig{Timeout: 5 * time.Second})
 	p := Policy{Name: "p", Limit: 10, Window: time.Minute}
@@ -311,6 +313,47 @@ func TestRedisQueuedCallers(t *testing.T) {
 	}
 	if d := mustAllow(t, r, "k", p); d.Remaining != p.Limit-maxInFlight-2 {
 		t.Fatalf("after %d counted requests and this one: %+v", maxInFlight+1, d)
+	}
+}
+
+// A caller queued behind a batch that takes longer than the timeout is
+// answered with a deadline error once the batch is back, even with no
+// deadline of its own, and its request is not counted.
+func TestRedisQueueBoundedByTimeout(t *testing.T) {
+	srv := redistest.Start(t)
+	client := srv.Client()
+	gate := &gateScripts{entered: make(chan struct{}, 16), release: make(chan struct{})}
+	client.AddHook(gate)
+	const timeout = 100 * time.Millisecond
+	r := NewRedis(client, RedisConfig{Timeout: timeout})
+	p := Policy{Name: "p", Limit: 10, Window: time.Minute}
+
+	for range maxInFlight {
+		go func() { _, _ = r.Allow(context.Background(), "ahead", p) }()
+		<-gate.entered
+	}
+	queued := make(chan error, 1)
+	go func() {
+		_, err := r.Allow(context.Background(), "queued", p)
+		queued <- err
+	}()
+	time.Sleep(timeout + timeout/2)
+	select {
+	case err := <-queued:
+		t.Fatalf("queued caller answered while the batch ahead was held: %v", err)
+	default:
+	}
+	close(gate.release)
+	select {
+	case err := <-queued:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("queued past the timeout: %v, want a deadline error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("queued caller still waiting 5s after the batch ahead came back")
+	}
+	if d := mustAllow(t, r, "queued", p); d.Remaining != p.Limit-1 {
+		t.Fatalf("the timed-out request was counted: %+v", d)
 	}
 }
 
