@@ -73,9 +73,11 @@ var errQueuedTooLong = fmt.Errorf("ratelimit: redis: queued longer than the time
 
 // do runs c, in a batch led by this caller or another, and returns when
 // c.res and c.err are set, or with ctx's error if ctx ends while c is
-// still queued. A call waits in the queue for at most the store's timeout
-// (each batch is bounded by it too), measured from the clock rather than
-// by a timer per decision, which cost 5% of a request's CPU.
+// still queued. A call that has waited in the queue for longer than the
+// store's timeout is answered with errQueuedTooLong at the next batch's
+// end; with each batch bounded by the timeout too, a decision takes at
+// most about twice it. The wait is measured from the clock rather than by
+// a timer per decision, which cost 5% of a request's CPU.
 func (r *Redis) do(ctx context.Context, c *redisCall) error {
 	b := &r.batch
 	b.mu.Lock()
