@@ -11,92 +11,101 @@ import (
 // slidingLogScript is the Redis side of a batch of decisions, atomic
 // because Redis runs a script alone. Each decision keeps the same log as
 // the memory store, in one string per (policy, caller) that expires with
-// its newest entry: the total, then (stamp, count) entries oldest first,
-// each number a little-endian float64 (exact for integers up to 2^53). One
-// GET and one SET move it whole. An earlier version kept "stamp count" text
-// entries in a list and the total in a second key; its seven commands and
-// the text parsing cost Redis 30 µs per decision against 18 µs for this
-// log (usec_per_call, 128-entry logs). Redis's own TIME is the clock, so
-// instances whose clocks disagree still share one window.
+// its newest entry. Every number in it is a little-endian float64 (exact
+// for integers up to 2^53): first the total, the newest entry's count and
+// its stamp, then the older entries as (stamp, count), oldest first. One
+// GET reads it. Redis's own TIME is the clock, so instances whose clocks
+// disagree still share one window.
+//
+// The newest entry comes first because a request in the same granule as
+// it (almost every request of a busy caller on a large limit) then
+// changes only the first 16 bytes: one SETRANGE, whatever the log's
+// length, which also leaves the key's expiry as it is. Otherwise one SET
+// writes the log whole: with PX one window from a new newest entry, with
+// KEEPTTL when only expired entries were dropped. An earlier layout
+// (total, then every entry oldest first) rewrote the whole log on every
+// decision; this one measured 10 % less Redis time per decision on
+// seven-entry logs, and the saving grows with the log.
 //
 // One call decides for every key it is given, in order, at one TIME: the
 // same answers as one call per key, without Redis's per-call cost (command
 // dispatch, the script call, TIME, the reply), which is about half of a
 // one-key decision. The same key twice is two decisions, the second seeing
-// the first. A decision in the granule of the log's newest entry leaves
-// the key's expiry as it is (KEEPTTL): it is the same instant, and setting
-// it again costs Redis more than the rest of the SET.
+// the first.
 //
-// KEYS: one log per decision. ARGV: limit, window (ms), granule (ms) for
-// each key in turn.
+// KEYS: one log per decision. ARGV: for each run of consecutive keys that
+// share a policy, the run's length, the limit, the window (ms) and the
+// granule (ms); Redis parses every number it is sent, so a batch of one
+// policy sends four.
 // Returns {allowed 0|1, total after, ms until the next unit returns} for
 // each key in turn, then now (ms).
 var slidingLogScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local out = {}
-
-local function decide(key, limit, window, granule)
-  -- first: the byte where the first live entry starts (Lua counts from 1).
-  local v = redis.call('GET', key)
-  local size, first, total = 0, 9, 0
-  if v then
-    size = #v
-    total = struct.unpack('<d', v)
-    while first < size do
-      local stamp, count = struct.unpack('<dd', v, first)
-      if stamp + window > now then break end
-      total = total - count
-      first = first + 16
-    end
-  end
-  if first >= size then total = 0 end
-
-  if total < limit then
-    local stamp = now
-    local r = now % granule
-    if r ~= 0 then stamp = now - r + granule end
-    local oldest, kept, tail = stamp, '', struct.pack('<dd', stamp, 1)
-    local sameGranule = false
-    if first < size then
-      oldest = struct.unpack('<d', v, first)
-      local tailStamp, tailCount = struct.unpack('<dd', v, size - 15)
-      if tailStamp == stamp then
-        sameGranule = true
-        kept = string.sub(v, first, size - 16)
-        tail = struct.pack('<dd', stamp, tailCount + 1)
+local call, pack, unpack, sub = redis.call, struct.pack, struct.unpack, string.sub
+local t = call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local out, k = {}, 0
+for run = 1, #ARGV, 4 do
+  local n, limit, window, granule = tonumber(ARGV[run]), tonumber(ARGV[run + 1]), tonumber(ARGV[run + 2]), tonumber(ARGV[run + 3])
+  -- An allowed request is counted at the end of its granule.
+  local stamp = now
+  local r = now % granule
+  if r ~= 0 then stamp = now - r + granule end
+  for _ = 1, n do
+    k = k + 1
+    local key = KEYS[k]
+    local v = call('GET', key)
+    -- first: the byte where the first live older entry starts (Lua counts
+    -- from 1); size: where they end.
+    local total, newestCount, newestStamp, first, size = 0, 0, 0, 25, 0
+    if v then
+      total, newestCount, newestStamp = unpack('<ddd', v)
+      if newestStamp + window <= now then
+        v, total = nil, 0 -- all of it has left the window
       else
-        kept = string.sub(v, first)
+        size = #v
+        while first < size do
+          if unpack('<d', v, first) + window > now then break end
+          total = total - unpack('<d', v, first + 8)
+          first = first + 16
+        end
       end
     end
-    total = total + 1
-    local log = struct.pack('<d', total) .. kept .. tail
-    if sameGranule then
-      redis.call('SET', key, log, 'KEEPTTL')
+    local a = 3 * k
+    if total < limit then
+      total = total + 1
+      if not v then
+        call('SET', key, pack('<ddd', 1, 1, stamp), 'PX', stamp + window - now)
+        out[a - 2], out[a - 1], out[a] = 1, 1, stamp + window - now
+      else
+        local oldest = newestStamp
+        if first < size then oldest = unpack('<d', v, first) end
+        if newestStamp ~= stamp then
+          -- A new newest entry; the one before joins the older ones.
+          call('SET', key, pack('<ddd', total, 1, stamp) .. sub(v, first) .. pack('<dd', newestStamp, newestCount), 'PX', stamp + window - now)
+        elseif first == 25 then
+          call('SETRANGE', key, 0, pack('<dd', total, newestCount + 1))
+        else
+          call('SET', key, pack('<ddd', total, newestCount + 1, stamp) .. sub(v, first), 'KEEPTTL')
+        end
+        out[a - 2], out[a - 1], out[a] = 1, total, oldest + window - now
+      end
     else
-      redis.call('SET', key, log, 'PX', stamp + window - now)
+      -- Refused: nothing is recorded. One more request needs total-limit+1
+      -- units back (more than one only after the limit was lowered): the
+      -- wait is until the entry that brings them back leaves the window.
+      local need, ms = total - limit + 1, window
+      while first < size do
+        local s, c = unpack('<dd', v, first)
+        need = need - c
+        if need <= 0 then ms = s + window - now break end
+        first = first + 16
+      end
+      if need > 0 and need <= newestCount then ms = newestStamp + window - now end
+      out[a - 2], out[a - 1], out[a] = 0, total, ms
     end
-    return 1, total, oldest + window - now
   end
-
-  -- Refused: nothing is recorded. One more request needs total-limit+1
-  -- units back (more than one only after the limit was lowered).
-  local need = total - limit + 1
-  while first < size do
-    local stamp, count = struct.unpack('<dd', v, first)
-    need = need - count
-    if need <= 0 then return 0, total, stamp + window - now end
-    first = first + 16
-  end
-  return 0, total, window
 end
-
-for i = 1, #KEYS do
-  local a = 3 * i
-  local allowed, total, ms = decide(KEYS[i], tonumber(ARGV[a - 2]), tonumber(ARGV[a - 1]), tonumber(ARGV[a]))
-  out[a - 2], out[a - 1], out[a] = allowed, total, ms
-end
-out[#out + 1] = now
+out[3 * k + 1] = now
 return out
 `)
 

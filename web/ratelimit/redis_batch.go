@@ -166,11 +166,20 @@ func (r *Redis) runBatch(batch []*redisCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
 	keys := make([]string, len(batch))
-	args := make([]any, 0, 3*len(batch))
 	for i, c := range batch {
-		keys[i] = r.prefix + c.p.Name + ":" + c.key + ":log"
-		windowMs := c.p.Window.Milliseconds()
-		args = append(args, c.p.Limit, windowMs, granuleMillis(c.p.Limit, windowMs))
+		keys[i] = r.prefix + c.p.Name + ":" + c.key + ":log:v2"
+	}
+	// One set of policy arguments per run of calls with the same limit
+	// and window: Redis parses each number it is sent.
+	var args []any
+	for i := 0; i < len(batch); {
+		p, j := batch[i].p, i+1
+		for j < len(batch) && batch[j].p.Limit == p.Limit && batch[j].p.Window == p.Window {
+			j++
+		}
+		windowMs := p.Window.Milliseconds()
+		args = append(args, j-i, p.Limit, windowMs, granuleMillis(p.Limit, windowMs))
+		i = j
 	}
 	// Run sends EVALSHA and, when Redis has lost the script (a restart, a
 	// SCRIPT FLUSH), EVAL with the source, which caches it again.

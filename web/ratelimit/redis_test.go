@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -153,7 +154,7 @@ func TestRedisLargeLimitStaysBounded(t *testing.T) {
 			t.Fatalf("request %d refused: %+v", n, d)
 		}
 	}
-	keys, err := srv.Client().Keys(t.Context(), "batchtrack:ratelimit:*:log").Result()
+	keys, err := srv.Client().Keys(t.Context(), "batchtrack:ratelimit:*:log:v2").Result()
 	if err != nil || len(keys) != 1 {
 		t.Fatalf("keys %v, %v", keys, err)
 	}
@@ -161,8 +162,8 @@ func TestRedisLargeLimitStaysBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The total, then 16 bytes per entry.
-	if length := (size - 8) / 16; length > maxLogEntries+2 || (size-8)%16 != 0 {
+	// The total and the newest entry, then 16 bytes per older entry.
+	if length := (size-24)/16 + 1; length > maxLogEntries+2 || (size-24)%16 != 0 {
 		t.Fatalf("log holds %d entries after %d requests, want at most %d", length, n, maxLogEntries+2)
 	}
 }
@@ -210,8 +211,9 @@ func deadRedisClient(t *testing.T) *redis.Client {
 	return c
 }
 
-// The stored log is the total and (stamp, count) entries that add up to it:
-// an entry that miscounted would hand back the wrong quota when it expires.
+// The stored log is the total, the newest entry (count, stamp) and the
+// older (stamp, count) entries that add up to it: an entry that miscounted
+// would hand back the wrong quota when it expires.
 func TestRedisLogAddsUpToItsTotal(t *testing.T) {
 	srv := redistest.Start(t)
 	r := newRedisStore(t, srv)
@@ -223,26 +225,27 @@ func TestRedisLogAddsUpToItsTotal(t *testing.T) {
 		for range sent {
 			mustAllow(t, r, "k", p)
 		}
-		v, err := srv.Client().Get(t.Context(), "batchtrack:ratelimit:"+p.Name+":k:log").Bytes()
+		v, err := srv.Client().Get(t.Context(), "batchtrack:ratelimit:"+p.Name+":k:log:v2").Bytes()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(v) < 8+16 || (len(v)-8)%16 != 0 {
+		if len(v) < 24 || (len(v)-24)%16 != 0 {
 			t.Fatalf("%s: log of %d bytes", p.Name, len(v))
 		}
 		num := func(at int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(v[at:])) }
-		var sum, prev float64
-		for at := 8; at < len(v); at += 16 {
+		newestCount, newestStamp := num(8), num(16)
+		sum, prev := newestCount, 0.0
+		for at := 24; at < len(v); at += 16 {
 			stamp, count := num(at), num(at+8)
-			if stamp <= prev || count < 1 {
-				t.Fatalf("%s: entry at byte %d: stamp %v after %v, count %v", p.Name, at, stamp, prev, count)
+			if stamp <= prev || stamp >= newestStamp || count < 1 {
+				t.Fatalf("%s: older entry at byte %d: stamp %v after %v (newest %v), count %v", p.Name, at, stamp, prev, newestStamp, count)
 			}
 			prev, sum = stamp, sum+count
 		}
-		if total := num(0); total != sent || sum != sent {
-			t.Fatalf("%s: total %v, entries add up to %v, want both %d", p.Name, total, sum, sent)
+		if total := num(0); total != sent || sum != sent || newestCount < 1 {
+			t.Fatalf("%s: total %v, entries add up to %v (newest %v), want both %d", p.Name, total, sum, newestCount, sent)
 		}
-		if entries := (len(v) - 8) / 16; p.Name == "granules" && entries > 2 {
+		if entries := (len(v)-24)/16 + 1; p.Name == "granules" && entries > 2 {
 			t.Fatalf("%s: %d entries for requests within one or two granules", p.Name, entries)
 		}
 	}
@@ -378,5 +381,199 @@ func TestRedisScriptFlushed(t *testing.T) {
 	wg.Wait()
 	if d := mustAllow(t, r, "k", p); d.Remaining != p.Limit-22 {
 		t.Fatalf("after 21 counted requests and this one: %+v", d)
+	}
+}
+
+// logEntry values for a stored log, relative to Redis's clock: stamps
+// are milliseconds before now (negative) or after it.
+type storedEntry struct{ at, count int64 }
+
+// storeLog writes a log in the script's layout: the total, the newest
+// entry (count, stamp), then the older entries (stamp, count).
+func storeLog(t *testing.T, c *redis.Client, key string, now int64, newest storedEntry, older ...storedEntry) {
+	t.Helper()
+	total := newest.count
+	for _, e := range older {
+		total += e.count
+	}
+	buf := binary.LittleEndian.AppendUint64(nil, math.Float64bits(float64(total)))
+	buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(float64(newest.count)))
+	buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(float64(now+newest.at)))
+	for _, e := range older {
+		buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(float64(now+e.at)))
+		buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(float64(e.count)))
+	}
+	if err := c.Set(t.Context(), key, buf, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// loadLog reads a stored log back: the total, the newest entry's count
+// and the older entries' counts, oldest first.
+func loadLog(t *testing.T, c *redis.Client, key string) (total, newestCount int64, older []int64) {
+	t.Helper()
+	v, err := c.Get(t.Context(), key).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	num := func(at int) int64 { return int64(math.Float64frombits(binary.LittleEndian.Uint64(v[at:]))) }
+	for at := 24; at+16 <= len(v); at += 16 {
+		older = append(older, num(at+8))
+	}
+	return num(0), num(8), older
+}
+
+// The script's every path, from logs written in place: which entries it
+// drops, how it records a request, and how long a refusal says to wait.
+// Stamps are minutes apart in a one-hour window, so the milliseconds
+// between reading Redis's clock and the script's own TIME do not matter.
+func TestRedisScriptOnStoredLogs(t *testing.T) {
+	const m = int64(time.Minute / time.Millisecond)
+	srv := redistest.Start(t)
+	c := srv.Client()
+	r := newRedisStore(t, srv)
+	for _, tc := range []struct {
+		name   string
+		limit  int
+		newest storedEntry
+		older  []storedEntry
+
+		allowed   bool
+		remaining int
+		wait      time.Duration // ResetAfter; RetryAfter too when refused
+		// the log afterwards
+		total, newestCount int64
+		olderCounts        []int64
+	}{
+		{name: "expired older entry dropped", limit: 5, newest: storedEntry{-30 * m, 1}, older: []storedEntry{{-90 * m, 2}},
+			allowed: true, remaining: 3, wait: 30 * time.Minute, total: 2, newestCount: 1, olderCounts: []int64{1}},
+		{name: "all expired", limit: 5, newest: storedEntry{-70 * m, 4}, older: []storedEntry{{-90 * m, 1}},
+			allowed: true, remaining: 4, wait: time.Hour, total: 1, newestCount: 1},
+		{name: "oldest live entry sets the reset", limit: 5, newest: storedEntry{-10 * m, 1}, older: []storedEntry{{-50 * m, 1}, {-40 * m, 2}},
+			allowed: true, remaining: 0, wait: 10 * time.Minute, total: 5, newestCount: 1, olderCounts: []int64{1, 2, 1}},
+		{name: "refused: the oldest unit returns first", limit: 5, newest: storedEntry{-30 * m, 1}, older: []storedEntry{{-50 * m, 2}, {-40 * m, 2}},
+			allowed: false, remaining: 0, wait: 10 * time.Minute, total: 5, newestCount: 1, olderCounts: []int64{2, 2}},
+		{name: "refused after the limit was lowered: three units back", limit: 3, newest: storedEntry{-30 * m, 1}, older: []storedEntry{{-50 * m, 2}, {-40 * m, 2}},
+			allowed: false, remaining: 0, wait: 20 * time.Minute, total: 5, newestCount: 1, olderCounts: []int64{2, 2}},
+		{name: "refused: the units come back with the newest entry", limit: 3, newest: storedEntry{-30 * m, 4}, older: []storedEntry{{-50 * m, 1}},
+			allowed: false, remaining: 0, wait: 30 * time.Minute, total: 5, newestCount: 4, olderCounts: []int64{1}},
+		{name: "refused with the newest entry alone", limit: 2, newest: storedEntry{-45 * m, 2},
+			allowed: false, remaining: 0, wait: 15 * time.Minute, total: 2, newestCount: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Policy{Name: "stored", Limit: tc.limit, Window: time.Hour}
+			key := "batchtrack:ratelimit:stored:k:log:v2"
+			now, err := c.Time(t.Context()).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			storeLog(t, c, key, now.UnixMilli(), tc.newest, tc.older...)
+			d := mustAllow(t, r, "k", p)
+			if d.Allowed != tc.allowed || d.Remaining != tc.remaining {
+				t.Fatalf("decision %+v, want allowed %v remaining %d", d, tc.allowed, tc.remaining)
+			}
+			if diff := d.ResetAfter - tc.wait; diff < -5*time.Second || diff > 5*time.Second {
+				t.Fatalf("ResetAfter %v, want about %v", d.ResetAfter, tc.wait)
+			}
+			if !tc.allowed && d.RetryAfter != d.ResetAfter {
+				t.Fatalf("RetryAfter %v, ResetAfter %v", d.RetryAfter, d.ResetAfter)
+			}
+			total, newestCount, older := loadLog(t, c, key)
+			if total != tc.total || newestCount != tc.newestCount || !slices.Equal(older, tc.olderCounts) {
+				t.Fatalf("log afterwards: total %d, newest %d, older %v; want %d, %d, %v", total, newestCount, older, tc.total, tc.newestCount, tc.olderCounts)
+			}
+		})
+	}
+}
+
+// A request in the newest entry's granule changes the counts in place and
+// keeps the key's expiry; one that also drops expired entries rewrites
+// the log but keeps the expiry too.
+func TestRedisSameGranule(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client()
+	r := newRedisStore(t, srv)
+	p := Policy{Name: "granules", Limit: 5000, Window: time.Hour}
+	granule := granuleMillis(p.Limit, p.Window.Milliseconds())
+	key := "batchtrack:ratelimit:granules:k:log:v2"
+	for _, tc := range []struct {
+		name        string
+		older       []storedEntry
+		olderCounts []int64
+	}{
+		{name: "in place", older: []storedEntry{{-40 * 60_000, 3}}, olderCounts: []int64{3}},
+		{name: "expired entries dropped", older: []storedEntry{{-90 * 60_000, 3}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var now int64
+			for { // away from a granule's end, so the script's TIME falls in the same granule
+				tm, err := c.Time(t.Context()).Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if now = tm.UnixMilli(); granule-now%granule > 2000 {
+					break
+				}
+				time.Sleep(time.Second)
+			}
+			stamp := stampFor(now, granule)
+			storeLog(t, c, key, now, storedEntry{stamp - now, 2}, tc.older...)
+			if err := c.PExpire(t.Context(), key, 42*time.Minute).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if d := mustAllow(t, r, "k", p); !d.Allowed {
+				t.Fatalf("refused: %+v", d)
+			}
+			total, newestCount, older := loadLog(t, c, key)
+			want := int64(3)
+			for _, n := range tc.olderCounts {
+				want += n
+			}
+			if total != want || newestCount != 3 || !slices.Equal(older, tc.olderCounts) {
+				t.Fatalf("log afterwards: total %d, newest %d, older %v; want %d, 3, %v", total, newestCount, older, want, tc.olderCounts)
+			}
+			if ttl := c.PTTL(t.Context(), key).Val(); ttl > 42*time.Minute || ttl < 41*time.Minute {
+				t.Fatalf("expiry %v after a request in the same granule, want the 42m it had", ttl)
+			}
+		})
+	}
+}
+
+// One script call for calls of several policies, interleaved, with keys
+// repeated: each decision as if made alone, in order.
+func TestRedisBatchOfMixedPolicies(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRedisStore(t, srv)
+	two := Policy{Name: "two", Limit: 2, Window: time.Minute}
+	one := Policy{Name: "one", Limit: 1, Window: time.Minute}
+	many := Policy{Name: "many", Limit: 1000, Window: time.Minute} // a granule log
+	calls := []struct {
+		key     string
+		p       Policy
+		allowed bool
+		total   int64
+	}{
+		{"a", two, true, 1},
+		{"a", two, true, 2},
+		{"b", one, true, 1},
+		{"a", two, false, 2},
+		{"b", one, false, 1},
+		{"a", many, true, 1}, // another policy's log for the same caller
+		{"a", many, true, 2},
+		{"c", two, true, 1},
+	}
+	batch := make([]*redisCall, len(calls))
+	for i, c := range calls {
+		batch[i] = &redisCall{key: c.key, p: c.p, wake: make(chan bool, 1)}
+	}
+	r.runBatch(batch)
+	for i, c := range calls {
+		got := batch[i]
+		if got.err != nil || got.res.allowed != c.allowed || got.res.total != c.total {
+			t.Errorf("call %d (%s, %s): allowed %v total %d err %v; want allowed %v total %d", i, c.key, c.p.Name, got.res.allowed, got.res.total, got.err, c.allowed, c.total)
+		}
+		if i > 0 && len(got.wake) != 1 {
+			t.Errorf("call %d not woken", i)
+		}
 	}
 }
