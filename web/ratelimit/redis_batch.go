@@ -30,7 +30,9 @@ import (
 // are almost twice as large (11 to 12 decisions against 7), so Redis and
 // both sides' syscalls cost less per decision. Against the pipelined
 // one-key script calls this replaced, six rounds alternating: 0.38 to 0.46
-// (median 0.40) against 0.27 to 0.36 (median 0.29).
+// (median 0.40) against 0.27 to 0.36 (median 0.29). With the cheaper
+// script of a later session, eight rounds alternating gave one in flight
+// 0.47 and two 0.45: still one.
 const maxInFlight = 1
 
 // maxBatch bounds one script call, so one slow batch delays a bounded
