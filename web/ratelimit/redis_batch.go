@@ -31,8 +31,8 @@ import (
 // both sides' syscalls cost less per decision. Against the pipelined
 // one-key script calls this replaced, six rounds alternating: 0.38 to 0.46
 // (median 0.40) against 0.27 to 0.36 (median 0.29). With the cheaper
-// script of a later session, eight rounds alternating gave one in flight
-// 0.47 and two 0.45: still one.
+// script of a later session, one in flight against two: 0.49 and 0.54 in
+// five rounds, then 0.47 and 0.45 in eight. That is noise, so one stays.
 const maxInFlight = 1
 
 // maxBatch bounds one script call, so one slow batch delays a bounded
