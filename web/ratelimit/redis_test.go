@@ -384,8 +384,8 @@ func TestRedisScriptFlushed(t *testing.T) {
 	}
 }
 
-// logEntry values for a stored log, relative to Redis's clock: stamps
-// are milliseconds before now (negative) or after it.
+// storedEntry is an entry of a log a test writes: at is its stamp in
+// milliseconds from Redis's now (negative: before it).
 type storedEntry struct{ at, count int64 }
 
 // storeLog writes a log in the script's layout: the total, the newest
