@@ -506,12 +506,13 @@ func TestRedisSameGranule(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var now int64
-			for { // away from a granule's end, so the script's TIME falls in the same granule
+			for { // inside a granule and away from its end, so the script's TIME falls in the same one
 				tm, err := c.Time(t.Context()).Result()
 				if err != nil {
 					t.Fatal(err)
 				}
-				if now = tm.UnixMilli(); granule-now%granule > 2000 {
+				now = tm.UnixMilli()
+				if r := now % granule; r > 0 && granule-r > 2000 {
 					break
 				}
 				time.Sleep(time.Second)
