@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"runtime"
 	"strings"
@@ -48,72 +49,129 @@ func BenchmarkGET(b *testing.B) {
 }
 
 func benchmarkGETVariants(b *testing.B, transport string) {
+	for _, v := range getVariants() {
+		b.Run(v.name, func(b *testing.B) {
+			app, check := v.app(b)
+			benchmarkGET(b, transport, app)
+			if check != nil {
+				check()
+			}
+		})
+	}
+}
+
+// getVariant is one server the GET benchmarks compare: app builds it
+// (without the route), and check, when not nil, is called once the
+// measurement is over.
+type getVariant struct {
+	name string
+	app  func(b *testing.B) (app *fiber.App, check func())
+}
+
+// getVariants are the servers compared, the baseline (none) first.
+func getVariants() []getVariant {
 	keyFor := func(c *fiber.Ctx) string { return c.Get("X-Caller") }
 	policyFor := func(*fiber.Ctx) (Policy, bool) { return benchPolicy, true }
 	m, _ := NewMetrics(nil)
-
-	b.Run("none", func(b *testing.B) {
-		benchmarkGET(b, transport, fiber.New(fiber.Config{DisableStartupMessage: true}))
-	})
-	// The contract's five response fields alone, with no limiting: the part
-	// of the cost that any limiter answering with them pays (the client
-	// parses them too).
-	b.Run("headers-only", func(b *testing.B) {
-		app := fiber.New(fiber.Config{DisableStartupMessage: true})
-		d := Decision{Allowed: true, Limit: benchPolicy.Limit, Remaining: benchPolicy.Limit - 1, ResetAfter: time.Minute}
-		app.Use(func(c *fiber.Ctx) error {
-			d.Reset = time.Now().Add(time.Minute)
-			SetHeaders(c, benchPolicy, d)
-			return c.Next()
-		})
-		benchmarkGET(b, transport, app)
-	})
-	b.Run("memory", func(b *testing.B) {
-		app := fiber.New(fiber.Config{DisableStartupMessage: true})
-		app.Use(Middleware(MiddlewareConfig{Limiter: NewMemory(MemoryConfig{}), PolicyFor: policyFor, KeyFor: keyFor, Metrics: m}))
-		benchmarkGET(b, transport, app)
-	})
-	b.Run("redis", func(b *testing.B) {
-		srv := redistest.Start(b)
-		store := NewFallback(FallbackConfig{
-			// Generous: on a loaded machine the default 100ms would switch
-			// to memory and measure that instead.
-			Primary:  NewRedis(srv.Client(), RedisConfig{Timeout: 5 * time.Second}),
-			Fallback: NewMemory(MemoryConfig{}),
-			Logger:   slog.New(slog.DiscardHandler),
-			Metrics:  m,
-		})
-		app := fiber.New(fiber.Config{DisableStartupMessage: true})
-		app.Use(Middleware(MiddlewareConfig{Limiter: store, PolicyFor: policyFor, KeyFor: keyFor, Metrics: m}))
-		benchmarkGET(b, transport, app)
-		if store.Down() {
-			b.Fatal("Redis failed during the benchmark: the numbers are the memory fallback's")
-		}
-	})
-	b.Run("fiber-limiter", func(b *testing.B) {
-		app := fiber.New(fiber.Config{DisableStartupMessage: true})
-		app.Use(limiter.New(limiter.Config{
-			Max:        benchPolicy.Limit,
-			Expiration: benchPolicy.Window,
-			// Cloned: its memory storage keeps the key, and Fiber's strings
-			// point into reused buffers.
-			KeyGenerator:      func(c *fiber.Ctx) string { return strings.Clone(c.Get("X-Caller")) },
-			LimiterMiddleware: limiter.SlidingWindow{},
-		}))
-		benchmarkGET(b, transport, app)
-	})
+	newApp := func() *fiber.App { return fiber.New(fiber.Config{DisableStartupMessage: true}) }
+	return []getVariant{
+		{"none", func(*testing.B) (*fiber.App, func()) { return newApp(), nil }},
+		// The contract's five response fields alone, with no limiting: the
+		// part of the cost that any limiter answering with them pays (the
+		// client parses them too).
+		{"headers-only", func(*testing.B) (*fiber.App, func()) {
+			app := newApp()
+			d := Decision{Allowed: true, Limit: benchPolicy.Limit, Remaining: benchPolicy.Limit - 1, ResetAfter: time.Minute}
+			app.Use(func(c *fiber.Ctx) error {
+				d.Reset = time.Now().Add(time.Minute)
+				SetHeaders(c, benchPolicy, d)
+				return c.Next()
+			})
+			return app, nil
+		}},
+		{"memory", func(*testing.B) (*fiber.App, func()) {
+			app := newApp()
+			app.Use(Middleware(MiddlewareConfig{Limiter: NewMemory(MemoryConfig{}), PolicyFor: policyFor, KeyFor: keyFor, Metrics: m}))
+			return app, nil
+		}},
+		{"redis", func(b *testing.B) (*fiber.App, func()) {
+			srv := redistest.Start(b)
+			store := NewFallback(FallbackConfig{
+				// Generous: on a loaded machine the default 100ms would
+				// switch to memory and measure that instead.
+				Primary:  NewRedis(srv.Client(), RedisConfig{Timeout: 5 * time.Second}),
+				Fallback: NewMemory(MemoryConfig{}),
+				Logger:   slog.New(slog.DiscardHandler),
+				Metrics:  m,
+			})
+			app := newApp()
+			app.Use(Middleware(MiddlewareConfig{Limiter: store, PolicyFor: policyFor, KeyFor: keyFor, Metrics: m}))
+			return app, func() {
+				if store.Down() {
+					b.Fatal("Redis failed during the benchmark: the numbers are the memory fallback's")
+				}
+			}
+		}},
+		{"fiber-limiter", func(*testing.B) (*fiber.App, func()) {
+			app := newApp()
+			app.Use(limiter.New(limiter.Config{
+				Max:        benchPolicy.Limit,
+				Expiration: benchPolicy.Window,
+				// Cloned: its memory storage keeps the key, and Fiber's
+				// strings point into reused buffers.
+				KeyGenerator:      func(c *fiber.Ctx) string { return strings.Clone(c.Get("X-Caller")) },
+				LimiterMiddleware: limiter.SlidingWindow{},
+			}))
+			return app, nil
+		}},
+	}
 }
 
-func benchmarkGET(b *testing.B, transport string, app *fiber.App) {
-	app.Get("/api/things", func(c *fiber.Ctx) error { return c.SendString("ok") })
+// benchCallerNames are the X-Caller values the clients send in turn.
+var benchCallerNames = sync.OnceValue(func() []string {
 	callers := make([]string, benchCallers)
 	for i := range callers {
 		callers[i] = fmt.Sprintf("caller-%04d", i)
 	}
+	return callers
+})
+
+// benchParallelism is the requests in flight per GOMAXPROCS, so Redis round
+// trips overlap.
+const benchParallelism = 16
+
+func benchmarkGET(b *testing.B, transport string, app *fiber.App) {
+	callers := benchCallerNames()
 	if transport == "handler" {
+		app.Get("/api/things", func(c *fiber.Ctx) error { return c.SendString("ok") })
 		benchmarkHandler(b, app, callers)
 		return
 	}
+	client := serveGET(b, transport, app)
+	if b.N > 1 {
+		// The same untimed warm-up for every variant: connections open, the
+		// heap and the GC pacer settle. Without it the variant measured
+		// first in the process (none) came out slower than ones doing more.
+		warmUp(b, client, callers, 150*time.Millisecond)
+	}
+	var worker atomic.Int64
+	b.SetParallelism(benchParallelism)
+	cpu := processCPU()
+	b.ResetTimer()
+	defer func() {
+		// This process's CPU time per request (client and server, not
+		// Redis's): steadier than ns/op on a machine shared with others.
+		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}()
+	b.RunParallel(func(pb *testing.PB) {
+		sendGETs(b, client, callers, int(worker.Add(1))*7919, pb.Next)
+	})
+}
+
+// serveGET adds the trivial route to app, serves it over transport ("tcp"
+// or "pipe") until the benchmark ends, and returns a client for it.
+func serveGET(b *testing.B, transport string, app *fiber.App) *fasthttp.HostClient {
+	app.Get("/api/things", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	client := &fasthttp.HostClient{Addr: "bench", MaxConns: 1024}
 	var ln net.Listener
 	switch transport {
@@ -130,24 +188,90 @@ func benchmarkGET(b *testing.B, transport string, app *fiber.App) {
 	}
 	go func() { _ = app.Listener(ln) }()
 	b.Cleanup(func() { _ = app.Shutdown() })
-	if b.N > 1 {
-		// The same untimed warm-up for every variant: connections open, the
-		// heap and the GC pacer settle. Without it the variant measured
-		// first in the process (none) came out slower than ones doing more.
-		warmUp(b, client, callers, 150*time.Millisecond)
+	return client
+}
+
+// interleavedSlice is how long each variant runs in each round of
+// BenchmarkInterleavedGET: short against the drifts in this machine's speed
+// (seconds long), long against a slice's start and end (one request each).
+const interleavedSlice = 40 * time.Millisecond
+
+// BenchmarkInterleavedGET measures the throughput of every variant of
+// BenchmarkGET over TCP against the baseline's, in slices: each op is a
+// round that gives each variant one slice of interleavedSlice, in a new
+// random order every round (in a fixed rotation each variant always
+// followed the same one, and the variant after Redis's came out ahead). A
+// change in the machine's speed lasting longer than a round falls on all
+// variants alike and cancels out of their ratios; between BenchmarkGET's
+// sequential runs of a second each those ratios moved 10-15 %, more than
+// the 5 % the memory limiter is allowed.
+//
+// It reports each variant's requests a second as a percentage of none's
+// over the whole run (<variant>-%; 100 is as fast as no limiter) and
+// none's time a request (none-ns/req). Run it with -benchtime=20x or more:
+// one round is 200 ms.
+func BenchmarkInterleavedGET(b *testing.B) {
+	variants := getVariants()
+	clients := make([]*fasthttp.HostClient, len(variants))
+	var checks []func()
+	for i, v := range variants {
+		app, check := v.app(b)
+		if check != nil {
+			checks = append(checks, check)
+		}
+		clients[i] = serveGET(b, "tcp", app)
 	}
-	var worker atomic.Int64
-	b.SetParallelism(16) // requests in flight, so Redis round trips overlap
-	cpu := processCPU()
+	// One untimed round first: connections open, every server warm, the
+	// set-up's garbage collected, after the last variant's set-up.
+	for _, client := range clients {
+		getSlice(b, client, 150*time.Millisecond)
+	}
+	requests := make([]int64, len(variants))
+	elapsed := make([]time.Duration, len(variants))
 	b.ResetTimer()
-	defer func() {
-		// This process's CPU time per request (client and server, not
-		// Redis's): steadier than ns/op on a machine shared with others.
-		b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
-	}()
-	b.RunParallel(func(pb *testing.PB) {
-		sendGETs(b, client, callers, int(worker.Add(1))*7919, pb.Next)
-	})
+	order := rand.New(rand.NewPCG(1, 2))
+	for range b.N {
+		for _, v := range order.Perm(len(variants)) {
+			n, d := getSlice(b, clients[v], interleavedSlice)
+			requests[v] += n
+			elapsed[v] += d
+		}
+	}
+	b.StopTimer()
+	for _, check := range checks {
+		check()
+	}
+	rate := func(v int) float64 { return float64(requests[v]) / elapsed[v].Seconds() }
+	for v := 1; v < len(variants); v++ {
+		b.ReportMetric(100*rate(v)/rate(0), variants[v].name+"-%")
+	}
+	b.ReportMetric(float64(elapsed[0].Nanoseconds())/float64(requests[0]), "none-ns/req")
+}
+
+// getSlice sends requests through client from as many goroutines as
+// BenchmarkGET runs for d, and returns how many completed and the time from
+// the first send to the last response.
+func getSlice(b *testing.B, client *fasthttp.HostClient, d time.Duration) (int64, time.Duration) {
+	callers := benchCallerNames()
+	var sent atomic.Int64
+	start := time.Now()
+	stop := start.Add(d)
+	var wg sync.WaitGroup
+	for w := range benchParallelism * runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			var n int64
+			sendGETs(b, client, callers, w*7919, func() bool {
+				if !time.Now().Before(stop) {
+					return false
+				}
+				n++
+				return true
+			})
+			sent.Add(n)
+		})
+	}
+	wg.Wait()
+	return sent.Load(), time.Since(start)
 }
 
 // sendGETs sends requests as different callers, starting at callers[i],
@@ -175,7 +299,7 @@ func sendGETs(b *testing.B, client *fasthttp.HostClient, callers []string, i int
 func warmUp(b *testing.B, client *fasthttp.HostClient, callers []string, d time.Duration) {
 	stop := time.Now().Add(d)
 	var wg sync.WaitGroup
-	for w := range 16 * runtime.GOMAXPROCS(0) {
+	for w := range benchParallelism * runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			sendGETs(b, client, callers, w, func() bool { return time.Now().Before(stop) })
 		})
@@ -213,10 +337,7 @@ func BenchmarkMemoryAllow(b *testing.B) {
 	} {
 		b.Run(p.Name, func(b *testing.B) {
 			m := NewMemory(MemoryConfig{})
-			callers := make([]string, benchCallers)
-			for i := range callers {
-				callers[i] = fmt.Sprintf("caller-%04d", i)
-			}
+			callers := benchCallerNames()
 			var worker atomic.Int64
 			b.ReportAllocs()
 			b.ResetTimer()
