@@ -38,9 +38,29 @@ type Memory struct {
 type memoryShard struct {
 	mu        sync.Mutex
 	logs      map[uint64]*requestLog
-	n         int      // logs held, chains included
-	lastSweep int64    // ms
-	_         [32]byte // keep shards' locks on separate cache lines
+	n         int   // logs held, chains included
+	lastSweep int64 // ms
+	// policies holds one copy of each policy name the shard's logs use,
+	// so that comparing a log's name reads memory that every request of
+	// that policy keeps in the cache.
+	policies map[string]string
+	_        [24]byte // keep shards' locks on separate cache lines
+}
+
+// maxPolicyNames bounds a shard's shared policy names; names past it (only
+// a PolicyFor inventing names could get there) are copied per log.
+const maxPolicyNames = 64
+
+func (s *memoryShard) policyName(name string) string {
+	if shared, ok := s.policies[name]; ok {
+		return shared
+	}
+	// Fiber's strings point into reused buffers: keep a copy.
+	shared := strings.Clone(name)
+	if len(s.policies) < maxPolicyNames {
+		s.policies[shared] = shared
+	}
+	return shared
 }
 
 // NewMemory returns an empty memory store.
@@ -62,6 +82,7 @@ func NewMemory(cfg MemoryConfig) *Memory {
 	}
 	for i := range m.shards {
 		m.shards[i].logs = make(map[uint64]*requestLog)
+		m.shards[i].policies = make(map[string]string)
 	}
 	return m
 }
@@ -102,15 +123,15 @@ func (m *Memory) Allow(_ context.Context, key string, p Policy) (Decision, error
 		s.sweep(now)
 	}
 	log := s.logs[h]
-	for log != nil && (log.caller != key || log.policy != p.Name) {
+	for log != nil && !log.is(p.Name, key) {
 		log = log.next
 	}
 	if log == nil {
 		if s.n >= m.maxPerShard {
 			s.evictOne(now)
 		}
-		// Fiber's strings point into reused buffers: keep copies.
-		log = &requestLog{policy: strings.Clone(p.Name), caller: strings.Clone(key), next: s.logs[h]}
+		log = newRequestLog(s.policyName(p.Name), key)
+		log.next = s.logs[h]
 		s.logs[h] = log
 		s.n++
 	}
@@ -229,22 +250,64 @@ func (s *memoryShard) remove(h uint64, target *requestLog) {
 	}
 }
 
-// requestLog is one caller's sliding-window log: a ring of (stamp, count)
-// entries oldest first, with the running total.
+// requestLog is one caller's sliding-window log: its newest entry and,
+// in a ring oldest first, the older ones, with the running total.
+//
+// A decision usually finds nothing expired and the request in the newest
+// entry's granule (a busy caller, or any caller of a large limit); it then
+// reads and writes only the first two cache lines of this struct: the
+// caller's name is held in it when short enough, the newest entry and the
+// oldest stamp are copied out of the ring. Between two requests of one
+// caller, the server's other work evicts whatever else a decision would
+// touch, and each such line is a trip to memory.
 type requestLog struct {
-	policy, caller string
-	next           *requestLog // same hash, another key
+	// First line: which log this is.
+	next         *requestLog // same hash, another key
+	callerLen    int
+	callerInline [inlineCaller]byte // the caller's name up to inlineCaller bytes
 
-	ring     []logEntry
-	head, n  int
+	// Second line: what a decision in the newest granule uses.
+	policy   string
 	total    int
-	expires  int64 // ms: when the newest entry leaves the window
-	lastSeen int64 // ms: the last decision, allowed or not
+	expires  int64    // ms: when the newest entry leaves the window
+	lastSeen int64    // ms: the last decision, allowed or not
+	oldest   int64    // ms: the oldest entry's stamp, when total > 0
+	newest   logEntry // count 0 when the log is empty
+
+	ring       []logEntry // older entries than newest, oldest first
+	head, n    int
+	callerLong string // the caller's name when longer than inlineCaller
 }
+
+// inlineCaller fits the app's keys: "token:" or "user:" and a UUID, or "ip:"
+// and an IPv6 address.
+const inlineCaller = 48
 
 type logEntry struct {
 	stamp int64 // ms
 	count int64
+}
+
+func newRequestLog(policy, caller string) *requestLog {
+	l := &requestLog{policy: policy, callerLen: len(caller)}
+	if len(caller) <= inlineCaller {
+		copy(l.callerInline[:], caller)
+	} else {
+		// Fiber's strings point into reused buffers: keep a copy.
+		l.callerLong = strings.Clone(caller)
+	}
+	return l
+}
+
+// is tells whether l is the log of (policy, caller).
+func (l *requestLog) is(policy, caller string) bool {
+	if len(caller) != l.callerLen || l.policy != policy {
+		return false
+	}
+	if len(caller) <= inlineCaller {
+		return string(l.callerInline[:len(caller)]) == caller
+	}
+	return l.callerLong == caller
 }
 
 func (l *requestLog) at(i int) *logEntry { return &l.ring[(l.head+i)%len(l.ring)] }
@@ -254,31 +317,28 @@ func (l *requestLog) at(i int) *logEntry { return &l.ring[(l.head+i)%len(l.ring)
 // next unit of quota returns: for an admitted request, when the oldest
 // entry leaves; for a refused one, when enough have left for one more.
 func (l *requestLog) decide(now int64, limit int, window, granule int64) (allowed bool, total int, resetAt int64) {
-	for l.n > 0 {
-		e := l.at(0)
-		if e.stamp+window > now {
-			break
-		}
-		l.total -= int(e.count)
-		l.head = (l.head + 1) % len(l.ring)
-		l.n--
-	}
-	if l.n == 0 {
-		l.total, l.head = 0, 0
+	if l.total > 0 && l.oldest+window <= now {
+		l.expire(now, window)
 	}
 
 	if l.total < limit {
 		stamp := stampFor(now, granule)
-		if l.n > 0 && l.at(l.n-1).stamp == stamp {
-			l.at(l.n-1).count++
-		} else {
+		switch {
+		case l.total == 0:
+			l.newest = logEntry{stamp: stamp, count: 1}
+			l.oldest = stamp
+		case l.newest.stamp == stamp:
+			l.newest.count++
+		default:
 			// The log never needs more entries than the limit or the
-			// granules in a window (plus the partial ones at its ends).
-			l.push(logEntry{stamp: stamp, count: 1}, min(int64(limit), window/granule+2))
+			// granules in a window (plus the partial ones at its ends);
+			// the ring holds all but the newest.
+			l.push(l.newest, min(int64(limit), window/granule+2)-1)
+			l.newest = logEntry{stamp: stamp, count: 1}
 		}
 		l.total++
 		l.expires = stamp + window
-		return true, l.total, l.at(0).stamp + window
+		return true, l.total, l.oldest + window
 	}
 
 	// A lowered limit can leave more than limit in the window: one more
@@ -290,7 +350,27 @@ func (l *requestLog) decide(now int64, limit int, window, granule int64) (allowe
 			return false, l.total, e.stamp + window
 		}
 	}
-	return false, l.total, l.expires // unreachable: the entries sum to total
+	return false, l.total, l.expires // the newest entry brings the rest back
+}
+
+// expire drops the entries that have left the window at now.
+func (l *requestLog) expire(now, window int64) {
+	for l.n > 0 {
+		e := l.at(0)
+		if e.stamp+window > now {
+			l.oldest = e.stamp
+			return
+		}
+		l.total -= int(e.count)
+		l.head = (l.head + 1) % len(l.ring)
+		l.n--
+	}
+	l.head = 0
+	if l.newest.stamp+window > now {
+		l.oldest = l.newest.stamp
+		return
+	}
+	l.total, l.newest = 0, logEntry{}
 }
 
 func (l *requestLog) push(e logEntry, bound int64) {

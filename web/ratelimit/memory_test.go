@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -314,6 +315,36 @@ func TestMemoryRejectsInvalidPolicy(t *testing.T) {
 
 // Keys whose hashes collide are chained: they must stay apart, and
 // eviction and sweeping must keep the chains intact.
+// Callers' names are held in the log itself up to inlineCaller bytes and
+// apart past it: in one hash chain, names that differ only past that
+// point, only in length, or not at all but for the policy are told apart.
+func TestMemoryCallerNamesInAndOutOfLine(t *testing.T) {
+	m := NewMemory(MemoryConfig{Now: newFakeClock().Now})
+	m.hash = func(string, string) uint64 { return 7 } // one chain
+	p := Policy{Name: "p", Limit: 2, Window: time.Minute}
+	q := Policy{Name: "q", Limit: 2, Window: time.Minute}
+	prefix := strings.Repeat("x", inlineCaller)
+	callers := []string{
+		"", "x", prefix[:inlineCaller-1], prefix, prefix + "a", prefix + "b", prefix + "ab",
+		"token:" + strings.Repeat("0", 36), "token:" + strings.Repeat("0", 35) + "1",
+	}
+	for round, wantRemaining := range []int{1, 0} {
+		for _, c := range callers {
+			for _, pol := range []Policy{p, q} {
+				// Built anew each time, so no comparison succeeds on
+				// pointers alone.
+				key := strings.Clone(c)
+				if d := mustAllow(t, m, key, pol); !d.Allowed || d.Remaining != wantRemaining {
+					t.Fatalf("round %d, %s %q (%d bytes): %+v, want allowed with %d remaining", round, pol.Name, c, len(c), d, wantRemaining)
+				}
+			}
+		}
+	}
+	if got, want := m.Len(), 2*len(callers); got != want {
+		t.Fatalf("Len = %d, want %d", got, want)
+	}
+}
+
 func TestMemoryHashCollisions(t *testing.T) {
 	clock := newFakeClock()
 	m := NewMemory(MemoryConfig{MaxKeys: 64 * 4, Now: clock.Now})
