@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -208,6 +209,16 @@ func TestStartAfterKilledServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	// Start returns once exec has begun, before the kernel has set up the
+	// new program's arguments: until then /proc shows an empty command
+	// line, which Start rightly cannot tell from a postgres it may not
+	// touch (seen once on a loaded machine). Wait for "sleep".
+	for deadline := time.Now().Add(10 * time.Second); !slices.Equal(processArgs(sleeper.Process.Pid), []string{"sleep", "60"}); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sleeper's command line is still %q after 10s", processArgs(sleeper.Process.Pid))
+		}
+		time.Sleep(time.Millisecond)
+	}
 	lines := strings.SplitN(string(stale), "\n", 2)
 	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(sleeper.Process.Pid)+"\n"+lines[1]), 0o600); err != nil {
 		t.Fatal(err)
