@@ -152,7 +152,7 @@ func benchmarkGET(b *testing.B, transport string, app *fiber.App) {
 		// The same untimed warm-up for every variant: connections open, the
 		// heap and the GC pacer settle. Without it the variant measured
 		// first in the process (none) came out slower than ones doing more.
-		warmUp(b, client, callers, 150*time.Millisecond)
+		getSlice(b, client, 150*time.Millisecond)
 	}
 	var worker atomic.Int64
 	b.SetParallelism(benchParallelism)
@@ -292,19 +292,6 @@ func sendGETs(b *testing.B, client *fasthttp.HostClient, callers []string, i int
 			return
 		}
 	}
-}
-
-// warmUp sends requests from as many goroutines as the benchmark uses,
-// for d.
-func warmUp(b *testing.B, client *fasthttp.HostClient, callers []string, d time.Duration) {
-	stop := time.Now().Add(d)
-	var wg sync.WaitGroup
-	for w := range benchParallelism * runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			sendGETs(b, client, callers, w, func() bool { return time.Now().Before(stop) })
-		})
-	}
-	wg.Wait()
 }
 
 // benchmarkHandler runs app's handler on requests built in place.
