@@ -125,8 +125,8 @@ func getVariants() []getVariant {
 			}
 		}},
 		// The three fields Fiber's limiter sends, set as it sets them, with
-		// no limiting: its cost without them is its decision's, to compare
-		// with this package's beyond headers-only.
+		// no limiting: what Fiber's limiter costs beyond this is its
+		// decision, to compare with what memory costs beyond headers-only.
 		{"fiber-fields-only", func(*testing.B) (*fiber.App, func()) {
 			app := newApp()
 			limit := strconv.Itoa(benchPolicy.Limit)
