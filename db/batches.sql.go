@@ -14,77 +14,99 @@ import (
 )
 
 const consumeBatch = `-- name: ConsumeBatch :one
-WITH upd AS (
+WITH taken AS (
+    SELECT EXISTS (SELECT 1 FROM idempotency_keys k
+                   WHERE k.caller = $1::text
+                     AND k.key = $2::text) AS key_taken
+), upd AS (
     UPDATE batches b
-    SET quantity_available = b.quantity_available - $1,
+    SET quantity_available = b.quantity_available - $3,
         version = b.version + 1,
         updated_at = now()
-    WHERE b.id = $2
-      AND b.quantity_available >= $1
+    WHERE b.id = $4
+      AND b.quantity_available >= $3
       AND b.quality_status IN ('pending', 'approved')
-      AND (b.expiry_date IS NULL OR b.expiry_date >= $3::date)
-      AND ($4::bigint IS NULL OR b.version = $4)
+      AND (b.expiry_date IS NULL OR b.expiry_date >= $5::date)
+      AND ($6::bigint IS NULL OR b.version = $6)
+      AND NOT (SELECT key_taken FROM taken)
     RETURNING b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, unece_code(b.unit_of_measure) AS uom
 ), refused AS (
     SELECT b.quantity_available, b.version, b.quality_status, b.expiry_date
     FROM batches b
-    WHERE b.id = $2 AND NOT EXISTS (SELECT 1 FROM upd)
+    WHERE b.id = $4 AND NOT EXISTS (SELECT 1 FROM upd)
 ), ev AS (
     INSERT INTO events (event_type, action, event_time, event_timezone, biz_step, disposition,
                         read_point_id, biz_location_id, quantity_list, source_type, actor, notes)
-    SELECT 'ObjectEvent', 'OBSERVE', now(), $5::text, 'dispensing',
+    SELECT 'ObjectEvent', 'OBSERVE', now(), $7::text, 'dispensing',
            CASE WHEN u.quantity_available = 0 THEN 'dispensed' ELSE 'partially_dispensed' END,
            u.location_id, u.location_id,
            jsonb_build_array(jsonb_build_object('batch_id', u.id,
-               'quantity', trim_scale($1::numeric)::text, 'uom', u.uom)),
-           'system', $6::text, $7::text
+               'quantity', trim_scale($3::numeric)::text, 'uom', u.uom)),
+           'system', $8::text, $9::text
     FROM upd u
     RETURNING id, event_time
 ), link AS (
     INSERT INTO event_batches (event_id, batch_id, role, quantity, uom, event_time)
-    SELECT ev.id, u.id, 'object', $1, u.uom, ev.event_time FROM ev, upd u
+    SELECT ev.id, u.id, 'object', $3, u.uom, ev.event_time FROM ev, upd u
 ), led AS (
     INSERT INTO consumptions (batch_id, kind, quantity, quantity_available_after, version_after,
-                              reason, actor, idempotency_key, event_id)
-    SELECT u.id, 'consume', $1, u.quantity_available, u.version,
-           $7::text, $6::text, $8::text, ev.id
+                              reason, actor, idempotency_caller, idempotency_key, event_id)
+    SELECT u.id, 'consume', $3, u.quantity_available, u.version,
+           $9::text, $8::text, $1::text, $2::text, ev.id
     FROM upd u, ev
     RETURNING id, created_at, quantity_available_after, version_after, event_id
 ), state AS (
     -- The row before this consume: from the update, or as refused.
-    SELECT u.quantity_available + $1::numeric AS quantity_available, u.version - 1 AS version,
+    SELECT u.quantity_available + $3::numeric AS quantity_available, u.version - 1 AS version,
            u.quality_status, u.expiry_date
     FROM upd u
     UNION ALL
     SELECT r.quantity_available, r.version, r.quality_status, r.expiry_date FROM refused r
+), res AS (
+    SELECT s.quantity_available::numeric AS available_before, s.version::bigint AS version_before,
+           s.quality_status::text AS quality_status, s.expiry_date,
+           led.id AS consumption_id, led.created_at AS consumed_at,
+           led.quantity_available_after, led.version_after, led.event_id,
+           -- This statement starts once the lock is held: its start is the end
+           -- of the lock wait.
+           statement_timestamp()::timestamptz AS lock_acquired,
+           -- The batch after the update, so the caller needs no second query.
+           u.batch_number, u.product_id, u.location_id, u.production_date, u.best_before_date,
+           u.quantity_produced, u.unit_of_measure, u.notes, u.created_at, u.updated_at,
+           p.gtin AS product_gtin, p.name AS product_name, loc.gln AS location_gln, loc.name AS location_name,
+           (SELECT key_taken FROM taken) AS key_taken
+    FROM state s
+    LEFT JOIN led ON true
+    LEFT JOIN upd u ON true
+    LEFT JOIN products p ON p.id = u.product_id
+    LEFT JOIN locations loc ON loc.id = u.location_id
+), kept AS (
+    -- No ON CONFLICT: a concurrent attempt's key, committed while this one
+    -- waited, fails the whole transaction instead of consuming twice.
+    INSERT INTO idempotency_keys (caller, key, request_hash, result)
+    SELECT $1::text, $2::text,
+           $10::bytea, to_jsonb(res)
+    FROM res
+    WHERE res.consumption_id IS NOT NULL AND $2::text IS NOT NULL
 )
-SELECT s.quantity_available::numeric AS available_before, s.version::bigint AS version_before,
-       s.quality_status::text AS quality_status, s.expiry_date,
-       led.id AS consumption_id, led.created_at AS consumed_at,
-       led.quantity_available_after, led.version_after, led.event_id,
-       -- This statement starts once the lock is held: its start is the end
-       -- of the lock wait.
-       statement_timestamp()::timestamptz AS lock_acquired,
-       -- The batch after the update, so the caller needs no second query.
-       u.batch_number, u.product_id, u.location_id, u.production_date, u.best_before_date,
-       u.quantity_produced, u.unit_of_measure, u.notes, u.created_at, u.updated_at,
-       p.gtin AS product_gtin, p.name AS product_name, loc.gln AS location_gln, loc.name AS location_name
-FROM state s
-LEFT JOIN led ON true
-LEFT JOIN upd u ON true
-LEFT JOIN products p ON p.id = u.product_id
-LEFT JOIN locations loc ON loc.id = u.location_id
+SELECT available_before, version_before, quality_status, expiry_date, consumption_id, consumed_at,
+       quantity_available_after, version_after, event_id, lock_acquired, batch_number, product_id,
+       location_id, production_date, best_before_date, quantity_produced, unit_of_measure, notes,
+       created_at, updated_at, product_gtin, product_name, location_gln, location_name, key_taken
+FROM res
 `
 
 type ConsumeBatchParams struct {
-	Quantity        quantity.Quantity
-	BatchID         uuid.UUID
-	Today           time.Time
-	ExpectedVersion *int64
-	EventTimezone   string
-	Actor           string
-	Reason          string
-	IdempotencyKey  *string
+	IdempotencyCaller *string
+	IdempotencyKey    *string
+	Quantity          quantity.Quantity
+	BatchID           uuid.UUID
+	Today             time.Time
+	ExpectedVersion   *int64
+	EventTimezone     string
+	Actor             string
+	Reason            string
+	RequestHash       []byte
 }
 
 type ConsumeBatchRow struct {
@@ -112,18 +134,23 @@ type ConsumeBatchRow struct {
 	ProductName            *string
 	LocationGln            *string
 	LocationName           *string
+	KeyTaken               bool
 }
 
 // The rest of a consume, right after LockBatchForConsume in the same
 // transaction (several may follow one lock: each sees the ones before).
 // The update itself checks the row and takes the quantity; then the
-// ledger row, the EPCIS event and the event's batch link are appended.
+// ledger row, the EPCIS event and the event's batch link are appended,
+// and, for a request with an idempotency key, its result is kept in the
+// same transaction (a key already kept refuses the update: key_taken).
 // It starts after the lock is held, so its snapshot already has the row's
 // latest version. The row is read once on success (by the update); only a
 // refusal reads it again, for the error. On its own, without the lock
 // statement, it is just as safe: the update locks and re-checks the row.
 func (q *Queries) ConsumeBatch(ctx context.Context, arg ConsumeBatchParams) (ConsumeBatchRow, error) {
 	row := q.db.QueryRow(ctx, consumeBatch,
+		arg.IdempotencyCaller,
+		arg.IdempotencyKey,
 		arg.Quantity,
 		arg.BatchID,
 		arg.Today,
@@ -131,7 +158,7 @@ func (q *Queries) ConsumeBatch(ctx context.Context, arg ConsumeBatchParams) (Con
 		arg.EventTimezone,
 		arg.Actor,
 		arg.Reason,
-		arg.IdempotencyKey,
+		arg.RequestHash,
 	)
 	var i ConsumeBatchRow
 	err := row.Scan(
@@ -159,6 +186,7 @@ func (q *Queries) ConsumeBatch(ctx context.Context, arg ConsumeBatchParams) (Con
 		&i.ProductName,
 		&i.LocationGln,
 		&i.LocationName,
+		&i.KeyTaken,
 	)
 	return i, err
 }

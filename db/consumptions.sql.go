@@ -13,7 +13,7 @@ import (
 )
 
 const getConsumption = `-- name: GetConsumption :one
-SELECT id, batch_id, kind, quantity, quantity_available_after, version_after, reason, actor, idempotency_key, event_id, created_at FROM consumptions WHERE id = $1
+SELECT id, batch_id, kind, quantity, quantity_available_after, version_after, reason, actor, idempotency_key, event_id, created_at, idempotency_caller FROM consumptions WHERE id = $1
 `
 
 func (q *Queries) GetConsumption(ctx context.Context, id uuid.UUID) (Consumption, error) {
@@ -31,16 +31,17 @@ func (q *Queries) GetConsumption(ctx context.Context, id uuid.UUID) (Consumption
 		&i.IdempotencyKey,
 		&i.EventID,
 		&i.CreatedAt,
+		&i.IdempotencyCaller,
 	)
 	return i, err
 }
 
 const insertConsumption = `-- name: InsertConsumption :one
 INSERT INTO consumptions (batch_id, kind, quantity, quantity_available_after, version_after,
-                          reason, actor, idempotency_key, event_id)
+                          reason, actor, idempotency_caller, idempotency_key, event_id)
 VALUES ($1, $2, $3, $4, $5,
-        $6, $7, $8, $9)
-RETURNING id, batch_id, kind, quantity, quantity_available_after, version_after, reason, actor, idempotency_key, event_id, created_at
+        $6, $7, $8, $9, $10)
+RETURNING id, batch_id, kind, quantity, quantity_available_after, version_after, reason, actor, idempotency_key, event_id, created_at, idempotency_caller
 `
 
 type InsertConsumptionParams struct {
@@ -51,6 +52,7 @@ type InsertConsumptionParams struct {
 	VersionAfter           int64
 	Reason                 string
 	Actor                  string
+	IdempotencyCaller      *string
 	IdempotencyKey         *string
 	EventID                *uuid.UUID
 }
@@ -64,6 +66,7 @@ func (q *Queries) InsertConsumption(ctx context.Context, arg InsertConsumptionPa
 		arg.VersionAfter,
 		arg.Reason,
 		arg.Actor,
+		arg.IdempotencyCaller,
 		arg.IdempotencyKey,
 		arg.EventID,
 	)
@@ -80,6 +83,7 @@ func (q *Queries) InsertConsumption(ctx context.Context, arg InsertConsumptionPa
 		&i.IdempotencyKey,
 		&i.EventID,
 		&i.CreatedAt,
+		&i.IdempotencyCaller,
 	)
 	return i, err
 }
@@ -118,7 +122,7 @@ func (q *Queries) LedgerTotals(ctx context.Context, batchID uuid.UUID) (LedgerTo
 }
 
 const listConsumptions = `-- name: ListConsumptions :many
-SELECT id, batch_id, kind, quantity, quantity_available_after, version_after, reason, actor, idempotency_key, event_id, created_at FROM consumptions
+SELECT id, batch_id, kind, quantity, quantity_available_after, version_after, reason, actor, idempotency_key, event_id, created_at, idempotency_caller FROM consumptions
 WHERE batch_id = $1
   AND ($2::bigint IS NULL OR version_after < $2)
 ORDER BY version_after DESC
@@ -153,6 +157,7 @@ func (q *Queries) ListConsumptions(ctx context.Context, arg ListConsumptionsPara
 			&i.IdempotencyKey,
 			&i.EventID,
 			&i.CreatedAt,
+			&i.IdempotencyCaller,
 		); err != nil {
 			return nil, err
 		}

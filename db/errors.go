@@ -2,6 +2,10 @@ package db
 
 import (
 	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -17,6 +21,9 @@ var (
 	ErrCheck       = errors.New("check constraint violated")
 	ErrLockTimeout = errors.New("lock not acquired within lock_timeout")
 	ErrDeadlock    = errors.New("deadlock detected")
+	// ErrUnavailable: the server could not be reached, went away, or is
+	// starting or shutting down. A write's outcome may be unknown.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // Error keeps the sentinel and the constraint that caused it.
@@ -39,8 +46,15 @@ func Translate(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return &Error{Kind: ErrNotFound, Err: err}
 	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err // translated already
+	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
+		if unreachable(err) {
+			return &Error{Kind: ErrUnavailable, Err: err}
+		}
 		return err
 	}
 	kind := map[string]error{
@@ -49,11 +63,37 @@ func Translate(err error) error {
 		"23514": ErrCheck,
 		"55P03": ErrLockTimeout,
 		"40P01": ErrDeadlock,
+		"57P01": ErrUnavailable, // admin_shutdown
+		"57P02": ErrUnavailable, // crash_shutdown
+		"57P03": ErrUnavailable, // cannot_connect_now
+		"53300": ErrUnavailable, // too_many_connections
 	}[pgErr.Code]
+	if kind == nil && strings.HasPrefix(pgErr.Code, "08") { // connection exceptions
+		kind = ErrUnavailable
+	}
 	if kind == nil {
 		return err
 	}
 	return &Error{Kind: kind, Constraint: pgErr.ConstraintName, Err: err}
+}
+
+// unreachable says whether err, from outside the server, means it could
+// not be reached or the connection broke.
+func unreachable(err error) bool {
+	var (
+		connectErr *pgconn.ConnectError
+		netErr     net.Error
+	)
+	switch {
+	case errors.As(err, &connectErr), errors.As(err, &netErr),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE), pgconn.Timeout(err):
+		return true
+	}
+	// pgx reports a connection it closed after an error in words only.
+	msg := err.Error()
+	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "closed pool") ||
+		strings.Contains(msg, "failed to deallocate cached statement")
 }
 
 // ConstraintOf returns the constraint named by a translated error.

@@ -7,53 +7,8 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 )
-
-const claimIdempotencyKey = `-- name: ClaimIdempotencyKey :execrows
-INSERT INTO idempotency_keys (caller, key, request_hash)
-VALUES ($1, $2, $3)
-ON CONFLICT DO NOTHING
-`
-
-type ClaimIdempotencyKeyParams struct {
-	Caller      string
-	Key         string
-	RequestHash []byte
-}
-
-// The first request with a key claims it; later ones find the claim.
-func (q *Queries) ClaimIdempotencyKey(ctx context.Context, arg ClaimIdempotencyKeyParams) (int64, error) {
-	result, err := q.db.Exec(ctx, claimIdempotencyKey, arg.Caller, arg.Key, arg.RequestHash)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const completeIdempotencyKey = `-- name: CompleteIdempotencyKey :exec
-UPDATE idempotency_keys
-SET status = $1, content_type = $2, response_body = $3, completed_at = now()
-WHERE caller = $4 AND key = $5
-`
-
-type CompleteIdempotencyKeyParams struct {
-	Status       *int32
-	ContentType  string
-	ResponseBody []byte
-	Caller       string
-	Key          string
-}
-
-func (q *Queries) CompleteIdempotencyKey(ctx context.Context, arg CompleteIdempotencyKeyParams) error {
-	_, err := q.db.Exec(ctx, completeIdempotencyKey,
-		arg.Status,
-		arg.ContentType,
-		arg.ResponseBody,
-		arg.Caller,
-		arg.Key,
-	)
-	return err
-}
 
 const deleteExpiredIdempotencyKeys = `-- name: DeleteExpiredIdempotencyKeys :execrows
 DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1::float8)
@@ -67,17 +22,17 @@ func (q *Queries) DeleteExpiredIdempotencyKeys(ctx context.Context, olderThanSec
 	return result.RowsAffected(), nil
 }
 
-const getIdempotencyKey = `-- name: GetIdempotencyKey :one
-SELECT caller, key, request_hash, status, content_type, response_body, created_at, completed_at FROM idempotency_keys WHERE caller = $1 AND key = $2
+const getIdempotencyRecord = `-- name: GetIdempotencyRecord :one
+SELECT caller, key, request_hash, status, content_type, response_body, created_at, result FROM idempotency_keys WHERE caller = $1 AND key = $2
 `
 
-type GetIdempotencyKeyParams struct {
+type GetIdempotencyRecordParams struct {
 	Caller string
 	Key    string
 }
 
-func (q *Queries) GetIdempotencyKey(ctx context.Context, arg GetIdempotencyKeyParams) (IdempotencyKey, error) {
-	row := q.db.QueryRow(ctx, getIdempotencyKey, arg.Caller, arg.Key)
+func (q *Queries) GetIdempotencyRecord(ctx context.Context, arg GetIdempotencyRecordParams) (IdempotencyKey, error) {
+	row := q.db.QueryRow(ctx, getIdempotencyRecord, arg.Caller, arg.Key)
 	var i IdempotencyKey
 	err := row.Scan(
 		&i.Caller,
@@ -87,47 +42,60 @@ func (q *Queries) GetIdempotencyKey(ctx context.Context, arg GetIdempotencyKeyPa
 		&i.ContentType,
 		&i.ResponseBody,
 		&i.CreatedAt,
-		&i.CompletedAt,
+		&i.Result,
 	)
 	return i, err
 }
 
-const releaseIdempotencyKey = `-- name: ReleaseIdempotencyKey :exec
-DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND status IS NULL
+const keepIdempotentRefusal = `-- name: KeepIdempotentRefusal :exec
+INSERT INTO idempotency_keys (caller, key, request_hash, status, content_type, response_body)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT DO NOTHING
 `
 
-type ReleaseIdempotencyKeyParams struct {
-	Caller string
-	Key    string
+type KeepIdempotentRefusalParams struct {
+	Caller       string
+	Key          string
+	RequestHash  []byte
+	Status       *int32
+	ContentType  string
+	ResponseBody []byte
 }
 
-// A request that failed on our side frees its key so a retry can run.
-func (q *Queries) ReleaseIdempotencyKey(ctx context.Context, arg ReleaseIdempotencyKeyParams) error {
-	_, err := q.db.Exec(ctx, releaseIdempotencyKey, arg.Caller, arg.Key)
-	return err
-}
-
-const takeOverAbandonedKey = `-- name: TakeOverAbandonedKey :execrows
-UPDATE idempotency_keys SET created_at = now()
-WHERE caller = $1 AND key = $2 AND request_hash = $3
-  AND status IS NULL AND created_at < now() - make_interval(secs => $4::float8)
-`
-
-type TakeOverAbandonedKeyParams struct {
-	Caller            string
-	Key               string
-	RequestHash       []byte
-	StaleAfterSeconds float64
-}
-
-// A claim left unfinished for longer than @stale_after (its process died)
-// passes to the next request with the same key and body.
-func (q *Queries) TakeOverAbandonedKey(ctx context.Context, arg TakeOverAbandonedKeyParams) (int64, error) {
-	result, err := q.db.Exec(ctx, takeOverAbandonedKey,
+// A refused request changed nothing; its answer is kept for retries.
+func (q *Queries) KeepIdempotentRefusal(ctx context.Context, arg KeepIdempotentRefusalParams) error {
+	_, err := q.db.Exec(ctx, keepIdempotentRefusal,
 		arg.Caller,
 		arg.Key,
 		arg.RequestHash,
-		arg.StaleAfterSeconds,
+		arg.Status,
+		arg.ContentType,
+		arg.ResponseBody,
+	)
+	return err
+}
+
+const keepIdempotentResult = `-- name: KeepIdempotentResult :execrows
+INSERT INTO idempotency_keys (caller, key, request_hash, result)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT DO NOTHING
+`
+
+type KeepIdempotentResultParams struct {
+	Caller      string
+	Key         string
+	RequestHash []byte
+	Result      json.RawMessage
+}
+
+// Inside the transaction that makes the change. A concurrent attempt with
+// the same key waits here for the first to end, then finds its record.
+func (q *Queries) KeepIdempotentResult(ctx context.Context, arg KeepIdempotentResultParams) (int64, error) {
+	result, err := q.db.Exec(ctx, keepIdempotentResult,
+		arg.Caller,
+		arg.Key,
+		arg.RequestHash,
+		arg.Result,
 	)
 	if err != nil {
 		return 0, err

@@ -56,6 +56,7 @@ type Consumption struct {
 	IdempotencyKey         *string
 	EventID                *uuid.UUID
 	CreatedAt              time.Time
+	IdempotencyCaller      *string
 }
 
 type Event struct {
@@ -96,7 +97,7 @@ type IdempotencyKey struct {
 	ContentType  string
 	ResponseBody []byte
 	CreatedAt    time.Time
-	CompletedAt  *time.Time
+	Result       json.RawMessage
 }
 
 type Location struct {

@@ -84,14 +84,14 @@ func (s *Store) ConsumePipelined(ctx context.Context, lockTimeout time.Duration,
 		row := &rows[i]
 		// Same arguments and columns as the generated ConsumeBatch; a test
 		// runs both and compares, so the two cannot drift apart.
-		b.Queue(consumeBatch, arg.Quantity, arg.BatchID, arg.Today, arg.ExpectedVersion,
-			arg.EventTimezone, arg.Actor, arg.Reason, arg.IdempotencyKey).QueryRow(func(r pgx.Row) error {
+		b.Queue(consumeBatch, arg.IdempotencyCaller, arg.IdempotencyKey, arg.Quantity, arg.BatchID, arg.Today,
+			arg.ExpectedVersion, arg.EventTimezone, arg.Actor, arg.Reason, arg.RequestHash).QueryRow(func(r pgx.Row) error {
 			return r.Scan(&row.AvailableBefore, &row.VersionBefore, &row.QualityStatus, &row.ExpiryDate,
 				&row.ConsumptionID, &row.ConsumedAt, &row.QuantityAvailableAfter, &row.VersionAfter,
 				&row.EventID, &row.LockAcquired, &row.BatchNumber, &row.ProductID, &row.LocationID,
 				&row.ProductionDate, &row.BestBeforeDate, &row.QuantityProduced, &row.UnitOfMeasure,
 				&row.Notes, &row.CreatedAt, &row.UpdatedAt, &row.ProductGtin, &row.ProductName,
-				&row.LocationGln, &row.LocationName)
+				&row.LocationGln, &row.LocationName, &row.KeyTaken)
 		})
 	}
 	err = conn.SendBatch(ctx, b).Close()

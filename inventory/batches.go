@@ -12,6 +12,7 @@ import (
 
 	"batchtrack/db"
 	"batchtrack/gs1"
+	"batchtrack/idempotency"
 	"batchtrack/quantity"
 )
 
@@ -40,17 +41,25 @@ func (s *Service) CreateBatch(ctx context.Context, actor Actor, in NewBatch) (Ba
 	if err := v.OrNil(); err != nil {
 		return Batch{}, err
 	}
-	var id uuid.UUID
+	if b, ok, err := idempotency.Replay[Batch](ctx); ok {
+		return b, err
+	}
+	var b Batch
 	err := s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
-		var err error
-		id, err = s.insertBatch(ctx, q, actor, "system", "batch created", "", in)
-		return err
+		id, err := s.insertBatch(ctx, q, actor, "system", "batch created", "", in)
+		if err != nil {
+			return err
+		}
+		if b, err = batchInTx(ctx, q, id); err != nil {
+			return err
+		}
+		return idempotency.Keep(ctx, q, b)
 	})
 	if err != nil {
 		return Batch{}, unwrapDomain(err)
 	}
-	s.changed(ctx, Change{Batches: []uuid.UUID{id}, List: true, Events: true})
-	return s.GetBatch(ctx, id)
+	s.changed(ctx, Change{Batches: []uuid.UUID{b.ID}, List: true, Events: true})
+	return b, nil
 }
 
 // checkNewBatch holds CreateBatch's input rules, with field names under
@@ -238,6 +247,10 @@ func (s *Service) UpdateBatch(ctx context.Context, actor Actor, id uuid.UUID, u 
 	if err := v.OrNil(); err != nil {
 		return Batch{}, err
 	}
+	if b, ok, err := idempotency.Replay[Batch](ctx); ok {
+		return b, err
+	}
+	var out Batch
 	err := s.store.InTx(ctx, db.TxOptions{LockTimeout: s.lockTimeout}, func(q *db.Queries) error {
 		rows, err := q.LockBatches(ctx, []uuid.UUID{id})
 		if err != nil {
@@ -285,26 +298,15 @@ func (s *Service) UpdateBatch(ctx context.Context, actor Actor, id uuid.UUID, u 
 		if _, err := q.UpdateBatch(ctx, next); err != nil {
 			return err
 		}
-		if next.QualityStatus == b.QualityStatus {
-			return nil
+		if next.QualityStatus != b.QualityStatus {
+			if err := s.recordStatusChange(ctx, q, actor, b, next.QualityStatus, u.Reason); err != nil {
+				return err
+			}
 		}
-		disposition := map[string]string{
-			"approved": "conformant", "rejected": "non_conformant", "recalled": "recalled", "pending": "in_progress",
-		}[next.QualityStatus]
-		now := s.now()
-		notes := "quality status " + b.QualityStatus + " → " + next.QualityStatus
-		if u.Reason != "" {
-			notes += ": " + u.Reason
+		if out, err = batchInTx(ctx, q, id); err != nil {
+			return err
 		}
-		uom, _ := gs1.UNECECode(b.UnitOfMeasure)
-		_, err = insertEvent(ctx, q, eventRecord{
-			EventType: "ObjectEvent", Action: ptr("OBSERVE"), EventTime: now, EventTimezone: timezoneOffset(now),
-			BizStep: ptr("inspecting"), Disposition: &disposition,
-			ReadPointID: &b.LocationID, BizLocationID: &b.LocationID,
-			QuantityList: []QuantityItem{{BatchID: id, Quantity: b.QuantityAvailable, UOM: uom}},
-			SourceType:   "system", Actor: actor.name(), Notes: notes,
-		})
-		return err
+		return idempotency.Keep(ctx, q, out)
 	})
 	if err != nil {
 		if errors.Is(err, db.ErrLockTimeout) {
@@ -317,7 +319,29 @@ func (s *Service) UpdateBatch(ctx context.Context, actor Actor, id uuid.UUID, u 
 		return Batch{}, unwrapDomain(err)
 	}
 	s.changed(ctx, Change{Batches: []uuid.UUID{id}, List: true, Events: true})
-	return s.GetBatch(ctx, id)
+	return out, nil
+}
+
+// recordStatusChange records the inspection event of a quality status
+// change, inside the caller's transaction.
+func (s *Service) recordStatusChange(ctx context.Context, q *db.Queries, actor Actor, b db.Batch, status, reason string) error {
+	disposition := map[string]string{
+		"approved": "conformant", "rejected": "non_conformant", "recalled": "recalled", "pending": "in_progress",
+	}[status]
+	now := s.now()
+	notes := "quality status " + b.QualityStatus + " → " + status
+	if reason != "" {
+		notes += ": " + reason
+	}
+	uom, _ := gs1.UNECECode(b.UnitOfMeasure)
+	_, err := insertEvent(ctx, q, eventRecord{
+		EventType: "ObjectEvent", Action: ptr("OBSERVE"), EventTime: now, EventTimezone: timezoneOffset(now),
+		BizStep: ptr("inspecting"), Disposition: &disposition,
+		ReadPointID: &b.LocationID, BizLocationID: &b.LocationID,
+		QuantityList: []QuantityItem{{BatchID: b.ID, Quantity: b.QuantityAvailable, UOM: uom}},
+		SourceType:   "system", Actor: actor.name(), Notes: notes,
+	})
+	return err
 }
 
 func batchFromRow(b db.Batch, gtin, productName, gln, locationName string) Batch {

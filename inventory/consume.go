@@ -10,6 +10,7 @@ import (
 
 	"batchtrack/db"
 	"batchtrack/gs1"
+	"batchtrack/idempotency"
 	"batchtrack/quantity"
 )
 
@@ -19,7 +20,6 @@ type ConsumeRequest struct {
 	Quantity        quantity.Quantity
 	Reason          string
 	ExpectedVersion *int64
-	IdempotencyKey  string
 }
 
 func (r ConsumeRequest) validate(v *ValidationError, prefix string) {
@@ -30,9 +30,6 @@ func (r ConsumeRequest) validate(v *ValidationError, prefix string) {
 	checkText(v, "reason", r.Reason, 0, 1000)
 	if r.ExpectedVersion != nil && *r.ExpectedVersion < 1 {
 		v.Add("expected_version", "must be at least 1")
-	}
-	if len(r.IdempotencyKey) > 255 {
-		v.Add("idempotency_key", "must be at most 255 characters")
 	}
 }
 
@@ -46,16 +43,26 @@ func (s *Service) Consume(ctx context.Context, actor Actor, r ConsumeRequest) (B
 	if err := v.OrNil(); err != nil {
 		return Batch{}, Consumption{}, err
 	}
+	if rec, ok, err := idempotency.Replay[consumeRecord](ctx); ok {
+		if err != nil {
+			return Batch{}, Consumption{}, err
+		}
+		b, c := rec.result(r, actor)
+		return b, c, nil
+	}
 	start := time.Now()
 	now := s.now()
-	var key *string
-	if r.IdempotencyKey != "" {
-		key = &r.IdempotencyKey
-	}
-	row, waited, err := s.consumeGrouped(ctx, db.ConsumeBatchParams{
+	idem := idempotency.FromContext(ctx)
+	caller, key := idempotency.Caller(ctx)
+	arg := db.ConsumeBatchParams{
 		BatchID: r.BatchID, Quantity: r.Quantity, Today: dateOnly(now), ExpectedVersion: r.ExpectedVersion,
-		EventTimezone: timezoneOffset(now), Actor: actor.name(), Reason: r.Reason, IdempotencyKey: key,
-	})
+		EventTimezone: timezoneOffset(now), Actor: actor.name(), Reason: r.Reason,
+		IdempotencyCaller: caller, IdempotencyKey: key,
+	}
+	if idem != nil {
+		arg.RequestHash = idem.Hash
+	}
+	row, waited, err := s.consumeGrouped(ctx, arg)
 	lockWait := -1.0
 	switch {
 	case errors.Is(err, db.ErrNotFound):
@@ -65,25 +72,38 @@ func (s *Service) Consume(ctx context.Context, actor Actor, r ConsumeRequest) (B
 		lockWait = s.lockTimeout.Seconds()
 	case err == nil:
 		lockWait = waited.Seconds()
-		if row.ConsumptionID == nil {
+		switch {
+		case row.KeyTaken:
+			err = idempotency.ErrKeyTaken
+		case row.ConsumptionID == nil:
 			err = refusal(r, row.AvailableBefore, row.VersionBefore, row.QualityStatus, row.ExpiryDate, dateOnly(now), -1)
 		}
 	}
+	err = keyConflict(err)
 	s.metrics.observeConsume(start, lockWait, err)
 	if err != nil {
 		return Batch{}, Consumption{}, err
 	}
+	if idem != nil {
+		idem.MarkKept() // by the statement itself
+	}
 	s.metrics.UnitsConsumed.Add(float64(r.Quantity.Milli()))
 	s.changed(ctx, Change{Batches: []uuid.UUID{r.BatchID}, List: true, Events: true})
+	b, c := batchConsumed(r, actor, row)
+	return b, c, nil
+}
+
+// batchConsumed is the batch as the consume left it and its ledger row,
+// from the statement's row.
+func batchConsumed(r ConsumeRequest, actor Actor, row db.ConsumeBatchRow) (Batch, Consumption) {
 	c := Consumption{
 		ID: *row.ConsumptionID, BatchID: r.BatchID, Kind: "consume", Quantity: r.Quantity,
 		QuantityAvailableAfter: *row.QuantityAvailableAfter, VersionAfter: *row.VersionAfter,
-		Reason: r.Reason, Actor: actor.name(), IdempotencyKey: key, EventID: row.EventID,
+		Reason: r.Reason, Actor: actor.name(), EventID: row.EventID,
 	}
 	if row.ConsumedAt != nil {
 		c.CreatedAt = *row.ConsumedAt
 	}
-	// The statement returned the batch as its update left it.
 	b := Batch{
 		ID: r.BatchID, BatchNumber: *row.BatchNumber, ProductID: *row.ProductID, ProductGTIN: *row.ProductGtin,
 		ProductName: *row.ProductName, LocationID: *row.LocationID, LocationGLN: *row.LocationGln,
@@ -93,7 +113,74 @@ func (s *Service) Consume(ctx context.Context, actor Actor, r ConsumeRequest) (B
 		QualityStatus: row.QualityStatus, Notes: *row.Notes, Version: *row.VersionAfter,
 		CreatedAt: *row.CreatedAt, UpdatedAt: *row.UpdatedAt,
 	}
-	return b, c, nil
+	return b, c
+}
+
+// consumeRecord is a consume's result as ConsumeBatch keeps it for its
+// idempotency key: to_jsonb of the statement's row.
+type consumeRecord struct {
+	QualityStatus          string            `json:"quality_status"`
+	ExpiryDate             *pgDate           `json:"expiry_date"`
+	ConsumptionID          uuid.UUID         `json:"consumption_id"`
+	ConsumedAt             time.Time         `json:"consumed_at"`
+	QuantityAvailableAfter quantity.Quantity `json:"quantity_available_after"`
+	VersionAfter           int64             `json:"version_after"`
+	EventID                *uuid.UUID        `json:"event_id"`
+	BatchNumber            string            `json:"batch_number"`
+	ProductID              uuid.UUID         `json:"product_id"`
+	LocationID             uuid.UUID         `json:"location_id"`
+	ProductionDate         pgDate            `json:"production_date"`
+	BestBeforeDate         *pgDate           `json:"best_before_date"`
+	QuantityProduced       quantity.Quantity `json:"quantity_produced"`
+	UnitOfMeasure          string            `json:"unit_of_measure"`
+	Notes                  string            `json:"notes"`
+	CreatedAt              time.Time         `json:"created_at"`
+	UpdatedAt              time.Time         `json:"updated_at"`
+	ProductGTIN            string            `json:"product_gtin"`
+	ProductName            string            `json:"product_name"`
+	LocationGLN            string            `json:"location_gln"`
+	LocationName           string            `json:"location_name"`
+}
+
+func (k consumeRecord) result(r ConsumeRequest, actor Actor) (Batch, Consumption) {
+	return batchConsumed(r, actor, db.ConsumeBatchRow{
+		QualityStatus: k.QualityStatus, ExpiryDate: k.ExpiryDate.time(), ConsumptionID: &k.ConsumptionID,
+		ConsumedAt: &k.ConsumedAt, QuantityAvailableAfter: &k.QuantityAvailableAfter, VersionAfter: &k.VersionAfter,
+		EventID: k.EventID, BatchNumber: &k.BatchNumber, ProductID: &k.ProductID, LocationID: &k.LocationID,
+		ProductionDate: k.ProductionDate.time(), BestBeforeDate: k.BestBeforeDate.time(),
+		QuantityProduced: &k.QuantityProduced, UnitOfMeasure: &k.UnitOfMeasure, Notes: &k.Notes,
+		CreatedAt: &k.CreatedAt, UpdatedAt: &k.UpdatedAt, ProductGtin: &k.ProductGTIN, ProductName: &k.ProductName,
+		LocationGln: &k.LocationGLN, LocationName: &k.LocationName,
+	})
+}
+
+// pgDate is a date as PostgreSQL writes it in JSON: "2026-12-07".
+type pgDate struct{ time.Time }
+
+func (d *pgDate) UnmarshalJSON(b []byte) error {
+	t, err := time.Parse(`"2006-01-02"`, string(b))
+	d.Time = t
+	return err
+}
+
+func (d *pgDate) time() *time.Time {
+	if d == nil {
+		return nil
+	}
+	return &d.Time
+}
+
+// keyConflict names what a unique violation on an idempotency key means:
+// another attempt with the key committed first (its record, or the
+// ledger's row for the key, was there before this one's).
+func keyConflict(err error) error {
+	if errors.Is(err, db.ErrConflict) {
+		switch db.ConstraintOf(err) {
+		case "idempotency_keys_pkey", "consumptions_idempotency_key":
+			return idempotency.ErrKeyTaken
+		}
+	}
+	return err
 }
 
 // refusal explains why a locked batch could not give quantity r.Quantity,
@@ -122,7 +209,7 @@ type ConsumeItem struct {
 // ConsumeMany takes quantities from several batches, all or nothing. Rows
 // are locked in id order, so concurrent requests naming the same batches
 // in any order cannot deadlock. One dispensing event names every batch.
-func (s *Service) ConsumeMany(ctx context.Context, actor Actor, items []ConsumeItem, reason, idempotencyKey string) ([]Batch, []Consumption, error) {
+func (s *Service) ConsumeMany(ctx context.Context, actor Actor, items []ConsumeItem, reason string) ([]Batch, []Consumption, error) {
 	var v ValidationError
 	if len(items) == 0 {
 		v.Add("items", "must name at least one batch")
@@ -142,13 +229,13 @@ func (s *Service) ConsumeMany(ctx context.Context, actor Actor, items []ConsumeI
 	if err := v.OrNil(); err != nil {
 		return nil, nil, err
 	}
+	if out, ok, err := idempotency.Replay[manyResult](ctx); ok {
+		return out.Batches, out.Consumptions, err
+	}
 	start := time.Now()
 	now := s.now()
-	var key *string
-	if idempotencyKey != "" {
-		key = &idempotencyKey
-	}
-	consumptions := make([]Consumption, len(items))
+	caller, key := idempotency.Caller(ctx)
+	var out manyResult
 	lockWait := -1.0
 	err := s.store.InTx(ctx, db.TxOptions{LockTimeout: s.lockTimeout}, func(q *db.Queries) error {
 		lockStart := time.Now()
@@ -197,42 +284,65 @@ func (s *Service) ConsumeMany(ctx context.Context, actor Actor, items []ConsumeI
 		if err != nil {
 			return err
 		}
-		for i, it := range items {
-			b := byID[it.BatchID]
-			after := b.QuantityAvailable - it.Quantity
+		for _, it := range items {
+			after := byID[it.BatchID].QuantityAvailable - it.Quantity
 			version, err := q.SetBatchBalance(ctx, db.SetBatchBalanceParams{ID: it.BatchID, QuantityAvailable: after})
 			if err != nil {
 				return err
 			}
 			row, err := q.InsertConsumption(ctx, db.InsertConsumptionParams{
 				BatchID: it.BatchID, Kind: "consume", Quantity: it.Quantity, QuantityAvailableAfter: after,
-				VersionAfter: version, Reason: reason, Actor: actor.name(), IdempotencyKey: key, EventID: &eventID,
+				VersionAfter: version, Reason: reason, Actor: actor.name(), EventID: &eventID,
+				IdempotencyCaller: caller, IdempotencyKey: key,
 			})
 			if err != nil {
 				return err
 			}
-			consumptions[i] = consumptionFromRow(row)
+			batch, err := batchInTx(ctx, q, it.BatchID)
+			if err != nil {
+				return err
+			}
+			out.Batches = append(out.Batches, batch)
+			out.Consumptions = append(out.Consumptions, consumptionFromRow(row))
 		}
-		return nil
+		return idempotency.Keep(ctx, q, out)
 	})
 	if errors.Is(err, db.ErrLockTimeout) {
 		err = ErrLockTimeout
 		lockWait = s.lockTimeout.Seconds()
 	}
-	err = unwrapDomain(err)
+	err = keyConflict(unwrapDomain(err))
 	s.metrics.observeConsume(start, lockWait, err)
 	if err != nil {
 		return nil, nil, err
 	}
 	s.changed(ctx, Change{Batches: ids, List: true, Events: true})
-	batches := make([]Batch, len(items))
-	for i, it := range items {
+	for _, it := range items {
 		s.metrics.UnitsConsumed.Add(float64(it.Quantity.Milli()))
-		if batches[i], err = s.GetBatch(ctx, it.BatchID); err != nil {
-			return nil, nil, err
-		}
 	}
-	return batches, consumptions, nil
+	return out.Batches, out.Consumptions, nil
+}
+
+// manyResult is what ConsumeMany returns, as kept for its idempotency key.
+type manyResult struct {
+	Batches      []Batch
+	Consumptions []Consumption
+}
+
+// batchAndConsumption is what Adjust returns, as kept for its idempotency key.
+type batchAndConsumption struct {
+	Batch       Batch
+	Consumption Consumption
+}
+
+// batchInTx reads a batch inside the caller's transaction, so a result
+// kept there shows the change.
+func batchInTx(ctx context.Context, q *db.Queries, id uuid.UUID) (Batch, error) {
+	row, err := q.GetBatch(ctx, id)
+	if err != nil {
+		return Batch{}, err
+	}
+	return batchFromRow(row.Batch, row.ProductGtin, row.ProductName, row.LocationGln, row.LocationName), nil
 }
 
 func consumable(status string, expiry *time.Time, today time.Time) bool {
@@ -255,8 +365,12 @@ func (s *Service) Adjust(ctx context.Context, actor Actor, id uuid.UUID, delta q
 	if err := v.OrNil(); err != nil {
 		return Batch{}, Consumption{}, err
 	}
+	if out, ok, err := idempotency.Replay[batchAndConsumption](ctx); ok {
+		return out.Batch, out.Consumption, err
+	}
 	now := s.now()
-	var c Consumption
+	caller, key := idempotency.Caller(ctx)
+	var out batchAndConsumption
 	err := s.store.InTx(ctx, db.TxOptions{LockTimeout: s.lockTimeout}, func(q *db.Queries) error {
 		rows, err := q.LockBatches(ctx, []uuid.UUID{id})
 		if err != nil {
@@ -297,20 +411,26 @@ func (s *Service) Adjust(ctx context.Context, actor Actor, id uuid.UUID, delta q
 		row, err := q.InsertConsumption(ctx, db.InsertConsumptionParams{
 			BatchID: id, Kind: "adjust", Quantity: delta, QuantityAvailableAfter: after,
 			VersionAfter: version, Reason: reason, Actor: actor.name(), EventID: &eventID,
+			IdempotencyCaller: caller, IdempotencyKey: key,
 		})
-		c = consumptionFromRow(row)
-		return err
+		if err != nil {
+			return err
+		}
+		out.Consumption = consumptionFromRow(row)
+		if out.Batch, err = batchInTx(ctx, q, id); err != nil {
+			return err
+		}
+		return idempotency.Keep(ctx, q, out)
 	})
 	if errors.Is(err, db.ErrLockTimeout) {
 		s.metrics.LockTimeouts.Inc()
 		return Batch{}, Consumption{}, ErrLockTimeout
 	}
 	if err != nil {
-		return Batch{}, Consumption{}, unwrapDomain(err)
+		return Batch{}, Consumption{}, keyConflict(unwrapDomain(err))
 	}
 	s.changed(ctx, Change{Batches: []uuid.UUID{id}, List: true, Events: true})
-	b, err := s.GetBatch(ctx, id)
-	return b, c, err
+	return out.Batch, out.Consumption, nil
 }
 
 // ListConsumptions lists a batch's ledger, newest first.
@@ -372,5 +492,5 @@ func (s *Service) CheckLedger(ctx context.Context, id uuid.UUID) (Ledger, error)
 func consumptionFromRow(r db.Consumption) Consumption {
 	return Consumption{ID: r.ID, BatchID: r.BatchID, Kind: r.Kind, Quantity: r.Quantity,
 		QuantityAvailableAfter: r.QuantityAvailableAfter, VersionAfter: r.VersionAfter, Reason: r.Reason,
-		Actor: r.Actor, IdempotencyKey: r.IdempotencyKey, EventID: r.EventID, CreatedAt: r.CreatedAt}
+		Actor: r.Actor, EventID: r.EventID, CreatedAt: r.CreatedAt}
 }

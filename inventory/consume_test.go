@@ -178,7 +178,7 @@ func TestConsumeManyNoDeadlockAllOrNothing(t *testing.T) {
 				if g%2 == 1 {
 					items[0], items[1] = items[1], items[0]
 				}
-				if _, _, err := svc.ConsumeMany(context.Background(), alice, items, "pairs", ""); err != nil {
+				if _, _, err := svc.ConsumeMany(context.Background(), alice, items, "pairs"); err != nil {
 					t.Errorf("ConsumeMany: %v", err)
 					return
 				}
@@ -196,7 +196,7 @@ func TestConsumeManyNoDeadlockAllOrNothing(t *testing.T) {
 	// Second item too large: nothing of the first is taken.
 	_, _, err := svc.ConsumeMany(context.Background(), alice, []inventory.ConsumeItem{
 		{BatchID: a.ID, Quantity: 1000}, {BatchID: b.ID, Quantity: quantity.FromUnits(5000)},
-	}, "too much", "")
+	}, "too much")
 	var iq *inventory.InsufficientQuantityError
 	if !errors.As(err, &iq) || iq.Item != 1 {
 		t.Fatalf("err = %v, want insufficient quantity on item 1", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"batchtrack/db"
+	"batchtrack/idempotency"
 	"batchtrack/gs1"
 	"batchtrack/quantity"
 )
@@ -182,6 +183,9 @@ func (s *Service) RecordEvent(ctx context.Context, actor Actor, in NewEvent) (Ev
 		return Event{}, err
 	}
 
+	if ev, ok, err := idempotency.Replay[Event](ctx); ok {
+		return ev, err
+	}
 	var ev Event
 	err := s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
 		// Batches: they must exist; quantities are in the batch's unit.
@@ -262,7 +266,7 @@ func (s *Service) RecordEvent(ctx context.Context, actor Actor, in NewEvent) (Ev
 			return err
 		}
 		ev = eventFromRow(db.ListEventsRow(row))
-		return nil
+		return idempotency.Keep(ctx, q, ev)
 	})
 	if err != nil {
 		return Event{}, unwrapDomain(err)

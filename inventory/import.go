@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"batchtrack/db"
+	"batchtrack/idempotency"
 	"batchtrack/gs1"
 )
 
@@ -39,29 +40,32 @@ func (s *Service) ImportBatches(ctx context.Context, actor Actor, rows []NewBatc
 	if err := v.OrNil(); err != nil {
 		return nil, err
 	}
-	ids := make([]uuid.UUID, len(rows))
+	if out, ok, err := idempotency.Replay[[]Batch](ctx); ok {
+		return out, err
+	}
+	out := make([]Batch, 0, len(rows))
 	err := s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
 		for i := range rows {
 			id, err := s.insertBatch(ctx, q, actor, actor.source(), "batch imported", "rows["+itoa(i)+"].", rows[i])
 			if err != nil {
 				return err
 			}
-			ids[i] = id
+			b, err := batchInTx(ctx, q, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, b)
 		}
-		return nil
+		return idempotency.Keep(ctx, q, out)
 	})
 	if err != nil {
 		return nil, unwrapDomain(err)
 	}
-	s.changed(ctx, Change{Batches: ids, List: true, Events: true})
-	out := make([]Batch, 0, len(ids))
-	for _, id := range ids {
-		b, err := s.GetBatch(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
+	ids := make([]uuid.UUID, len(out))
+	for i, b := range out {
+		ids[i] = b.ID
 	}
+	s.changed(ctx, Change{Batches: ids, List: true, Events: true})
 	return out, nil
 }
 

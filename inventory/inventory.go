@@ -145,7 +145,6 @@ type Consumption struct {
 	VersionAfter           int64
 	Reason                 string
 	Actor                  string
-	IdempotencyKey         *string
 	EventID                *uuid.UUID
 	CreatedAt              time.Time
 }

@@ -11,6 +11,7 @@ import (
 
 	"batchtrack/db"
 	"batchtrack/gs1"
+	"batchtrack/idempotency"
 )
 
 // LocationTypes are the kinds of location in the supply chain.
@@ -44,17 +45,25 @@ func (s *Service) CreateProduct(ctx context.Context, in NewProduct) (Product, er
 	if err := v.OrNil(); err != nil {
 		return Product{}, err
 	}
-	row, err := s.store.CreateProduct(ctx, db.CreateProductParams{
-		Gtin: gtin, Name: strings.TrimSpace(in.Name), Description: in.Description,
-		Category: strings.TrimSpace(in.Category), Unit: in.Unit,
-	})
-	if err != nil {
-		if errors.Is(db.Translate(err), db.ErrConflict) {
-			return Product{}, &ConflictError{Field: "gtin", Message: "a product with GTIN " + gtin + " already exists"}
-		}
-		return Product{}, err
+	if p, ok, err := idempotency.Replay[Product](ctx); ok {
+		return p, err
 	}
-	return productFromRow(row), nil
+	var p Product
+	err = s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
+		row, err := q.CreateProduct(ctx, db.CreateProductParams{
+			Gtin: gtin, Name: strings.TrimSpace(in.Name), Description: in.Description,
+			Category: strings.TrimSpace(in.Category), Unit: in.Unit,
+		})
+		if errors.Is(db.Translate(err), db.ErrConflict) {
+			return &ConflictError{Field: "gtin", Message: "a product with GTIN " + gtin + " already exists"}
+		}
+		if err != nil {
+			return err
+		}
+		p = productFromRow(row)
+		return idempotency.Keep(ctx, q, p)
+	})
+	return p, unwrapDomain(err)
 }
 
 // GetProduct returns one product.
@@ -129,19 +138,26 @@ func (s *Service) CreateLocation(ctx context.Context, in NewLocation) (Location,
 	if err := v.OrNil(); err != nil {
 		return Location{}, err
 	}
-	row, err := s.store.CreateLocation(ctx, db.CreateLocationParams{
-		Gln: gln, Name: strings.TrimSpace(in.Name), Type: in.Type, Address: in.Address, ParentID: in.ParentID,
-	})
-	if err != nil {
+	if l, ok, err := idempotency.Replay[Location](ctx); ok {
+		return l, err
+	}
+	var l Location
+	err := s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
+		row, err := q.CreateLocation(ctx, db.CreateLocationParams{
+			Gln: gln, Name: strings.TrimSpace(in.Name), Type: in.Type, Address: in.Address, ParentID: in.ParentID,
+		})
 		switch err := db.Translate(err); {
 		case errors.Is(err, db.ErrConflict):
-			return Location{}, &ConflictError{Field: "gln", Message: "a location with GLN " + gln + " already exists"}
+			return &ConflictError{Field: "gln", Message: "a location with GLN " + gln + " already exists"}
 		case errors.Is(err, db.ErrForeignKey):
-			return Location{}, &NotFoundError{What: "parent location", Field: "parent_id"}
+			return &NotFoundError{What: "parent location", Field: "parent_id"}
+		case err != nil:
+			return err
 		}
-		return Location{}, err
-	}
-	return locationFromRow(row), nil
+		l = locationFromRow(row)
+		return idempotency.Keep(ctx, q, l)
+	})
+	return l, unwrapDomain(err)
 }
 
 // GetLocation returns one location.

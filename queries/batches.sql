@@ -69,12 +69,18 @@ SELECT statement_timestamp()::timestamptz AS wait_started FROM batches WHERE id 
 -- The rest of a consume, right after LockBatchForConsume in the same
 -- transaction (several may follow one lock: each sees the ones before).
 -- The update itself checks the row and takes the quantity; then the
--- ledger row, the EPCIS event and the event's batch link are appended.
+-- ledger row, the EPCIS event and the event's batch link are appended,
+-- and, for a request with an idempotency key, its result is kept in the
+-- same transaction (a key already kept refuses the update: key_taken).
 -- It starts after the lock is held, so its snapshot already has the row's
 -- latest version. The row is read once on success (by the update); only a
 -- refusal reads it again, for the error. On its own, without the lock
 -- statement, it is just as safe: the update locks and re-checks the row.
-WITH upd AS (
+WITH taken AS (
+    SELECT EXISTS (SELECT 1 FROM idempotency_keys k
+                   WHERE k.caller = sqlc.narg(idempotency_caller)::text
+                     AND k.key = sqlc.narg(idempotency_key)::text) AS key_taken
+), upd AS (
     UPDATE batches b
     SET quantity_available = b.quantity_available - @quantity,
         version = b.version + 1,
@@ -84,6 +90,7 @@ WITH upd AS (
       AND b.quality_status IN ('pending', 'approved')
       AND (b.expiry_date IS NULL OR b.expiry_date >= @today::date)
       AND (sqlc.narg(expected_version)::bigint IS NULL OR b.version = sqlc.narg(expected_version))
+      AND NOT (SELECT key_taken FROM taken)
     RETURNING b.*, unece_code(b.unit_of_measure) AS uom
 ), refused AS (
     SELECT b.quantity_available, b.version, b.quality_status, b.expiry_date
@@ -105,9 +112,9 @@ WITH upd AS (
     SELECT ev.id, u.id, 'object', @quantity, u.uom, ev.event_time FROM ev, upd u
 ), led AS (
     INSERT INTO consumptions (batch_id, kind, quantity, quantity_available_after, version_after,
-                              reason, actor, idempotency_key, event_id)
+                              reason, actor, idempotency_caller, idempotency_key, event_id)
     SELECT u.id, 'consume', @quantity, u.quantity_available, u.version,
-           @reason::text, @actor::text, sqlc.narg(idempotency_key)::text, ev.id
+           @reason::text, @actor::text, sqlc.narg(idempotency_caller)::text, sqlc.narg(idempotency_key)::text, ev.id
     FROM upd u, ev
     RETURNING id, created_at, quantity_available_after, version_after, event_id
 ), state AS (
@@ -117,23 +124,38 @@ WITH upd AS (
     FROM upd u
     UNION ALL
     SELECT r.quantity_available, r.version, r.quality_status, r.expiry_date FROM refused r
+), res AS (
+    SELECT s.quantity_available::numeric AS available_before, s.version::bigint AS version_before,
+           s.quality_status::text AS quality_status, s.expiry_date,
+           led.id AS consumption_id, led.created_at AS consumed_at,
+           led.quantity_available_after, led.version_after, led.event_id,
+           -- This statement starts once the lock is held: its start is the end
+           -- of the lock wait.
+           statement_timestamp()::timestamptz AS lock_acquired,
+           -- The batch after the update, so the caller needs no second query.
+           u.batch_number, u.product_id, u.location_id, u.production_date, u.best_before_date,
+           u.quantity_produced, u.unit_of_measure, u.notes, u.created_at, u.updated_at,
+           p.gtin AS product_gtin, p.name AS product_name, loc.gln AS location_gln, loc.name AS location_name,
+           (SELECT key_taken FROM taken) AS key_taken
+    FROM state s
+    LEFT JOIN led ON true
+    LEFT JOIN upd u ON true
+    LEFT JOIN products p ON p.id = u.product_id
+    LEFT JOIN locations loc ON loc.id = u.location_id
+), kept AS (
+    -- No ON CONFLICT: a concurrent attempt's key, committed while this one
+    -- waited, fails the whole transaction instead of consuming twice.
+    INSERT INTO idempotency_keys (caller, key, request_hash, result)
+    SELECT sqlc.narg(idempotency_caller)::text, sqlc.narg(idempotency_key)::text,
+           sqlc.narg(request_hash)::bytea, to_jsonb(res)
+    FROM res
+    WHERE res.consumption_id IS NOT NULL AND sqlc.narg(idempotency_key)::text IS NOT NULL
 )
-SELECT s.quantity_available::numeric AS available_before, s.version::bigint AS version_before,
-       s.quality_status::text AS quality_status, s.expiry_date,
-       led.id AS consumption_id, led.created_at AS consumed_at,
-       led.quantity_available_after, led.version_after, led.event_id,
-       -- This statement starts once the lock is held: its start is the end
-       -- of the lock wait.
-       statement_timestamp()::timestamptz AS lock_acquired,
-       -- The batch after the update, so the caller needs no second query.
-       u.batch_number, u.product_id, u.location_id, u.production_date, u.best_before_date,
-       u.quantity_produced, u.unit_of_measure, u.notes, u.created_at, u.updated_at,
-       p.gtin AS product_gtin, p.name AS product_name, loc.gln AS location_gln, loc.name AS location_name
-FROM state s
-LEFT JOIN led ON true
-LEFT JOIN upd u ON true
-LEFT JOIN products p ON p.id = u.product_id
-LEFT JOIN locations loc ON loc.id = u.location_id;
+SELECT available_before, version_before, quality_status, expiry_date, consumption_id, consumed_at,
+       quantity_available_after, version_after, event_id, lock_acquired, batch_number, product_id,
+       location_id, production_date, best_before_date, quantity_produced, unit_of_measure, notes,
+       created_at, updated_at, product_gtin, product_name, location_gln, location_name, key_taken
+FROM res;
 
 -- name: LockBatches :many
 -- Rows are locked in id order, so two multi-batch consumptions can never

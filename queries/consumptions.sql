@@ -1,8 +1,8 @@
 -- name: InsertConsumption :one
 INSERT INTO consumptions (batch_id, kind, quantity, quantity_available_after, version_after,
-                          reason, actor, idempotency_key, event_id)
+                          reason, actor, idempotency_caller, idempotency_key, event_id)
 VALUES (@batch_id, @kind, @quantity, @quantity_available_after, @version_after,
-        @reason, @actor, sqlc.narg(idempotency_key), sqlc.narg(event_id))
+        @reason, @actor, sqlc.narg(idempotency_caller), sqlc.narg(idempotency_key), sqlc.narg(event_id))
 RETURNING *;
 
 -- name: GetConsumption :one

@@ -213,7 +213,6 @@ func (s *Server) consume(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r.IdempotencyKey = strings.Clone(c.Get("Idempotency-Key"))
 	b, cons, err := s.deps.Inventory.Consume(c.UserContext(), actor(c), r)
 	if err != nil {
 		return err
@@ -251,8 +250,7 @@ func (s *Server) consumeMany(c *fiber.Ctx) error {
 	if err := v.OrNil(); err != nil {
 		return err
 	}
-	batches, cons, err := s.deps.Inventory.ConsumeMany(c.UserContext(), actor(c), items, req.Reason,
-		strings.Clone(c.Get("Idempotency-Key")))
+	batches, cons, err := s.deps.Inventory.ConsumeMany(c.UserContext(), actor(c), items, req.Reason)
 	if err != nil {
 		return err
 	}

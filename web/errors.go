@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"batchtrack/db"
 	"batchtrack/idempotency"
 	"batchtrack/inventory"
 	"batchtrack/quantity"
@@ -115,9 +116,12 @@ func toProblem(err error, lockTimeout int) *Problem {
 	case errors.Is(err, idempotency.ErrKeyReused):
 		return problemError(fiber.StatusUnprocessableEntity, "idempotency-key-reuse", "Idempotency key reused",
 			"This Idempotency-Key was already used with a different request.")
-	case errors.Is(err, idempotency.ErrInProgress):
-		return problemError(fiber.StatusConflict, "idempotency-in-progress", "Request in progress",
-			"The first request with this Idempotency-Key is still running; retry shortly.")
+	case errors.Is(db.Translate(err), db.ErrUnavailable):
+		p := problemError(fiber.StatusServiceUnavailable, "unavailable", "Service unavailable",
+			"The database cannot be reached right now; retry shortly. A write sent with an Idempotency-Key "+
+				"can be retried with the same key: it is carried out at most once.")
+		p.RetryAfter = 2
+		return p
 	case errors.As(err, &fe):
 		switch fe.Code {
 		case fiber.StatusNotFound:

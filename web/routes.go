@@ -16,29 +16,31 @@ func (s *Server) routes() {
 	app.Get("/01/:gtin/10/:lot", s.viewer(s.resolveDigitalLink))
 
 	// JSON API (api.md).
-	api := app.Group("/api", s.limitAPI(), s.withIdempotency)
+	// Writes run once per Idempotency-Key (once, after the role check: an
+	// anonymous request keeps nothing).
+	api := app.Group("/api", s.limitAPI())
 	api.Get("/products", s.viewer(s.listProducts))
-	api.Post("/products", s.operator(s.createProduct))
+	api.Post("/products", s.operator(s.once(s.createProduct)))
 	api.Get("/products/:id", s.viewer(s.showProduct))
 
 	api.Get("/locations", s.viewer(s.listLocations))
-	api.Post("/locations", s.operator(s.createLocation))
+	api.Post("/locations", s.operator(s.once(s.createLocation)))
 	api.Get("/locations/:id", s.viewer(s.showLocation))
 
 	api.Get("/batches", s.viewer(s.listBatches))
-	api.Post("/batches", s.operator(s.createBatch))
-	api.Post("/batches/consume", s.operator(s.consume))
+	api.Post("/batches", s.operator(s.once(s.createBatch)))
+	api.Post("/batches/consume", s.operator(s.once(s.consume)))
 	api.Get("/batches/:id", s.viewer(s.showBatch))
-	api.Patch("/batches/:id", s.operator(s.patchBatch))
-	api.Post("/batches/:id/consume", s.operator(s.consume))
-	api.Post("/batches/:id/adjust", s.admin(s.adjustBatch))
+	api.Patch("/batches/:id", s.operator(s.once(s.patchBatch)))
+	api.Post("/batches/:id/consume", s.operator(s.once(s.consume)))
+	api.Post("/batches/:id/adjust", s.admin(s.once(s.adjustBatch)))
 	api.Get("/batches/:id/consumptions", s.viewer(s.listConsumptions))
 	api.Get("/batches/:id/qr.png", s.viewer(s.showBatchQRPNG))
 	api.Get("/batches/:id/qr.svg", s.viewer(s.showBatchQRSVG))
-	api.Post("/consumptions", s.operator(s.consumeMany))
+	api.Post("/consumptions", s.operator(s.once(s.consumeMany)))
 
 	api.Get("/events", s.viewer(s.listEvents))
-	api.Post("/events", s.operator(s.createEvent))
+	api.Post("/events", s.operator(s.once(s.createEvent)))
 	api.Get("/events/:id", s.viewer(s.showEvent))
 
 	// Staff pages (server-rendered, htmx fragments).
