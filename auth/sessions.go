@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -113,7 +115,15 @@ func (s *Service) DeleteDeadSessions(ctx context.Context) (int64, error) {
 	return s.q.DeleteDeadSessions(ctx, db.DeleteDeadSessionsParams{Now: now, IdleSince: now.Add(-s.idle)})
 }
 
+// A header kept only for information is cleaned, never refused: invalid
+// UTF-8 and control characters (PostgreSQL cannot store NUL) become U+FFFD.
 func truncate(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 	if len(s) <= n {
 		return s
 	}

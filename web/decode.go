@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"mime"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -43,6 +48,9 @@ func decodeBody(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return validationProblem(inventory.FieldError{Field: "body", Message: "is required: send a JSON object"})
 	}
+	if err := checkJSONText(body); err != nil {
+		return err
+	}
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&raw); err != nil || raw == nil {
@@ -66,7 +74,8 @@ func decodeFields(raw map[string]json.RawMessage, v reflect.Value, prefix string
 			continue
 		}
 		f := v.Field(idx)
-		if err := json.Unmarshal(msg, f.Addr().Interface()); err != nil {
+		// Strict inside nested objects too: exact names, none unknown.
+		if err := jsonv2.Unmarshal(msg, f.Addr().Interface(), jsonv2.RejectUnknownMembers(true)); err != nil {
 			var ve *inventory.ValidationError
 			if errors.As(err, &ve) {
 				for _, fe := range ve.Fields {
@@ -74,7 +83,19 @@ func decodeFields(raw map[string]json.RawMessage, v reflect.Value, prefix string
 				}
 				continue
 			}
-			verr.Add(prefix+name, fieldMessage(f.Type(), err))
+			field, t := prefix+name, f.Type()
+			var se *jsonv2.SemanticError
+			if errors.As(err, &se) && se.JSONPointer != "" {
+				field += pointerField(se.JSONPointer)
+				if errors.Is(se.Err, jsonv2.ErrUnknownName) {
+					verr.Add(field, "is not a known field")
+					continue
+				}
+				if se.GoType != nil {
+					t = se.GoType
+				}
+			}
+			verr.Add(field, fieldMessage(t, err))
 		}
 	}
 	sortFieldErrors(verr.Fields)
@@ -135,6 +156,55 @@ func fieldMessage(t reflect.Type, err error) string {
 		return "must be a JSON object"
 	}
 	return "has the wrong type"
+}
+
+// checkJSONText refuses what no field may hold, wherever it is in the
+// body: invalid UTF-8 (overlong forms among it), lone surrogates in
+// escapes, duplicate keys, and control characters such as NUL in a key or
+// string (the database cannot store NUL; the others are never meant).
+func checkJSONText(body []byte) error {
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.ReadToken()
+		if err == io.EOF {
+			return nil
+		}
+		field := strings.TrimPrefix(pointerField(dec.StackPointer()), ".")
+		if field == "" {
+			field = "body"
+		}
+		if err != nil {
+			msg := err.Error()
+			switch {
+			case errors.Is(err, jsontext.ErrDuplicateName):
+				return validationProblem(inventory.FieldError{Field: field, Message: "appears more than once"})
+			case strings.Contains(msg, "invalid UTF-8"):
+				return validationProblem(inventory.FieldError{Field: field, Message: "is not valid UTF-8"})
+			case strings.Contains(msg, "surrogate"):
+				return validationProblem(inventory.FieldError{Field: field, Message: "has an invalid \\u escape (a lone surrogate)"})
+			}
+			return nil // malformed: the decoder says so in its own words
+		}
+		if tok.Kind() == '"' {
+			if msg := textProblem(tok.String()); msg != "" {
+				return validationProblem(inventory.FieldError{Field: field, Message: msg})
+			}
+		}
+	}
+}
+
+// pointerField turns a JSON pointer ("/items/0/batch_id") into the field
+// name errors use (".items[0].batch_id").
+func pointerField(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		if _, err := strconv.Atoi(tok); err == nil {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		b.WriteString("." + tok)
+	}
+	return b.String()
 }
 
 func sortFieldErrors(fs []inventory.FieldError) {

@@ -130,6 +130,9 @@ func toProblem(err error, lockTimeout int) *Problem {
 			return problemError(fe.Code, "method-not-allowed", "Method not allowed", "This resource does not support that method.")
 		case fiber.StatusRequestEntityTooLarge:
 			return problemError(fe.Code, "body-too-large", "Request body too large", "Request bodies are limited to 1 MiB.")
+		case fiber.StatusRequestHeaderFieldsTooLarge:
+			return problemError(fe.Code, "headers-too-large", "Request headers too large",
+				"The request's headers are larger than the server accepts.")
 		}
 		if fe.Code < 500 {
 			return problemError(fe.Code, "bad-request", "Bad request", fe.Message)
@@ -153,7 +156,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if p.RetryAfter > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(p.RetryAfter))
 	}
-	if isAPI(c) {
+	if isAPI(c) || (beforeRouting(p.Status) && !strings.Contains(c.Get(fiber.HeaderAccept), "text/html")) {
 		return writeProblem(c, p)
 	}
 	return s.renderErrorPage(c, p)
@@ -167,6 +170,12 @@ func writeProblem(c *fiber.Ctx, p *Problem) error {
 	c.Status(p.Status)
 	c.Set(fiber.HeaderContentType, "application/problem+json")
 	return c.Send(body)
+}
+
+// beforeRouting says whether the server refuses a request with this
+// status before it knows the path (the headers or body are too large).
+func beforeRouting(status int) bool {
+	return status == fiber.StatusRequestHeaderFieldsTooLarge || status == fiber.StatusRequestEntityTooLarge
 }
 
 func isAPI(c *fiber.Ctx) bool {

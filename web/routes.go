@@ -7,7 +7,9 @@ func (s *Server) routes() {
 	app.Use(s.withRequest, s.recoverPanic)
 	// Security headers on every response; then who the caller is (token or
 	// session; the guards below decide), then CSRF for session writes.
-	app.Use(s.securityHeaders, s.authenticate, s.checkCSRF)
+	// Text that could not be stored (invalid UTF-8, NUL, control
+	// characters) is refused up front, wherever in the URL or form it is.
+	app.Use(s.securityHeaders, s.checkInputText, s.authenticate, s.checkCSRF)
 
 	app.Get("/healthz", s.public(s.showHealth))
 	app.Get("/readyz", s.public(s.showReadiness))
