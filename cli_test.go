@@ -15,7 +15,7 @@ import (
 	"batchtrack/web"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+
 
 func TestUserAndTokenCommands(t *testing.T) {
 	ctx := context.Background()

@@ -1,0 +1,276 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Every write route, sent twice with one key (the second time with its
+// JSON keys reordered and spaced out), acts once and answers the second
+// time exactly as the first: status, body, ETag and Location.
+func TestEveryWriteReplaysItsFirstAnswer(t *testing.T) {
+	a := newTestApp(t)
+	b := a.fixture("100")
+	other := a.batch(b.ProductID.String(), b.LocationID.String(), "50")
+	id, otherID := b.ID.String(), other.ID.String()
+	tests := []struct {
+		name, method, path string
+		body, reordered    string
+		table              string // whose row count must grow by exactly one
+	}{
+		{"product", "POST", "/api/products",
+			`{"gtin": "` + validGTIN() + `", "name": "Oat milk", "unit": "L"}`, "", "products"},
+		{"location", "POST", "/api/locations",
+			`{"gln": "` + validGLN() + `", "name": "Dock 4", "type": "warehouse"}`, "", "locations"},
+		{"batch", "POST", "/api/batches",
+			`{"product_id": "` + b.ProductID.String() + `", "location_id": "` + b.LocationID.String() +
+				`", "production_date": "2026-11-01", "quantity_produced": "12.5"}`, "", "batches"},
+		{"consume", "POST", "/api/batches/" + id + "/consume",
+			`{"quantity_to_consume": "1.5", "reason": "picking"}`, "", "consumptions"},
+		{"consume by body", "POST", "/api/batches/consume",
+			`{"batch_id": "` + id + `", "quantity_to_consume": 2}`, "", "consumptions"},
+		{"multi-consume", "POST", "/api/consumptions",
+			`{"items": [{"batch_id": "` + id + `", "quantity_to_consume": "1"}, {"batch_id": "` + otherID +
+				`", "quantity_to_consume": "1"}], "reason": "mix"}`, "", "consumptions"},
+		{"adjust", "POST", "/api/batches/" + id + "/adjust",
+			`{"quantity": "-0.5", "reason": "count"}`, "", "consumptions"},
+		{"patch", "PATCH", "/api/batches/" + otherID,
+			`{"notes": "checked", "quality_status": "rejected", "reason": "lab"}`, "", "events"},
+		{"event", "POST", "/api/events",
+			`{"event_type": "ObjectEvent", "action": "OBSERVE", "biz_step": "inspecting", "batch_ids": ["` + id + `"]}`,
+			"", "events"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key := fmt.Sprintf("replay-%d", i)
+			before := a.count(tt.table)
+			first := a.do(tt.method, tt.path, tt.body, "Idempotency-Key", key)
+			firstBody := readBody(t, first)
+			if first.StatusCode >= 300 {
+				t.Fatalf("first: %d %s", first.StatusCode, firstBody)
+			}
+			grown := a.count(tt.table) - before
+			again := a.do(tt.method, tt.path, reorderJSON(t, tt.body), "Idempotency-Key", key)
+			againBody := readBody(t, again)
+			if again.StatusCode != first.StatusCode || againBody != firstBody {
+				t.Fatalf("replay differs:\n%d %s\n%d %s", first.StatusCode, firstBody, again.StatusCode, againBody)
+			}
+			if again.Header.Get("Idempotent-Replayed") != "true" || first.Header.Get("Idempotent-Replayed") != "" {
+				t.Errorf("Idempotent-Replayed: first %q, again %q", first.Header.Get("Idempotent-Replayed"),
+					again.Header.Get("Idempotent-Replayed"))
+			}
+			for _, h := range []string{"ETag", "Location", "Content-Type"} {
+				if again.Header.Get(h) != first.Header.Get(h) {
+					t.Errorf("%s: first %q, replay %q", h, first.Header.Get(h), again.Header.Get(h))
+				}
+			}
+			if got := a.count(tt.table) - before; got != grown || grown == 0 {
+				t.Errorf("%s grew by %d after the first send and %d after both", tt.table, grown, got)
+			}
+		})
+	}
+	a.checkLedger(b)
+	a.checkLedger(other)
+}
+
+// reorderJSON sends the same JSON with its top-level keys reversed and
+// extra whitespace: a retry must be recognised as the same request.
+func reorderJSON(t *testing.T, body string) string {
+	t.Helper()
+	inner := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(body), "{"), "}")
+	var parts []string
+	depth, start := 0, 0
+	for i, r := range inner {
+		switch r {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ',':
+			if depth == 0 {
+				parts = append(parts, strings.TrimSpace(inner[start:i]))
+				start = i + 1
+			}
+		}
+	}
+	parts = append(parts, strings.TrimSpace(inner[start:]))
+	for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
+		parts[i], parts[j] = parts[j], parts[i]
+	}
+	return "{\n  " + strings.Join(parts, ",\n  ") + "\n}\n"
+}
+
+func (a *testApp) count(table string) int {
+	a.t.Helper()
+	var n int
+	if err := a.pool.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		a.t.Fatal(err)
+	}
+	return n
+}
+
+// The crash window: the write commits, but its answer never reaches the
+// client (here the client hangs up while the batch is locked; in
+// TestAppKilledBetweenCommitAndAnswer the process dies). The retry with
+// the same key is answered at once from the committed result: one ledger
+// row, and the retry's answer names it.
+func TestRetryAfterALostAnswerReplaysTheCommittedOne(t *testing.T) {
+	a := newTestApp(t)
+	base := a.listen()
+	b := a.fixture("100")
+	other := a.batch(b.ProductID.String(), b.LocationID.String(), "100")
+	tests := []struct{ name, path, body string }{
+		{"consume", "/api/batches/" + b.ID.String() + "/consume", `{"quantity_to_consume": "3"}`},
+		{"multi-consume", "/api/consumptions", `{"items": [{"batch_id": "` + b.ID.String() +
+			`", "quantity_to_consume": "2"}, {"batch_id": "` + other.ID.String() + `", "quantity_to_consume": "2"}]}`},
+		{"adjust", "/api/batches/" + b.ID.String() + "/adjust", `{"quantity": "-1", "reason": "recount"}`},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key := fmt.Sprintf("lost-answer-%d", i)
+			ctx := context.Background()
+			// Hold the batch row, so the request waits under our eyes.
+			holder, err := a.pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer holder.Rollback(ctx) //nolint:errcheck
+			if _, err := holder.Exec(ctx, "SELECT 1 FROM batches WHERE id = $1 FOR UPDATE", b.ID); err != nil {
+				t.Fatal(err)
+			}
+			conn := sendRaw(t, base, "POST", tt.path, tt.body, "Idempotency-Key: "+key)
+			a.waitForLockWaiter(t)
+			conn.Close() // the client gives up: it will never see the answer
+			if err := holder.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			rowsForKey := func() int {
+				var n int
+				if err := a.pool.QueryRow(ctx, "SELECT count(*) FROM consumptions WHERE idempotency_key = $1", key).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for rowsForKey() == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("the write never committed")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			committed := rowsForKey()
+			resp := a.do("POST", tt.path, tt.body, "Idempotency-Key", key)
+			body := readBody(t, resp)
+			if resp.StatusCode != 200 || resp.Header.Get("Idempotent-Replayed") != "true" {
+				t.Fatalf("retry: %d replayed=%q %s", resp.StatusCode, resp.Header.Get("Idempotent-Replayed"), body)
+			}
+			if got := rowsForKey(); got != committed {
+				t.Fatalf("%d ledger rows for the key after the retry, %d before", got, committed)
+			}
+			rows, err := a.pool.Query(ctx, "SELECT id FROM consumptions WHERE idempotency_key = $1", key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id uuid.UUID
+				if err := rows.Scan(&id); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(body, id.String()) {
+					t.Errorf("the retry's answer does not name ledger row %s: %s", id, body)
+				}
+			}
+		})
+	}
+	a.checkLedger(b)
+	a.checkLedger(other)
+}
+
+// sendRaw writes one HTTP request on a fresh connection and returns the
+// connection without reading the answer.
+func sendRaw(t *testing.T, base, method, path, body string, headers ...string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(conn)
+	fmt.Fprintf(w, "%s %s HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", method, path, len(body))
+	for _, h := range headers {
+		fmt.Fprintf(w, "%s\r\n", h)
+	}
+	fmt.Fprintf(w, "\r\n%s", body)
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// waitForLockWaiter waits until some session of the app waits for a row lock.
+func (a *testApp) waitForLockWaiter(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := a.pool.QueryRow(context.Background(),
+			"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no request waited for the lock")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A request without credentials writes no idempotency record.
+func TestAnonymousKeyedRequestKeepsNothing(t *testing.T) {
+	a := newTestApp(t)
+	b := a.fixture("10")
+	resp := a.do("POST", "/api/batches/"+b.ID.String()+"/consume", `{"quantity_to_consume": "1"}`,
+		"Idempotency-Key", "anon-1", "Authorization", "Bearer nope")
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if n := a.count("idempotency_keys"); n != 0 {
+		t.Fatalf("%d idempotency records after an unauthenticated request", n)
+	}
+}
+
+// While the database cannot be reached, requests get 503 with
+// Retry-After and /problems/unavailable, and /readyz says so.
+func TestDatabaseUnavailableIs503(t *testing.T) {
+	a := newTestApp(t)
+	b := a.fixture("10")
+	a.pool.Close()
+	for _, r := range []struct{ method, path, body string }{
+		{"GET", "/api/batches?limit=1", ""},
+		{"POST", "/api/batches/" + b.ID.String() + "/consume", `{"quantity_to_consume": "1"}`},
+		{"POST", "/api/batches/" + b.ID.String() + "/adjust", `{"quantity": "1", "reason": "x"}`},
+	} {
+		var body any
+		if r.body != "" {
+			body = r.body
+		}
+		resp := a.do(r.method, r.path, body, "Idempotency-Key", "down-"+r.path)
+		p := decode[Problem](t, resp)
+		if resp.StatusCode != 503 || p.Type != "/problems/unavailable" || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("%s %s: %d %s Retry-After=%q", r.method, r.path, resp.StatusCode, p.Type, resp.Header.Get("Retry-After"))
+		}
+	}
+	if resp := a.do("GET", "/readyz", nil); resp.StatusCode != 503 {
+		t.Errorf("/readyz: %d", resp.StatusCode)
+	}
+}
