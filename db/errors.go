@@ -96,6 +96,14 @@ func unreachable(err error) bool {
 		strings.Contains(msg, "failed to deallocate cached statement")
 }
 
+// RolledBack says whether err is the server's own report of a failed
+// statement, so its transaction is known to have been rolled back. A
+// broken connection leaves a commit's fate unknown.
+func RolledBack(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && !errors.Is(Translate(err), ErrUnavailable)
+}
+
 // ConstraintOf returns the constraint named by a translated error.
 func ConstraintOf(err error) string {
 	var e *Error

@@ -91,8 +91,11 @@ func (s *Service) runGroup(ctx context.Context, group []*consumeCall) {
 		args[i] = call.arg
 	}
 	rows, waited, err := s.store.ConsumePipelined(ctx, s.lockTimeout, args...)
-	if err != nil && len(group) > 1 && !isLockTimeout(err) {
+	if err != nil && len(group) > 1 && !isLockTimeout(err) && db.RolledBack(err) {
 		// One consume's failure must not be another's: run them one by one.
+		// Only when the server said the group was rolled back: if its fate
+		// is unknown (the connection broke), running them again could
+		// consume twice.
 		for _, call := range group {
 			rows, waited, err := s.store.ConsumePipelined(ctx, s.lockTimeout, call.arg)
 			call.done <- result(rows, waited, err)

@@ -188,7 +188,7 @@ func (a *testApp) listen() string {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	go func() { _ = a.srv.App().Listener(ln) }()
+	go func() { _ = a.srv.Serve(ln) }()
 	a.t.Cleanup(func() { _ = a.srv.App().ShutdownWithTimeout(5 * time.Second) })
 	direct := "http://" + ln.Addr().String()
 	if a.anonymous {

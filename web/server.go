@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/netip"
 	"regexp"
 	"time"
@@ -100,11 +101,20 @@ const writeBufferSize = 64 << 10
 // App is the Fiber app, for Listen and tests.
 func (s *Server) App() *fiber.App { return s.app }
 
+// Serve serves on ln until the app shuts down.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.app.Listener(lingeringListener{ln})
+}
+
 // Listen serves on addr until ctx is cancelled, then shuts down
 // gracefully within grace.
 func (s *Server) Listen(ctx context.Context, addr string, grace time.Duration) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- s.app.Listen(addr) }()
+	go func() { errc <- s.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
