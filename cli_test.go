@@ -15,8 +15,6 @@ import (
 	"batchtrack/web"
 )
 
-
-
 func TestUserAndTokenCommands(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.New(t)

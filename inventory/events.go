@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 
 	"batchtrack/db"
-	"batchtrack/idempotency"
 	"batchtrack/gs1"
+	"batchtrack/idempotency"
 	"batchtrack/quantity"
 )
 

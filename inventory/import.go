@@ -7,8 +7,8 @@ import (
 	"github.com/google/uuid"
 
 	"batchtrack/db"
-	"batchtrack/idempotency"
 	"batchtrack/gs1"
+	"batchtrack/idempotency"
 )
 
 // MaxImportRows bounds one import, so its transaction stays short.
