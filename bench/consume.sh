@@ -7,7 +7,8 @@
 #   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bench/consume.sh
 #
 # Needs wrk and pgbench (Debian: wrk, postgresql-client). Loopback only;
-# every run is bounded by DURATION (default 10s) per measurement.
+# every run is bounded by DURATION (default 10s) per measurement. BIN runs
+# a binary built elsewhere (another commit, for a before/after in one run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${BENCH_DATABASE_URL:?set BENCH_DATABASE_URL to a PostgreSQL server where a bench database may be created}"
@@ -20,13 +21,13 @@ admin_url=$BENCH_DATABASE_URL
 db_url=$(echo "$admin_url" | sed -E "s#/[^/?]*(\?|$)#/$dbname\1#")
 
 psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $dbname" -c "CREATE DATABASE $dbname"
-go build -o bin/batchtrack .
+if [ -z "${BIN:-}" ]; then go build -o bin/batchtrack . && BIN=./bin/batchtrack; fi
 export DATABASE_URL=$db_url SEED=false LOG_LEVEL=warn
-echo "bench-password-$$-$RANDOM" | ./bin/batchtrack user add --email bench@example.com --role admin >/dev/null
-token=$(./bin/batchtrack token create --user bench@example.com --name bench)
+echo "bench-password-$$-$RANDOM" | "$BIN" user add --email bench@example.com --role admin >/dev/null
+token=$("$BIN" token create --user bench@example.com --name bench)
 ADDR=127.0.0.1:$PORT DB_MAX_CONNS=$CONNS \
   RATE_LIMIT_READ=off RATE_LIMIT_CONSUME=off RATE_LIMIT_BATCHES_WRITE=off RATE_LIMIT_EVENTS_WRITE=off \
-  ./bin/batchtrack serve >/tmp/bt-bench.log 2>&1 &
+  "$BIN" serve >/tmp/bt-bench.log 2>&1 &
 app=$!
 trap 'kill $app 2>/dev/null; wait $app 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
@@ -48,6 +49,19 @@ wrk.method = "POST"
 wrk.body = '{"quantity_to_consume": "0.001"}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.path = "/api/batches/$hot/consume"
+LUA
+# The same with a new Idempotency-Key on every request (as a retrying
+# script sends them): the key's result is kept in the consume's statement.
+cat > /tmp/bt-bench-hot-keyed.lua <<LUA
+wrk.method = "POST"
+wrk.body = '{"quantity_to_consume": "0.001"}'
+wrk.headers["Content-Type"] = "application/json"
+local n, tag = 0, tostring(math.random(1, 1e9))
+request = function()
+  n = n + 1
+  wrk.headers["Idempotency-Key"] = "bench-" .. tag .. "-" .. n
+  return wrk.format(nil, "/api/batches/$hot/consume")
+end
 LUA
 cat > /tmp/bt-bench-many.lua <<'LUA'
 local ids = {}
@@ -97,6 +111,7 @@ warm_wrk() { wrk -t"$THREADS" -c"$CONNS" -d3s -s "$1" "${auth[@]}" "http://127.0
 warm_pg() { pgbench -n -M prepared -c "$CONNS" -j "$THREADS" -T 3 -f "$1" "$db_url" >/dev/null 2>&1; vac; }
 echo "measuring ($DURATION each, $CONNS connections), one hot batch..."
 warm_wrk /tmp/bt-bench-hot.lua; wrk_hot=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s /tmp/bt-bench-hot.lua "${auth[@]}" "http://127.0.0.1:$PORT" | tee /tmp/bt-bench-wrk-hot.txt | rate)
+warm_wrk /tmp/bt-bench-hot-keyed.lua; wrk_keyed=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s /tmp/bt-bench-hot-keyed.lua "${auth[@]}" "http://127.0.0.1:$PORT" | tee /tmp/bt-bench-wrk-keyed.txt | rate)
 warm_pg /tmp/bt-bench-hot.sql; pg_hot=$(pg /tmp/bt-bench-hot.sql)
 warm_pg /tmp/bt-bench-same-hot.sql; same_hot=$(pg /tmp/bt-bench-same-hot.sql)
 echo "measuring 1000 batches..."
@@ -108,9 +123,11 @@ non2xx=$(grep -h "Non-2xx" /tmp/bt-bench-wrk-*.txt || true)
 ratio() { echo "scale=2; $1 / $2" | bc; }
 printf '\n%-14s %14s %22s %20s\n' "consume" "batchtrack/s" "pgbench plain tps" "pgbench same tps"
 printf '%-14s %14s %14s (%5s) %12s (%5s)\n' "one hot batch" "$wrk_hot" "$pg_hot" "$(ratio "$wrk_hot" "$pg_hot")" "$same_hot" "$(ratio "$wrk_hot" "$same_hot")"
+printf '%-14s %14s %14s (%5s) %12s (%5s)\n' "hot, keyed" "$wrk_keyed" "$pg_hot" "$(ratio "$wrk_keyed" "$pg_hot")" "$same_hot" "$(ratio "$wrk_keyed" "$same_hot")"
 printf '%-14s %14s %14s (%5s) %12s (%5s)\n' "1000 batches" "$wrk_many" "$pg_many" "$(ratio "$wrk_many" "$pg_many")" "$same_many" "$(ratio "$wrk_many" "$same_many")"
 echo "plain: BEGIN; SELECT ... FOR UPDATE; UPDATE; INSERT ledger; END (a round trip each)."
 echo "same: the app's own statements (lock, then update + ledger + event + link), pipelined as the app sends them."
+echo "keyed: a new Idempotency-Key on every request."
 echo "(ratios: batchtrack over HTTP, with auth and JSON, divided by pgbench)"
 if [ -n "$non2xx" ]; then echo "FAIL: wrk saw non-2xx responses, the figures above are not consumes: $non2xx"; exit 1; fi
 psql -qAt "$db_url" -c "SELECT count(*) AS bad FROM batches b WHERE quantity_available <> quantity_produced - coalesce((SELECT sum(quantity) FROM consumptions c WHERE c.batch_id = b.id), 0)" | sed 's/^/batches whose ledger does not explain the balance: /'

@@ -22,10 +22,11 @@ func main() {
 	if !strings.HasPrefix(id, ":") {
 		id = "'" + id + "'"
 	}
-	// Parameters in the generated code's order ($1 quantity, $2 batch...);
-	// the lock statement has only the batch, as $1.
-	consumeArgs := map[string]string{"$1": "0.001", "$2": id + "::uuid", "$3": "current_date", "$4": "NULL",
-		"$5": "'+00:00'", "$6": "'pgbench'", "$7": "''", "$8": "NULL"}
+	// Parameters in the generated code's order ($1 idempotency caller, $2
+	// key, $3 quantity, $4 batch...); no key, as wrk's plain consumes send
+	// none. The lock statement has only the batch, as $1.
+	consumeArgs := map[string]string{"$1": "NULL", "$2": "NULL", "$3": "0.001", "$4": id + "::uuid", "$5": "current_date",
+		"$6": "NULL", "$7": "'+00:00'", "$8": "'pgbench'", "$9": "''", "$10": "NULL"}
 	lockArgs := map[string]string{"$1": id + "::uuid"}
 	fill := func(sql string, args map[string]string) string {
 		sql = regexp.MustCompile(`(?m)--.*$`).ReplaceAllString(sql, "")
