@@ -123,29 +123,29 @@ func (p *appProcess) logs() string {
 // freeAddr returns a loopback address nobody listens on right now.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return fmt.Sprintf("127.0.0.1:%d", freePort(t))
 }
 
-// adminToken creates an admin and an API token for it with the CLI.
+// adminToken creates an admin and an API token for it with the CLI, as
+// an operator would.
 func adminToken(t *testing.T, dbURL string) string {
 	t.Helper()
 	getenv := func(k string) string { return map[string]string{"DATABASE_URL": dbURL}[k] }
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"user", "add", "--email", "faults@example.com", "--role", "admin", "--name", "Faults"},
+	if err := run(context.Background(), []string{"user", "add", "--email", "suite@example.com", "--role", "admin", "--name", "Suite"},
 		getenv, strings.NewReader("correct horse battery staple\n"), &out, io.Discard); err != nil {
 		t.Fatalf("user add: %v (%s)", err, out.String())
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"token", "create", "--user", "faults@example.com", "--name", "faults"},
+	if err := run(context.Background(), []string{"token", "create", "--user", "suite@example.com", "--name", "suite"},
 		getenv, nil, &out, io.Discard); err != nil {
 		t.Fatalf("token create: %v", err)
 	}
-	return strings.TrimSpace(out.String())
+	token := strings.TrimSpace(out.String())
+	if strings.ContainsAny(token, " \n") || token == "" {
+		t.Fatalf("token create printed %q, want the token alone", out.String())
+	}
+	return token
 }
 
 // apiClient sends JSON with a token.

@@ -23,32 +23,13 @@ import (
 func startApp(t *testing.T, env map[string]string) (base, token, dbURL string) {
 	t.Helper()
 	dbURL = pgtest.URL(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	vars := map[string]string{"DATABASE_URL": dbURL, "ADDR": addr, "SEED": "false", "LOG_LEVEL": "warn"}
 	for k, v := range env {
 		vars[k] = v
 	}
 	getenv := func(k string) string { return vars[k] }
-
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"user", "add", "--email", "suite@example.com", "--role", "admin", "--name", "Suite"},
-		getenv, strings.NewReader("correct horse battery staple\n"), &out, io.Discard); err != nil {
-		t.Fatalf("user add: %v (%s)", err, out.String())
-	}
-	out.Reset()
-	if err := run(context.Background(), []string{"token", "create", "--user", "suite@example.com", "--name", "suite"},
-		getenv, nil, &out, io.Discard); err != nil {
-		t.Fatalf("token create: %v", err)
-	}
-	token = strings.TrimSpace(out.String())
-	if strings.ContainsAny(token, " \n") || token == "" {
-		t.Fatalf("token create printed %q, want the token alone", out.String())
-	}
+	token = adminToken(t, dbURL)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
