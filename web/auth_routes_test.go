@@ -246,7 +246,8 @@ func TestRecallNeedsAdmin(t *testing.T) {
 	}{
 		{"operator recalls", operator, `{"quality_status":"recalled","reason":"x"}`, 403},
 		{"operator recalls, other case (not a status at all)", operator, `{"quality_status":"RECALLED","reason":"x"}`, 422},
-		{"operator hides it in a duplicate key", operator, `{"quality_status":"approved","quality_status":"recalled","reason":"x"}`, 403},
+		// Duplicate keys are refused before anyone reads them.
+		{"operator hides it in a duplicate key", operator, `{"quality_status":"approved","quality_status":"recalled","reason":"x"}`, 422},
 		{"operator rejects", operator, `{"quality_status":"rejected","reason":"x"}`, 200},
 		{"admin recalls", admin, `{"quality_status":"recalled","reason":"x"}`, 200},
 	} {
