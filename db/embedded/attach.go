@@ -128,12 +128,8 @@ func Remove(requested string) (string, error) {
 	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}
-	pgdata := filepath.Join(dir, "pgdata")
-	if raw, err := os.ReadFile(filepath.Join(pgdata, "postmaster.pid")); err == nil {
-		pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(raw), "\n", 2)[0]))
-		if liveness(pid, pgdata) != serverGone {
-			return "", fmt.Errorf("embedded postgres: a server (pid %d) is %w on %s; stop it first", pid, ErrRunning, pgdata)
-		}
+	if err := checkStopped(dir); err != nil {
+		return "", err
 	}
 	// The socket directory Start chose for a long data directory path.
 	_ = os.RemoveAll(filepath.Join(os.TempDir(), "batchtrack-pg-sock-"+pathHash(dir)))
@@ -141,4 +137,27 @@ func Remove(requested string) (string, error) {
 		return "", fmt.Errorf("embedded postgres: %w", err)
 	}
 	return dir, nil
+}
+
+// CheckStopped returns ErrRunning when a server runs on the cluster for
+// requested.
+func CheckStopped(requested string) error {
+	dir, err := Locate(requested)
+	if err != nil {
+		return err
+	}
+	return checkStopped(dir)
+}
+
+func checkStopped(dir string) error {
+	pgdata := filepath.Join(dir, "pgdata")
+	raw, err := os.ReadFile(filepath.Join(pgdata, "postmaster.pid"))
+	if err != nil {
+		return nil
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(raw), "\n", 2)[0]))
+	if liveness(pid, pgdata) != serverGone {
+		return fmt.Errorf("embedded postgres: a server (pid %d) is %w on %s; stop it first", pid, ErrRunning, pgdata)
+	}
+	return nil
 }
