@@ -7,7 +7,7 @@ BIN     := bin/batchtrack
 PKGS    := ./...
 BENCH_COUNT ?= 6
 
-.PHONY: run test build generate check deps deps-test assets bench clean
+.PHONY: run test build generate check deps deps-test assets bench clean reset-data
 
 ## run: start the app on http://127.0.0.1:3000 with a private PostgreSQL and demo data
 run: deps build
@@ -59,6 +59,10 @@ bench: deps-test
 	done
 	@echo; echo "medians of $(BENCH_COUNT) interleaved rounds (benchstat; raw lines in bin/bench.txt):"
 	@$(TOOLS) benchstat bin/bench.txt
+
+## reset-data: delete the private PostgreSQL cluster and its data (asks first; the server must be stopped)
+reset-data: build
+	./$(BIN) reset-data
 
 clean:
 	rm -rf bin
