@@ -28,6 +28,7 @@ generate:
 
 ## check: gofmt, go vet, and generated code (templ, sqlc, static/vendor) up to date with its sources
 check:
+	@scripts/deps.sh node
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^tools/')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
