@@ -17,6 +17,10 @@
 // As root, the server runs as the postgres user, and when that user cannot
 // traverse to DataDir (a checkout under a 0700 home) the data goes to a
 // directory it owns instead; Cluster.DataDir says where, and Start logs it.
+//
+// One process owns a running cluster. Another (the CLI beside a running
+// `batchtrack serve`) uses it through Attach or StartOrAttach, whose Stop
+// leaves it running; Remove deletes a stopped cluster.
 package embedded
 
 import (
