@@ -7,18 +7,18 @@ BIN     := bin/batchtrack
 PKGS    := ./...
 BENCH_COUNT ?= 6
 
-.PHONY: run test build generate check deps deps-test assets bench clean
+.PHONY: run test build generate check deps deps-test assets bench clean reset-data
 
 ## run: start the app on http://127.0.0.1:3000 with a private PostgreSQL and demo data
-run: deps assets build
+run: deps build
 	./$(BIN) serve
 
-## build: compile the binary (generated code is committed; see generate)
-build: assets
+## build: compile the binary (generated code and static/vendor are committed; see generate, assets)
+build:
 	$(GO) build -o $(BIN) .
 
 ## test: the whole suite with the race detector, after the freshness and lint checks
-test: deps-test assets check
+test: deps-test check
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 ## generate: regenerate templ views and sqlc queries
@@ -26,34 +26,32 @@ generate:
 	$(TOOLS) templ generate -path views
 	$(TOOLS) sqlc generate
 
-## check: gofmt, go vet, and generated code up to date with its sources
-check: assets
+## check: gofmt, go vet, and generated code (templ, sqlc, static/vendor) up to date with its sources
+check:
+	@scripts/deps.sh node
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^tools/')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	@scripts/check-generated.sh
 
-## deps: what `make run` needs (PostgreSQL server binaries, Node.js for the front-end packages)
+## deps: what `make run` needs (PostgreSQL server binaries)
 deps:
-	@scripts/deps.sh postgres node
+	@scripts/deps.sh postgres
 
-## deps-test: what `make test` needs on top (Redis, Chromium for browser tests)
+## deps-test: what `make test` needs on top (Redis, Chromium for browser tests, Node.js for the static/vendor check)
 deps-test:
 	@scripts/deps.sh postgres redis node chromium
 
-## assets: front-end packages from npm, copied into static/vendor (embedded in the binary)
-assets: static/vendor/.stamp
-
-static/vendor/.stamp: package.json package-lock.json scripts/copy-assets.sh
-	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
-	  echo "installing front-end packages (npm ci)"; npm ci --no-audit --no-fund --loglevel=error; fi
+## assets: regenerate static/vendor (committed, embedded in the binary) from package-lock.json; run after changing package.json
+assets:
+	@scripts/deps.sh node
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@scripts/copy-assets.sh
-	@touch $@
 
 ## bench: Go benchmarks of the limiter, the cache, the request metrics and the load tester
 # One pass over every benchmark per round, so a slow minute on a shared
 # machine hits every variant alike (go test -count repeats each in a row).
-bench: deps-test assets
+bench: deps-test
 	@mkdir -p bin
 	@: > bin/bench.txt
 	@for i in $$(seq $(BENCH_COUNT)); do \
@@ -63,5 +61,9 @@ bench: deps-test assets
 	@echo; echo "medians of $(BENCH_COUNT) interleaved rounds (benchstat; raw lines in bin/bench.txt):"
 	@$(TOOLS) benchstat bin/bench.txt
 
+## reset-data: delete the private PostgreSQL cluster and its data (asks first; the server must be stopped)
+reset-data: build
+	./$(BIN) reset-data
+
 clean:
-	rm -rf bin static/vendor
+	rm -rf bin

@@ -356,8 +356,8 @@ func bootstrapAccounts(ctx context.Context, svc *auth.Service, cfg Config, stdou
 	if n > 0 {
 		if cfg.Seed {
 			if _, err := svc.UserByEmail(ctx, demoAccounts[0].email); err == nil {
-				fmt.Fprintf(stdout, "demo login: %s with the password printed at first start "+
-					"(forgot it? stop the server and run: batchtrack user passwd --email %s)\n", demoAccounts[0].email, demoAccounts[0].email)
+				fmt.Fprintf(stdout, "demo login: %s with the password printed at first start\n"+
+					"forgot it? run: batchtrack user passwd --email %s\n", demoAccounts[0].email, demoAccounts[0].email)
 			}
 		}
 		return nil
@@ -390,8 +390,8 @@ func bootstrapAccounts(ctx context.Context, svc *auth.Service, cfg Config, stdou
 		}
 		lines = append(lines, fmt.Sprintf("  %-8s %s / %s", u.Role, u.Email, password))
 	}
-	fmt.Fprintf(stdout, "demo accounts created; log in at %s/login as:\n%s\n"+
-		"(shown only now; to reset one, stop the server and run: batchtrack user passwd --email admin@example.com)\n",
+	fmt.Fprintf(stdout, "demo accounts, shown only now; log in at %s/login as:\n%s\n"+
+		"to reset a password: batchtrack user passwd --email admin@example.com\n",
 		cfg.PublicURL, strings.Join(lines, "\n"))
 	return nil
 }

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,9 +13,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -59,7 +63,11 @@ commands:
   seed       fill the database with demo data
   user       manage staff accounts (batchtrack user -h)
   token      manage API tokens (batchtrack token -h)
+  reset-data delete the private PostgreSQL cluster and all its data (asks first; --yes skips)
   loadtest   load-test a running instance (batchtrack loadtest -h)
+
+migrate, seed, user and token use the private cluster a running serve has
+started, or start it themselves.
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -81,12 +89,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch cmd {
 	case "serve":
 		return serve(ctx, cfg, logger, stdout)
+	case "reset-data":
+		return resetData(args, cfg, stdin, stdout, stderr)
 	case "migrate":
-		return withDatabase(ctx, cfg, logger, func(pool *pgxpool.Pool) error {
+		return withDatabase(ctx, cfg, logger, shareCluster, func(pool *pgxpool.Pool) error {
 			return db.Migrate(ctx, pool, logger)
 		})
 	case "seed":
-		return withDatabase(ctx, cfg, logger, func(pool *pgxpool.Pool) error {
+		return withDatabase(ctx, cfg, logger, shareCluster, func(pool *pgxpool.Pool) error {
 			if err := db.Migrate(ctx, pool, logger); err != nil {
 				return err
 			}
@@ -98,7 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return err
 		})
 	case "user", "token":
-		return withDatabase(ctx, cfg, logger, func(pool *pgxpool.Pool) error {
+		return withDatabase(ctx, cfg, logger, shareCluster, func(pool *pgxpool.Pool) error {
 			if err := db.Migrate(ctx, pool, logger); err != nil {
 				return err
 			}
@@ -123,16 +133,40 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// clusterUse says what withDatabase does when DATABASE_URL is empty and
+// another process already runs the private cluster.
+type clusterUse bool
+
+const (
+	ownCluster   clusterUse = false // refuse: serve owns the cluster it starts
+	shareCluster clusterUse = true  // connect to it: the CLI beside a running serve
+)
+
+// clusterDir is where the private cluster lives for DATA_DIR (before the
+// fallback embedded.Locate may choose).
+func clusterDir(cfg Config) (string, error) {
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "postgres"), nil
+}
+
 // withDatabase opens the configured database (starting the private
-// cluster when DATABASE_URL is empty), runs fn, and closes everything.
-func withDatabase(ctx context.Context, cfg Config, logger *slog.Logger, fn func(*pgxpool.Pool) error) (err error) {
+// cluster when DATABASE_URL is empty, or with shareCluster connecting to
+// the one a running serve started), runs fn, and closes everything.
+func withDatabase(ctx context.Context, cfg Config, logger *slog.Logger, use clusterUse, fn func(*pgxpool.Pool) error) (err error) {
 	url := cfg.DatabaseURL
 	if url == "" {
-		dir, derr := filepath.Abs(cfg.DataDir)
+		dir, derr := clusterDir(cfg)
 		if derr != nil {
 			return derr
 		}
-		cluster, serr := embedded.Start(ctx, embedded.Options{DataDir: filepath.Join(dir, "postgres"), Logger: logger})
+		open := embedded.Start
+		if use == shareCluster {
+			open = embedded.StartOrAttach
+		}
+		cluster, serr := open(ctx, embedded.Options{DataDir: dir, Logger: logger})
 		if serr != nil {
 			return serr
 		}
@@ -170,7 +204,11 @@ func tuneRuntime(getenv func(string) string) {
 }
 
 func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer) error {
-	return withDatabase(ctx, cfg, logger, func(pool *pgxpool.Pool) error {
+	if web.IsLoopbackURL(cfg.PublicURL) {
+		logger.Warn("PUBLIC_URL is a loopback address: QR codes and Digital Links point to this machine only and will not resolve on phones or scanners; set PUBLIC_URL to the address other devices reach",
+			"public_url", cfg.PublicURL)
+	}
+	return withDatabase(ctx, cfg, logger, ownCluster, func(pool *pgxpool.Pool) error {
 		if err := db.Migrate(ctx, pool, logger); err != nil {
 			return err
 		}
@@ -196,7 +234,10 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 			}
 		}
 		accounts := newAccounts(pool, cfg)
-		if err := bootstrapAccounts(ctx, accounts, cfg, stdout, logger); err != nil {
+		// What a person needs to log in is printed once the server listens,
+		// in a box after the last start-up log line.
+		var logins bytes.Buffer
+		if err := bootstrapAccounts(ctx, accounts, cfg, &logins, logger); err != nil {
 			return err
 		}
 		go sweepSessions(ctx, accounts, logger)
@@ -233,7 +274,16 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 				return fmt.Errorf("DEBUG_ADDR: %w", err)
 			}
 		}
-		fmt.Fprintf(stdout, "batchtrack is serving on %s\n", cfg.PublicURL)
+		srv.App().Hooks().OnListen(func(fiber.ListenData) error {
+			logger.Info("listening", "addr", cfg.Addr, "url", cfg.PublicURL)
+			lines := []string{"batchtrack is serving on " + cfg.PublicURL}
+			if logins.Len() > 0 {
+				lines = append(lines, "")
+				lines = append(lines, strings.Split(strings.TrimRight(logins.String(), "\n"), "\n")...)
+			}
+			printBox(stdout, lines)
+			return nil
+		})
 		err = srv.Listen(ctx, cfg.Addr, cfg.ShutdownGrace)
 		logger.Info("http server stopped")
 		return err
@@ -264,4 +314,20 @@ func instanceName(cfg Config) string {
 	}
 	host, _ := os.Hostname()
 	return host + " " + cfg.Addr
+}
+
+// printBox frames lines so they stand out from the log lines around them.
+func printBox(w io.Writer, lines []string) {
+	width := 0
+	for _, l := range lines {
+		width = max(width, utf8.RuneCountInString(l))
+	}
+	rule := strings.Repeat("─", width+2)
+	var b strings.Builder
+	b.WriteString("┌" + rule + "┐\n")
+	for _, l := range lines {
+		b.WriteString("│ " + l + strings.Repeat(" ", width-utf8.RuneCountInString(l)) + " │\n")
+	}
+	b.WriteString("└" + rule + "┘\n")
+	_, _ = io.WriteString(w, b.String())
 }

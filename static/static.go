@@ -16,10 +16,10 @@ import (
 )
 
 // Files are our own assets plus the npm packages scripts/copy-assets.sh
-// copied into vendor/ (all: keeps the directory embeddable when only its
-// .gitignore is there).
+// copied into vendor/ (committed; `make check` keeps them equal to what
+// package-lock.json gives).
 //
-//go:embed *.css *.js *.svg all:vendor
+//go:embed *.css *.js *.svg vendor
 var Files embed.FS
 
 // Prefix is where the files are served.

@@ -63,6 +63,8 @@ type appOptions struct {
 	recorderInterval time.Duration
 	// instance names the app on the dashboard (default "test").
 	instance string
+	// publicURL is PUBLIC_URL (default http://batchtrack.test).
+	publicURL string
 }
 
 func newTestApp(t testing.TB, opts ...appOptions) *testApp {
@@ -131,12 +133,16 @@ func buildTestApp(t testing.TB, pool *pgxpool.Pool, o appOptions) *testApp {
 	if instance == "" {
 		instance = "test"
 	}
+	publicURL := o.publicURL
+	if publicURL == "" {
+		publicURL = "http://batchtrack.test"
+	}
 	clock := newTestClock()
 	accounts := newTestAuth(store.Queries, clock)
 	o.auth.Service = accounts
 	srv := New(Deps{
 		Inventory: svc, Idempotency: idempotency.New(store.Queries), Pool: pool, Logger: logger,
-		PublicURL: "http://batchtrack.test", LockTimeout: o.lockTimeout, Instance: instance, Auth: o.auth,
+		PublicURL: publicURL, LockTimeout: o.lockTimeout, Instance: instance, Auth: o.auth,
 		RateLimits: o.limits, Caching: Caching{Cache: readCache, TTL: 2 * time.Minute},
 		Registry: reg, HTTPMetrics: metrics.NewHTTP(reg), Recorder: rec,
 	})

@@ -368,7 +368,7 @@ func (u *ui) showLabel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return render(c, fiber.StatusOK, views.LabelsPage(chromeFor(c, "Label of "+b.BatchNumber, "batches"), []views.LabelModel{l}, "/batches/"+id.String()))
+	return render(c, fiber.StatusOK, views.LabelsPage(chromeFor(c, "Label of "+b.BatchNumber, "batches"), []views.LabelModel{l}, "/batches/"+id.String(), u.localBase()))
 }
 
 // maxLabels bounds one sheet.
@@ -397,7 +397,16 @@ func (u *ui) showLabelSheet(c *fiber.Ctx) error {
 		labels = append(labels, l)
 	}
 	title := "Labels: " + strconv.Itoa(len(labels)) + " batches"
-	return render(c, fiber.StatusOK, views.LabelsPage(chromeFor(c, title, "batches"), labels, "/batches"))
+	return render(c, fiber.StatusOK, views.LabelsPage(chromeFor(c, title, "batches"), labels, "/batches", u.localBase()))
+}
+
+// localBase is PUBLIC_URL when only this machine can resolve it, which the
+// label page warns about; "" otherwise.
+func (u *ui) localBase() string {
+	if IsLoopbackURL(u.s.deps.PublicURL) {
+		return u.s.deps.PublicURL
+	}
+	return ""
 }
 
 func qrCodeFor(link string) (*qrcode.QRCode, error) { return qrcode.New(link, qrcode.Medium) }

@@ -248,6 +248,38 @@ func TestLabelSheet(t *testing.T) {
 	wantStatus(t, a.get("/labels?ids=nope", false), http.StatusUnprocessableEntity)
 }
 
+// A PUBLIC_URL only this machine resolves is named on the label page,
+// because printed codes would not open anywhere else.
+func TestLabelPagePublicURLWarning(t *testing.T) {
+	for _, tc := range []struct {
+		publicURL string
+		warn      bool
+	}{
+		{"http://127.0.0.1:3000", true},
+		{"http://localhost:3000", true},
+		{"http://[::1]:3000", true},
+		{"https://trace.example.com", false},
+		{"http://192.168.1.20:3000", false},
+	} {
+		t.Run(tc.publicURL, func(t *testing.T) {
+			a := newTestApp(t, appOptions{publicURL: tc.publicURL})
+			b := a.fixture("1")
+			for _, path := range []string{"/batches/" + b.ID.String() + "/label", "/labels?ids=" + b.ID.String()} {
+				resp := a.get(path, false)
+				wantStatus(t, resp, http.StatusOK)
+				_, doc := parseDoc(t, resp)
+				note := testid(doc, "public-url-warning")
+				if got := note.Length() == 1; got != tc.warn {
+					t.Errorf("%s: warning shown = %v, want %v", path, got, tc.warn)
+				}
+				if tc.warn && !strings.Contains(note.Text(), tc.publicURL) {
+					t.Errorf("%s: warning %q does not name %s", path, note.Text(), tc.publicURL)
+				}
+			}
+		})
+	}
+}
+
 func TestOverviewPage(t *testing.T) {
 	a := newTestApp(t)
 	b := a.fixture("100")

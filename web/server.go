@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -47,6 +49,22 @@ type Deps struct {
 	// Recorder keeps the dashboard's recent samples; main runs it (nil: New
 	// makes one that samples only when asked, as tests do).
 	Recorder *metrics.Recorder
+}
+
+// IsLoopbackURL reports whether a PUBLIC_URL names this machine only
+// (localhost, 127.0.0.0/8, ::1): Digital Links printed with it resolve
+// nowhere else.
+func IsLoopbackURL(publicURL string) bool {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Server holds the app and its dependencies.

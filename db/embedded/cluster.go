@@ -17,6 +17,10 @@
 // As root, the server runs as the postgres user, and when that user cannot
 // traverse to DataDir (a checkout under a 0700 home) the data goes to a
 // directory it owns instead; Cluster.DataDir says where, and Start logs it.
+//
+// One process owns a running cluster. Another (the CLI beside a running
+// `batchtrack serve`) uses it through Attach or StartOrAttach, whose Stop
+// leaves it running; Remove deletes a stopped cluster.
 package embedded
 
 import (
@@ -74,6 +78,8 @@ type Cluster struct {
 	password  string
 	logPath   string
 	logger    *slog.Logger
+	pid       int
+	attached  bool // started by another process: Stop leaves it running
 
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when the postmaster has exited
@@ -277,18 +283,11 @@ func clearStaleLocks(pgdata, socketDir string) error {
 		return fmt.Errorf("embedded postgres: %w", err)
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(raw), "\n", 2)[0]))
-	if pid > 0 {
-		switch args := processArgs(pid); {
-		case args == nil && syscall.Kill(pid, 0) == nil:
-			return nil // alive, but no /proc to tell what it is
-		case isPostgres(args):
-			for i, a := range args {
-				if a == "-D" && i+1 < len(args) && args[i+1] == pgdata {
-					return fmt.Errorf("embedded postgres: a server (pid %d) is already running on %s; stop it first", pid, pgdata)
-				}
-			}
-			return nil
-		}
+	switch liveness(pid, pgdata) {
+	case serverRunsHere:
+		return fmt.Errorf("embedded postgres: a server (pid %d) is %w on %s; stop it first", pid, ErrRunning, pgdata)
+	case serverAlive:
+		return nil
 	}
 	_ = os.Remove(pidFile)
 	locks, _ := filepath.Glob(filepath.Join(socketDir, ".s.PGSQL.*"))
@@ -296,6 +295,37 @@ func clearStaleLocks(pgdata, socketDir string) error {
 		_ = os.Remove(l)
 	}
 	return nil
+}
+
+// ErrRunning is returned by Start when another process's server already
+// runs on the data directory; Attach connects to it instead.
+var ErrRunning = errors.New("already running")
+
+type serverState int
+
+const (
+	serverGone     serverState = iota // no such process, or not a postgres: the lock is stale
+	serverAlive                       // alive, but not known to be ours: left to the server's interlock
+	serverRunsHere                    // a postmaster on pgdata
+)
+
+// liveness tells what the pid in pgdata's postmaster.pid is.
+func liveness(pid int, pgdata string) serverState {
+	if pid <= 0 {
+		return serverGone
+	}
+	switch args := processArgs(pid); {
+	case args == nil && syscall.Kill(pid, 0) == nil:
+		return serverAlive // no /proc to tell what it is
+	case isPostgres(args):
+		for i, a := range args {
+			if a == "-D" && i+1 < len(args) && args[i+1] == pgdata {
+				return serverRunsHere
+			}
+		}
+		return serverAlive
+	}
+	return serverGone
 }
 
 // processArgs is pid's command line, nil when it is not running or /proc
@@ -370,6 +400,7 @@ func (c *Cluster) launch(ctx context.Context, bins binaries, pgdata string, owne
 		return fmt.Errorf("embedded postgres: start %s: %w", bins.postgres, err)
 	}
 	c.cmd = cmd
+	c.pid = cmd.Process.Pid
 	c.exited = make(chan struct{})
 	go func() {
 		c.waitErr = cmd.Wait()
@@ -473,7 +504,11 @@ func (c *Cluster) DataDir() string { return c.dataDir }
 func (c *Cluster) Port() int { return c.port }
 
 // PID is the postmaster's process id.
-func (c *Cluster) PID() int { return c.cmd.Process.Pid }
+func (c *Cluster) PID() int { return c.pid }
+
+// Attached reports whether the server was started by another process
+// (see Attach).
+func (c *Cluster) Attached() bool { return c.attached }
 
 // LogPath is the server's log file.
 func (c *Cluster) LogPath() string { return c.logPath }
@@ -482,7 +517,8 @@ func (c *Cluster) LogPath() string { return c.logPath }
 // fast` sends: sessions are disconnected, a checkpoint is written), and if
 // that has not finished when ctx is done, an immediate shutdown, which the
 // next start recovers from the WAL. It is safe to call more than once,
-// concurrently, on a nil Cluster, and after the server died.
+// concurrently, on a nil Cluster, and after the server died. A Cluster from
+// Attach is left running: its owner stops it.
 func (c *Cluster) Stop(ctx context.Context) error {
 	if c == nil || c.cmd == nil {
 		return nil

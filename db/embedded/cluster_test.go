@@ -240,8 +240,95 @@ func TestSecondStartOnRunningClusterFails(t *testing.T) {
 		_ = c.Stop(context.Background())
 		t.Fatal("second Start on a running cluster succeeded")
 	}
-	if !strings.Contains(err.Error(), "already running") {
-		t.Errorf("error = %q, want it to say the server is already running", err)
+	if !strings.Contains(err.Error(), "already running") || !errors.Is(err, ErrRunning) {
+		t.Errorf("error = %q, want ErrRunning saying the server is already running", err)
+	}
+}
+
+func TestAttachToRunningCluster(t *testing.T) {
+	t.Parallel()
+	dir := dataDir(t)
+	owner := start(t, Options{DataDir: dir})
+	exec1(t, connect(t, owner.URL()), "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('from the owner')")
+
+	for _, tc := range []struct {
+		name   string
+		attach func(context.Context, Options) (*Cluster, error)
+	}{
+		{"Attach", Attach},
+		{"StartOrAttach", StartOrAttach},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := tc.attach(context.Background(), Options{DataDir: dir})
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			if !c.Attached() || c.PID() != owner.PID() || c.Port() != owner.Port() || c.DataDir() != owner.DataDir() {
+				t.Errorf("attached = %v, pid %d port %d dir %s; want the owner's pid %d port %d dir %s",
+					c.Attached(), c.PID(), c.Port(), c.DataDir(), owner.PID(), owner.Port(), owner.DataDir())
+			}
+			for _, url := range []string{c.URL(), c.TCPURL()} {
+				if got := queryString(t, connect(t, url), "SELECT v FROM kept"); got != "from the owner" {
+					t.Errorf("kept.v over %s = %q", url, got)
+				}
+			}
+			if err := c.Stop(context.Background()); err != nil {
+				t.Fatalf("Stop of an attached cluster: %v", err)
+			}
+			// The owner's server still runs.
+			if got := queryString(t, connect(t, owner.URL()), "SELECT v FROM kept"); got != "from the owner" {
+				t.Errorf("after the attached Stop kept.v = %q", got)
+			}
+		})
+	}
+}
+
+func TestAttachWithoutServer(t *testing.T) {
+	t.Parallel()
+	dir := dataDir(t)
+	c := start(t, Options{DataDir: dir})
+	if err := c.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for name, d := range map[string]string{"stopped cluster": dir, "no cluster": dataDir(t)} {
+		if _, err := Attach(context.Background(), Options{DataDir: d}); err == nil || !strings.Contains(err.Error(), "no server is running") {
+			t.Errorf("%s: Attach error = %v, want no server is running", name, err)
+		}
+	}
+}
+
+func TestRemove(t *testing.T) {
+	t.Parallel()
+	running := dataDir(t)
+	start(t, Options{DataDir: running})
+	stopped := dataDir(t)
+	c := start(t, Options{DataDir: stopped})
+	if err := c.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name        string
+		dir         string
+		wantRemoved bool
+		wantErr     error
+	}{
+		{"running server", running, false, ErrRunning},
+		{"stopped server", stopped, true, nil},
+		{"nothing there", dataDir(t), false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			removed, err := Remove(tc.dir)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Remove: %v, want %v", err, tc.wantErr)
+			}
+			if (removed != "") != tc.wantRemoved {
+				t.Errorf("removed = %q, want removed %v", removed, tc.wantRemoved)
+			}
+			_, statErr := os.Stat(tc.dir)
+			if exists := statErr == nil; exists != (tc.wantErr != nil) {
+				t.Errorf("%s exists = %v after Remove", tc.dir, exists)
+			}
+		})
 	}
 }
 
