@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,16 +32,6 @@ func privateDataDir(t *testing.T) string {
 		_ = os.RemoveAll(dir)
 	})
 	return filepath.Join(dir, ".data")
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // With no DATABASE_URL, serve runs the private cluster; the CLI run beside
