@@ -396,25 +396,6 @@ func bootstrapAccounts(ctx context.Context, svc *auth.Service, cfg Config, stdou
 	return nil
 }
 
-// sweepSessions deletes sessions past their timeouts, hourly; they are
-// refused already, this reclaims the rows.
-func sweepSessions(ctx context.Context, svc *auth.Service, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := svc.DeleteDeadSessions(ctx); err != nil && ctx.Err() == nil {
-			logger.Warn("session sweep failed", "err", err)
-		} else if n > 0 {
-			logger.Info("sessions expired", "deleted", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 func orDash(s string) string {
 	if s == "" {
 		return "-"
