@@ -19,7 +19,7 @@ import (
 
 	"batchtrack/auth"
 	"batchtrack/db"
-	"batchtrack/web"
+	"batchtrack/web/ratelimit"
 )
 
 const userUsage = `usage: batchtrack user <command> [flags]
@@ -187,7 +187,7 @@ func runTokenCommand(ctx context.Context, args []string, svc *auth.Service, stdo
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	rateLimits, err := web.ParseTokenRateLimits(*limits)
+	rateLimits, err := ratelimit.ParseTokenRateLimits(*limits)
 	if err != nil {
 		return fmt.Errorf("token %s: --rate-limit %w", cmd, err)
 	}
@@ -275,7 +275,7 @@ func runTokenCommand(ctx context.Context, args []string, svc *auth.Service, stdo
 				status = "expired"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Prefix, t.UserEmail, t.Name, status,
-				timeOrDash(t.ExpiresAt), timeOrDash(t.LastUsedAt), orDash(web.FormatTokenRateLimits(t.RateLimits)), t.ID)
+				timeOrDash(t.ExpiresAt), timeOrDash(t.LastUsedAt), orDash(ratelimit.FormatTokenRateLimits(t.RateLimits)), t.ID)
 		}
 		return tw.Flush()
 	}

@@ -1,9 +1,7 @@
 package web
 
 import (
-	"fmt"
 	"math"
-	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -95,41 +93,4 @@ func tokenPolicy(c *fiber.Ctx, name string) (ratelimit.Policy, bool) {
 	}
 	p.Name = name
 	return p, true
-}
-
-// ParseTokenRateLimits reads "consume=1000/1m,read=5000/1m" for a token:
-// known API policies only, each N/DURATION or off.
-func ParseTokenRateLimits(s string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		name, value, ok := strings.Cut(part, "=")
-		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-		if !ok || !slices.Contains(apiPolicies, name) {
-			return nil, fmt.Errorf("%q: want POLICY=N/DURATION with POLICY one of %s", part, strings.Join(apiPolicies, ", "))
-		}
-		if _, err := ratelimit.ParsePolicy(value); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		out[name] = value
-	}
-	return out, nil
-}
-
-// apiPolicies are the policies a token may override.
-var apiPolicies = []string{ratelimit.PolicyRead, ratelimit.PolicyEventsWrite, ratelimit.PolicyBatchesWrite, ratelimit.PolicyConsume}
-
-// FormatTokenRateLimits writes a token's limits the way
-// ParseTokenRateLimits reads them.
-func FormatTokenRateLimits(m map[string]string) string {
-	var parts []string
-	for _, name := range apiPolicies {
-		if v, ok := m[name]; ok {
-			parts = append(parts, name+"="+v)
-		}
-	}
-	return strings.Join(parts, ",")
 }

@@ -177,7 +177,7 @@ func TestTokenRateLimitOverride(t *testing.T) {
 	policies := map[string]ratelimit.Policy{ratelimit.PolicyRead: {Name: ratelimit.PolicyRead, Limit: 2, Window: time.Minute}}
 	a := newTestApp(t, appOptions{limits: memoryLimits(policies)})
 	service := a.tokenFor(a.newUser(roleViewer))
-	limits, err := ParseTokenRateLimits("read=5/1m")
+	limits, err := ratelimit.ParseTokenRateLimits("read=5/1m")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,8 +204,8 @@ func TestTokenRateLimitOverride(t *testing.T) {
 		t.Errorf("service token with read=5/1m: %d allowed, want 5", got)
 	}
 	for _, bad := range []string{"read=lots", "write=5/1m", "read"} {
-		if _, err := ParseTokenRateLimits(bad); err == nil {
-			t.Errorf("ParseTokenRateLimits(%q) accepted", bad)
+		if _, err := ratelimit.ParseTokenRateLimits(bad); err == nil {
+			t.Errorf("ratelimit.ParseTokenRateLimits(%q) accepted", bad)
 		}
 	}
 }
@@ -233,7 +233,7 @@ func TestAdminSetsTokenLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tok := range toks {
-		if tok.ID == id && FormatTokenRateLimits(tok.RateLimits) != "read=5000/1m,consume=1000/1m" {
+		if tok.ID == id && ratelimit.FormatTokenRateLimits(tok.RateLimits) != "read=5000/1m,consume=1000/1m" {
 			t.Errorf("stored limits %v", tok.RateLimits)
 		}
 	}
