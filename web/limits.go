@@ -27,6 +27,8 @@ func apiPolicy(method, path string) string {
 		return ratelimit.PolicyConsume
 	case path == "/api/events":
 		return ratelimit.PolicyEventsWrite
+	case path == "/api/products" || path == "/api/locations":
+		return ratelimit.PolicyMasterWrite
 	}
 	return ratelimit.PolicyBatchesWrite
 }
@@ -43,6 +45,18 @@ func (s *Server) limitAPI() fiber.Handler {
 		Metrics: rl.Metrics,
 		Logger:  s.deps.Logger,
 		KeyFor:  s.callerKey,
+		// A write refused for validation wrote nothing: its unit goes back
+		// to the caller's write budget. The decision is still taken first,
+		// so concurrent writes never pass the limit.
+		GiveBack: func(c *fiber.Ctx, err error) bool {
+			if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+				return false
+			}
+			if err != nil {
+				return toProblem(err, 0).Status == fiber.StatusUnprocessableEntity
+			}
+			return c.Response().StatusCode() == fiber.StatusUnprocessableEntity
+		},
 		PolicyFor: func(c *fiber.Ctx) (ratelimit.Policy, bool) {
 			name := apiPolicy(c.Method(), c.Path())
 			if p, ok := tokenPolicy(c, name); ok {

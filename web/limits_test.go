@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"batchtrack/gs1"
 	"batchtrack/redistest"
 	"batchtrack/web/ratelimit"
 )
@@ -235,6 +236,49 @@ func TestAdminSetsTokenLimits(t *testing.T) {
 	for _, tok := range toks {
 		if tok.ID == id && ratelimit.FormatTokenRateLimits(tok.RateLimits) != "read=5000/1m,consume=1000/1m" {
 			t.Errorf("stored limits %v", tok.RateLimits)
+		}
+	}
+}
+
+// Writes to products and locations take their own budget (master_write),
+// and a write refused for validation (422) gives its unit back: only
+// writes that could write count.
+func TestRateLimitMasterWritesAndValidationRefusals(t *testing.T) {
+	policies := map[string]ratelimit.Policy{
+		ratelimit.PolicyMasterWrite:  {Name: ratelimit.PolicyMasterWrite, Limit: 2, Window: time.Minute},
+		ratelimit.PolicyBatchesWrite: {Name: ratelimit.PolicyBatchesWrite, Limit: 1, Window: time.Minute},
+	}
+	a := newTestApp(t, appOptions{limits: memoryLimits(policies)})
+	gtinBody := "40" + strconv.FormatInt(time.Now().UnixNano()%1e10, 10)
+	gtin := gtinBody + string(gs1.CheckDigit(gtinBody))
+	glnBody := "61" + strconv.FormatInt(time.Now().UnixNano()%1e10, 10)
+	gln := glnBody + string(gs1.CheckDigit(glnBody))
+	for i, step := range []struct {
+		path, body    string
+		key           string // Idempotency-Key: the outcome is rendered before the limiter sees it
+		wantStatus    int
+		wantLimit     string
+		wantRemaining string
+	}{
+		{"/api/products", `{"name": "no gtin"}`, "", 422, "2", "2"},
+		{"/api/products", `{"gtin": "4006381333932", "name": "bad check digit"}`, "", 422, "2", "2"},
+		{"/api/locations", `{"gln": "` + gln + `", "name": "x", "type": "moon"}`, "", 422, "2", "2"},
+		{"/api/products", `{"name": "keyed"}`, "key-1", 422, "2", "2"},
+		{"/api/products", `{"gtin": "` + gtin + `", "name": "Rye flour"}`, "", 201, "2", "1"},
+		{"/api/products", `{"name": "still invalid"}`, "", 422, "2", "1"},
+		{"/api/locations", `{"gln": "` + gln + `", "name": "Mill", "type": "farm"}`, "", 201, "2", "0"},
+		{"/api/products", `{"name": "refused before validation"}`, "", 429, "2", "0"},
+		{"/api/batches", `{}`, "", 422, "1", "1"}, // batches keep their own budget
+	} {
+		var headers []string
+		if step.key != "" {
+			headers = []string{"Idempotency-Key", step.key}
+		}
+		resp := a.do("POST", step.path, step.body, headers...)
+		got := []string{strconv.Itoa(resp.StatusCode), resp.Header.Get("X-RateLimit-Limit"), resp.Header.Get("X-RateLimit-Remaining")}
+		want := []string{strconv.Itoa(step.wantStatus), step.wantLimit, step.wantRemaining}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("step %d, POST %s %s: status, limit, remaining %v, want %v: %s", i, step.path, step.body, got, want, readBody(t, resp))
 		}
 	}
 }

@@ -24,6 +24,7 @@ const (
 	PolicyRead         = "read"
 	PolicyEventsWrite  = "events_write"
 	PolicyBatchesWrite = "batches_write"
+	PolicyMasterWrite  = "master_write" // products and locations
 	PolicyConsume      = "consume"
 	// Login throttling: one quota per account name tried, one per client IP.
 	// The account quota stops guessing one user's password from many
@@ -40,6 +41,7 @@ func DefaultPolicies() map[string]Policy {
 		PolicyRead:         {Name: PolicyRead, Limit: 100, Window: time.Minute},
 		PolicyEventsWrite:  {Name: PolicyEventsWrite, Limit: 30, Window: time.Minute},
 		PolicyBatchesWrite: {Name: PolicyBatchesWrite, Limit: 20, Window: time.Minute},
+		PolicyMasterWrite:  {Name: PolicyMasterWrite, Limit: 20, Window: time.Minute},
 		PolicyConsume:      {Name: PolicyConsume, Limit: 30, Window: time.Minute},
 		PolicyLoginAccount: {Name: PolicyLoginAccount, Limit: 10, Window: 15 * time.Minute},
 		PolicyLoginIP:      {Name: PolicyLoginIP, Limit: 30, Window: 15 * time.Minute},
@@ -128,7 +130,7 @@ func (p Policy) validate() error {
 }
 
 // APIPolicies are the policies of /api, the ones a token may override.
-var APIPolicies = []string{PolicyRead, PolicyEventsWrite, PolicyBatchesWrite, PolicyConsume}
+var APIPolicies = []string{PolicyRead, PolicyEventsWrite, PolicyBatchesWrite, PolicyMasterWrite, PolicyConsume}
 
 // ParseTokenRateLimits reads a token's overrides, "consume=1000/1m,read=5000/1m":
 // API policies only, each N/DURATION or off.
