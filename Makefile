@@ -51,10 +51,16 @@ static/vendor/.stamp: package.json package-lock.json scripts/copy-assets.sh
 	@touch $@
 
 ## bench: Go benchmarks of the limiter (none/memory/redis), the cache against a bare handler, the request metrics and the load tester
+# Rounds of one pass over every benchmark, so a slow minute on a shared
+# machine hits every variant alike (go test -count repeats each in a row).
 bench: deps-test assets
 	@mkdir -p bin
-	bash -o pipefail -c "$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./web/... ./loadtest/... | tee bin/bench.txt"
-	@echo; echo "medians of $(BENCH_COUNT) runs (benchstat; raw lines in bin/bench.txt):"
+	@: > bin/bench.txt
+	@for i in $$(seq $(BENCH_COUNT)); do \
+	  echo "== round $$i of $(BENCH_COUNT)"; \
+	  bash -o pipefail -c "$(GO) test -run '^$$' -bench . -benchmem -count 1 ./web/... ./loadtest/... | tee -a bin/bench.txt" || exit 1; \
+	done
+	@echo; echo "medians of $(BENCH_COUNT) rounds (benchstat; raw lines in bin/bench.txt):"
 	@$(TOOLS) benchstat bin/bench.txt
 
 clean:
