@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -249,10 +250,10 @@ func TestRateLimitMasterWritesAndValidationRefusals(t *testing.T) {
 		ratelimit.PolicyBatchesWrite: {Name: ratelimit.PolicyBatchesWrite, Limit: 1, Window: time.Minute},
 	}
 	a := newTestApp(t, appOptions{limits: memoryLimits(policies)})
-	gtinBody := "40" + strconv.FormatInt(time.Now().UnixNano()%1e10, 10)
-	gtin := gtinBody + string(gs1.CheckDigit(gtinBody))
-	glnBody := "61" + strconv.FormatInt(time.Now().UnixNano()%1e10, 10)
-	gln := glnBody + string(gs1.CheckDigit(glnBody))
+	// Unique in the shared test database: twelve digits, then the check digit.
+	digits := fmt.Sprintf("%010d", time.Now().UnixNano()%1e10)
+	gtin := "40" + digits + string(gs1.CheckDigit("40"+digits))
+	gln := "61" + digits + string(gs1.CheckDigit("61"+digits))
 	for i, step := range []struct {
 		path, body    string
 		key           string // Idempotency-Key: the outcome is rendered before the limiter sees it
