@@ -48,8 +48,8 @@ assets:
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@scripts/copy-assets.sh
 
-## bench: Go benchmarks of the limiter, the cache, the request metrics and the load tester
-# One pass over every benchmark per round, so a slow minute on a shared
+## bench: Go benchmarks of the limiter (none/memory/redis), the cache against a bare handler, the request metrics and the load tester
+# Rounds of one pass over every benchmark, so a slow minute on a shared
 # machine hits every variant alike (go test -count repeats each in a row).
 bench: deps-test
 	@mkdir -p bin
@@ -58,7 +58,7 @@ bench: deps-test
 	  echo "== round $$i of $(BENCH_COUNT)"; \
 	  bash -o pipefail -c "$(GO) test -run '^$$' -bench . -benchmem -count 1 ./web/... ./loadtest/... | tee -a bin/bench.txt" || exit 1; \
 	done
-	@echo; echo "medians of $(BENCH_COUNT) interleaved rounds (benchstat; raw lines in bin/bench.txt):"
+	@echo; echo "medians of $(BENCH_COUNT) rounds (benchstat; raw lines in bin/bench.txt):"
 	@$(TOOLS) benchstat bin/bench.txt
 
 ## reset-data: delete the private PostgreSQL cluster and its data (asks first; the server must be stopped)

@@ -19,7 +19,7 @@ import (
 
 	"batchtrack/auth"
 	"batchtrack/db"
-	"batchtrack/web"
+	"batchtrack/web/ratelimit"
 )
 
 const userUsage = `usage: batchtrack user <command> [flags]
@@ -187,7 +187,7 @@ func runTokenCommand(ctx context.Context, args []string, svc *auth.Service, stdo
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	rateLimits, err := web.ParseTokenRateLimits(*limits)
+	rateLimits, err := ratelimit.ParseTokenRateLimits(*limits)
 	if err != nil {
 		return fmt.Errorf("token %s: --rate-limit %w", cmd, err)
 	}
@@ -275,7 +275,7 @@ func runTokenCommand(ctx context.Context, args []string, svc *auth.Service, stdo
 				status = "expired"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Prefix, t.UserEmail, t.Name, status,
-				timeOrDash(t.ExpiresAt), timeOrDash(t.LastUsedAt), orDash(web.FormatTokenRateLimits(t.RateLimits)), t.ID)
+				timeOrDash(t.ExpiresAt), timeOrDash(t.LastUsedAt), orDash(ratelimit.FormatTokenRateLimits(t.RateLimits)), t.ID)
 		}
 		return tw.Flush()
 	}
@@ -394,25 +394,6 @@ func bootstrapAccounts(ctx context.Context, svc *auth.Service, cfg Config, stdou
 		"to reset a password: batchtrack user passwd --email admin@example.com\n",
 		cfg.PublicURL, strings.Join(lines, "\n"))
 	return nil
-}
-
-// sweepSessions deletes sessions past their timeouts, hourly; they are
-// refused already, this reclaims the rows.
-func sweepSessions(ctx context.Context, svc *auth.Service, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := svc.DeleteDeadSessions(ctx); err != nil && ctx.Err() == nil {
-			logger.Warn("session sweep failed", "err", err)
-		} else if n > 0 {
-			logger.Info("sessions expired", "deleted", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 func orDash(s string) string {

@@ -40,7 +40,7 @@ type Config struct {
 	TokenCache         bool          // TOKEN_CACHE: cache API token checks while listening for changes
 
 	RedisURL       string                      // REDIS_URL: shared limiter and cache state
-	RateLimits     map[string]ratelimit.Policy // RATE_LIMIT_READ, _EVENTS_WRITE, _BATCHES_WRITE, _CONSUME
+	RateLimits     map[string]ratelimit.Policy // RATE_LIMIT_READ, _EVENTS_WRITE, _BATCHES_WRITE, _MASTER_WRITE, _CONSUME
 	RateLimitFail  ratelimit.FailMode          // RATE_LIMIT_FAIL: open or closed while Redis is down
 	TrustedProxies []netip.Prefix              // TRUSTED_PROXIES: CIDRs allowed to set X-Forwarded-For
 
@@ -74,7 +74,8 @@ var configVars = []struct{ name, def, doc string }{
 	{"REDIS_URL", "", "Redis for state shared by several instances (rate limits, cache); empty keeps it in process"},
 	{"RATE_LIMIT_READ", "100/1m", "API reads per caller: N/DURATION or off"},
 	{"RATE_LIMIT_EVENTS_WRITE", "30/1m", "POST /api/events per caller"},
-	{"RATE_LIMIT_BATCHES_WRITE", "20/1m", "POST /api/batches (and other writes) per caller"},
+	{"RATE_LIMIT_BATCHES_WRITE", "20/1m", "POST /api/batches (and other batch writes) per caller"},
+	{"RATE_LIMIT_MASTER_WRITE", "20/1m", "POST /api/products and /api/locations per caller"},
 	{"RATE_LIMIT_CONSUME", "30/1m", "consume requests per caller"},
 	{"RATE_LIMIT_LOGIN_ACCOUNT", "10/15m", "login attempts per account name (after 5 a minute, attempts wait)"},
 	{"RATE_LIMIT_LOGIN_IP", "30/15m", "login attempts per client address"},

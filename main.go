@@ -30,6 +30,7 @@ import (
 	"batchtrack/idempotency"
 	"batchtrack/inventory"
 	"batchtrack/loadtest"
+	"batchtrack/periodic"
 	"batchtrack/seed"
 	"batchtrack/web"
 	"batchtrack/web/metrics"
@@ -240,7 +241,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 		if err := bootstrapAccounts(ctx, accounts, cfg, &logins, logger); err != nil {
 			return err
 		}
-		go sweepSessions(ctx, accounts, logger)
+		// Sessions past their timeouts are refused already; this reclaims the rows.
+		go sweepHourly(ctx, logger, "sessions", accounts.DeleteDeadSessions)
 		if cfg.TokenCache {
 			// A connection of its own, held for good: LISTEN needs a session.
 			go accounts.ListenForChanges(ctx, func(ctx context.Context) (*pgx.Conn, error) {
@@ -248,7 +250,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 			}, logger)
 		}
 		idem := idempotency.New(store.Queries)
-		go sweepIdempotencyKeys(ctx, idem, logger)
+		go sweepHourly(ctx, logger, "idempotency keys", idem.DeleteExpired)
 
 		// Operations: pool statistics on every scrape; every 5s a sample of
 		// the registry and of the sessions waiting on locks, for the dashboard.
@@ -290,22 +292,18 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	})
 }
 
-// sweepIdempotencyKeys deletes stored outcomes past their retention, hourly.
-func sweepIdempotencyKeys(ctx context.Context, s *idempotency.Store, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := s.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
-			logger.Warn("idempotency sweep failed", "err", err)
+// sweepHourly deletes what expired, now and then hourly; what names it
+// in the log.
+func sweepHourly(ctx context.Context, logger *slog.Logger, what string, deleteExpired func(context.Context) (int64, error)) {
+	sweep := func(ctx context.Context) {
+		if n, err := deleteExpired(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn(what+" sweep failed", "err", err)
 		} else if n > 0 {
-			logger.Info("idempotency keys expired", "deleted", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+			logger.Info(what+" expired", "deleted", n)
 		}
 	}
+	sweep(ctx)
+	periodic.Every(ctx, time.Hour, sweep)
 }
 
 func instanceName(cfg Config) string {

@@ -15,6 +15,7 @@ import (
 
 	"batchtrack/db/pgtest"
 	"batchtrack/loadtest"
+	"batchtrack/logtest"
 )
 
 // startApp runs `batchtrack serve` as main does, on a fresh database and a
@@ -33,7 +34,7 @@ func startApp(t *testing.T, env map[string]string) (base, token, dbURL string) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	go func() { done <- run(ctx, []string{"serve"}, getenv, nil, io.Discard, &logs) }()
 	t.Cleanup(func() {
 		cancel()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"batchtrack/db/embedded"
+	"batchtrack/logtest"
 )
 
 // privateDataDir is a DATA_DIR the postgres user can reach when the tests
@@ -49,7 +50,7 @@ func TestCLIBesideServeOnPrivateCluster(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var console lockedBuffer // stdout and stderr interleaved, as a terminal shows them
+	var console logtest.Buffer // stdout and stderr interleaved, as a terminal shows them
 	go func() { done <- run(ctx, []string{"serve"}, getenv, nil, &console, &console) }()
 	stopped := false
 	stop := func() {
@@ -97,12 +98,12 @@ func TestCLIBesideServeOnPrivateCluster(t *testing.T) {
 	}
 
 	// The CLI beside the running server.
-	var cliOut, cliErr lockedBuffer
+	var cliOut, cliErr logtest.Buffer
 	if err := run(context.Background(), []string{"user", "add", "--email", "ana@example.com", "--role", "operator"},
 		getenv, strings.NewReader("another long password\n"), &cliOut, &cliErr); err != nil {
 		t.Fatalf("user add beside serve: %v\n%s", err, cliErr.String())
 	}
-	cliOut = lockedBuffer{}
+	cliOut = logtest.Buffer{}
 	if err := run(context.Background(), []string{"token", "create", "--user", "ana@example.com", "--name", "beside"},
 		getenv, nil, &cliOut, &cliErr); err != nil {
 		t.Fatalf("token create beside serve: %v\n%s", err, cliErr.String())
@@ -130,7 +131,7 @@ func TestCLIBesideServeOnPrivateCluster(t *testing.T) {
 	stop()
 
 	// Once stopped: the CLI starts the cluster itself, as before.
-	cliOut = lockedBuffer{}
+	cliOut = logtest.Buffer{}
 	if err := run(context.Background(), []string{"user", "list"}, getenv, nil, &cliOut, &cliErr); err != nil || !strings.Contains(cliOut.String(), "ana@example.com") {
 		t.Errorf("user list after serve stopped: %q, %v", cliOut.String(), err)
 	}
@@ -154,7 +155,7 @@ func TestCLIBesideServeOnPrivateCluster(t *testing.T) {
 		{"nothing left", []string{"reset-data", "--yes"}, "", false, false, "nothing to reset"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var out, errOut lockedBuffer
+			var out, errOut logtest.Buffer
 			err := run(context.Background(), tc.args, getenv, strings.NewReader(tc.stdin), &out, &errOut)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("reset-data: %v, want error %v", err, tc.wantErr)

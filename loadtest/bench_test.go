@@ -7,8 +7,7 @@ import (
 )
 
 // BenchmarkRunClosedLoop measures the tool's cost per request against a
-// trivial in-process endpoint, per client; the cross-tool comparison with
-// wrk and vegeta is bench/compare.sh.
+// trivial in-process endpoint, per client.
 func BenchmarkRunClosedLoop(b *testing.B) {
 	srv := startServer(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
 	for _, client := range clients {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"batchtrack/logtest"
 )
 
 // statusLog is the server's own account of what it answered, to compare
@@ -501,7 +503,7 @@ func TestRunProgressLines(t *testing.T) {
 		wantCR      bool
 	}{{false, false}, {true, true}}
 	for _, tt := range tests {
-		var out syncBuffer
+		var out logtest.Buffer
 		_, err := Run(context.Background(), Options{
 			Name: "p", Target: Request{URL: srv.URL}, Concurrency: 2, MaxRequests: 40,
 			Progress: &out, Interactive: tt.interactive, ProgressInterval: 20 * time.Millisecond,
@@ -517,22 +519,4 @@ func TestRunProgressLines(t *testing.T) {
 			t.Errorf("interactive=%v: carriage returns %v, want %v", tt.interactive, got, tt.wantCR)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer the progress goroutine and the test can share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

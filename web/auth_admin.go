@@ -11,6 +11,7 @@ import (
 
 	"batchtrack/auth"
 	"batchtrack/views"
+	"batchtrack/web/ratelimit"
 )
 
 func roleNames() []string {
@@ -178,7 +179,7 @@ func (s *Server) renderTokens(c *fiber.Ctx, status int, p views.TokensPage) erro
 		p.Tokens = append(p.Tokens, views.TokenRow{
 			ID: t.ID.String(), Prefix: t.Prefix, Name: t.Name, UserEmail: t.UserEmail, Created: t.CreatedAt.Format("2006-01-02 15:04"),
 			Expires: fmtOptTime(t.ExpiresAt), LastUsed: fmtOptTime(t.LastUsedAt), Status: status,
-			RateLimits: FormatTokenRateLimits(t.RateLimits),
+			RateLimits: ratelimit.FormatTokenRateLimits(t.RateLimits),
 		})
 	}
 	for _, u := range users {
@@ -253,7 +254,7 @@ func (s *Server) setTokenLimits(c *fiber.Ctx) error {
 	if err != nil {
 		return fiber.ErrNotFound
 	}
-	limits, err := ParseTokenRateLimits(c.FormValue("rate_limits"))
+	limits, err := ratelimit.ParseTokenRateLimits(c.FormValue("rate_limits"))
 	if err != nil {
 		return s.renderTokens(c, fiber.StatusUnprocessableEntity, views.TokensPage{LimitsFor: id.String(), LimitsError: err.Error()})
 	}

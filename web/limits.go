@@ -1,9 +1,7 @@
 package web
 
 import (
-	"fmt"
 	"math"
-	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -29,6 +27,8 @@ func apiPolicy(method, path string) string {
 		return ratelimit.PolicyConsume
 	case path == "/api/events":
 		return ratelimit.PolicyEventsWrite
+	case path == "/api/products" || path == "/api/locations":
+		return ratelimit.PolicyMasterWrite
 	}
 	return ratelimit.PolicyBatchesWrite
 }
@@ -45,6 +45,18 @@ func (s *Server) limitAPI() fiber.Handler {
 		Metrics: rl.Metrics,
 		Logger:  s.deps.Logger,
 		KeyFor:  s.callerKey,
+		// A write refused for validation wrote nothing: its unit goes back
+		// to the caller's write budget. The decision is still taken first,
+		// so concurrent writes never pass the limit.
+		GiveBack: func(c *fiber.Ctx, err error) bool {
+			if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+				return false
+			}
+			if err != nil {
+				return toProblem(err, 0).Status == fiber.StatusUnprocessableEntity
+			}
+			return c.Response().StatusCode() == fiber.StatusUnprocessableEntity
+		},
 		PolicyFor: func(c *fiber.Ctx) (ratelimit.Policy, bool) {
 			name := apiPolicy(c.Method(), c.Path())
 			if p, ok := tokenPolicy(c, name); ok {
@@ -95,41 +107,4 @@ func tokenPolicy(c *fiber.Ctx, name string) (ratelimit.Policy, bool) {
 	}
 	p.Name = name
 	return p, true
-}
-
-// ParseTokenRateLimits reads "consume=1000/1m,read=5000/1m" for a token:
-// known API policies only, each N/DURATION or off.
-func ParseTokenRateLimits(s string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		name, value, ok := strings.Cut(part, "=")
-		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-		if !ok || !slices.Contains(apiPolicies, name) {
-			return nil, fmt.Errorf("%q: want POLICY=N/DURATION with POLICY one of %s", part, strings.Join(apiPolicies, ", "))
-		}
-		if _, err := ratelimit.ParsePolicy(value); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		out[name] = value
-	}
-	return out, nil
-}
-
-// apiPolicies are the policies a token may override.
-var apiPolicies = []string{ratelimit.PolicyRead, ratelimit.PolicyEventsWrite, ratelimit.PolicyBatchesWrite, ratelimit.PolicyConsume}
-
-// FormatTokenRateLimits writes a token's limits the way
-// ParseTokenRateLimits reads them.
-func FormatTokenRateLimits(m map[string]string) string {
-	var parts []string
-	for _, name := range apiPolicies {
-		if v, ok := m[name]; ok {
-			parts = append(parts, name+"="+v)
-		}
-	}
-	return strings.Join(parts, ",")
 }

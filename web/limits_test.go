@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"batchtrack/gs1"
 	"batchtrack/redistest"
 	"batchtrack/web/ratelimit"
 )
@@ -177,7 +179,7 @@ func TestTokenRateLimitOverride(t *testing.T) {
 	policies := map[string]ratelimit.Policy{ratelimit.PolicyRead: {Name: ratelimit.PolicyRead, Limit: 2, Window: time.Minute}}
 	a := newTestApp(t, appOptions{limits: memoryLimits(policies)})
 	service := a.tokenFor(a.newUser(roleViewer))
-	limits, err := ParseTokenRateLimits("read=5/1m")
+	limits, err := ratelimit.ParseTokenRateLimits("read=5/1m")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,8 +206,8 @@ func TestTokenRateLimitOverride(t *testing.T) {
 		t.Errorf("service token with read=5/1m: %d allowed, want 5", got)
 	}
 	for _, bad := range []string{"read=lots", "write=5/1m", "read"} {
-		if _, err := ParseTokenRateLimits(bad); err == nil {
-			t.Errorf("ParseTokenRateLimits(%q) accepted", bad)
+		if _, err := ratelimit.ParseTokenRateLimits(bad); err == nil {
+			t.Errorf("ratelimit.ParseTokenRateLimits(%q) accepted", bad)
 		}
 	}
 }
@@ -233,8 +235,51 @@ func TestAdminSetsTokenLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tok := range toks {
-		if tok.ID == id && FormatTokenRateLimits(tok.RateLimits) != "read=5000/1m,consume=1000/1m" {
+		if tok.ID == id && ratelimit.FormatTokenRateLimits(tok.RateLimits) != "read=5000/1m,consume=1000/1m" {
 			t.Errorf("stored limits %v", tok.RateLimits)
+		}
+	}
+}
+
+// Writes to products and locations take their own budget (master_write),
+// and a write refused for validation (422) gives its unit back: only
+// writes that could write count.
+func TestRateLimitMasterWritesAndValidationRefusals(t *testing.T) {
+	policies := map[string]ratelimit.Policy{
+		ratelimit.PolicyMasterWrite:  {Name: ratelimit.PolicyMasterWrite, Limit: 2, Window: time.Minute},
+		ratelimit.PolicyBatchesWrite: {Name: ratelimit.PolicyBatchesWrite, Limit: 1, Window: time.Minute},
+	}
+	a := newTestApp(t, appOptions{limits: memoryLimits(policies)})
+	// Unique in the shared test database: twelve digits, then the check digit.
+	digits := fmt.Sprintf("%010d", time.Now().UnixNano()%1e10)
+	gtin := "40" + digits + string(gs1.CheckDigit("40"+digits))
+	gln := "61" + digits + string(gs1.CheckDigit("61"+digits))
+	for i, step := range []struct {
+		path, body    string
+		key           string // Idempotency-Key: the outcome is rendered before the limiter sees it
+		wantStatus    int
+		wantLimit     string
+		wantRemaining string
+	}{
+		{"/api/products", `{"name": "no gtin"}`, "", 422, "2", "2"},
+		{"/api/products", `{"gtin": "4006381333932", "name": "bad check digit"}`, "", 422, "2", "2"},
+		{"/api/locations", `{"gln": "` + gln + `", "name": "x", "type": "moon"}`, "", 422, "2", "2"},
+		{"/api/products", `{"name": "keyed"}`, "key-1", 422, "2", "2"},
+		{"/api/products", `{"gtin": "` + gtin + `", "name": "Rye flour"}`, "", 201, "2", "1"},
+		{"/api/products", `{"name": "still invalid"}`, "", 422, "2", "1"},
+		{"/api/locations", `{"gln": "` + gln + `", "name": "Mill", "type": "farm"}`, "", 201, "2", "0"},
+		{"/api/products", `{"name": "refused before validation"}`, "", 429, "2", "0"},
+		{"/api/batches", `{}`, "", 422, "1", "1"}, // batches keep their own budget
+	} {
+		var headers []string
+		if step.key != "" {
+			headers = []string{"Idempotency-Key", step.key}
+		}
+		resp := a.do("POST", step.path, step.body, headers...)
+		got := []string{strconv.Itoa(resp.StatusCode), resp.Header.Get("X-RateLimit-Limit"), resp.Header.Get("X-RateLimit-Remaining")}
+		want := []string{strconv.Itoa(step.wantStatus), step.wantLimit, step.wantRemaining}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("step %d, POST %s %s: status, limit, remaining %v, want %v: %s", i, step.path, step.body, got, want, readBody(t, resp))
 		}
 	}
 }

@@ -160,7 +160,7 @@ func (s *Server) withRequest(c *fiber.Ctx) error {
 	c.Locals("request_id", rid)
 	c.Set("X-Request-Id", rid)
 	start := time.Now()
-	stripe := s.ops.http.Start(c)
+	s.ops.http.Start()
 	err := c.Next()
 	if err != nil {
 		if herr := s.app.ErrorHandler(c, err); herr != nil {
@@ -169,8 +169,8 @@ func (s *Server) withRequest(c *fiber.Ctx) error {
 	}
 	elapsed := time.Since(start)
 	// Request metrics here, outermost, once the error handler has written
-	// the status (metrics.HTTP.Middleware would cost another hop and clock).
-	s.ops.http.Done(c, stripe, elapsed)
+	// the status.
+	s.ops.http.Done(c, elapsed)
 	status := c.Response().StatusCode()
 	level := slog.LevelInfo
 	if status >= 500 {

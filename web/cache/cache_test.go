@@ -15,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"batchtrack/logtest"
 	"batchtrack/redistest"
 
 	"github.com/gofiber/fiber/v2"
@@ -566,7 +567,7 @@ func TestRedisOutageDegradesAndRecovers(t *testing.T) {
 	if !srv.CanRestart() {
 		t.Skip("needs a redis-server the test controls")
 	}
-	var logs syncBuffer
+	var logs logtest.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	cfg := func() Config {
 		return Config{Redis: srv.Client(), LocalTTL: time.Second, RedisTimeout: 200 * time.Millisecond,
@@ -665,23 +666,6 @@ func TestStartsWithRedisDown(t *testing.T) {
 	}
 	srv.Restart()
 	waitFor(t, 10*time.Second, "Redis tier in use", func() bool { return c.Snapshot().RedisUp })
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestMetricsCountPerNamespaceKind(t *testing.T) {

@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,72 +58,4 @@ func serveBench(b *testing.B, app *fiber.App) {
 			}
 		}
 	})
-}
-
-// BenchmarkAsWired is the cost as batchtrack pays it: its outermost
-// middleware (withRequest) already reads the clock, and calls Start and
-// Done around the request.
-//
-//	go test -run '^$' -bench AsWired -count 6 ./web/metrics/
-func BenchmarkAsWired(b *testing.B) {
-	for _, withMetrics := range []bool{false, true} {
-		name := "bare"
-		if withMetrics {
-			name = "metrics"
-		}
-		b.Run(name, func(b *testing.B) {
-			var h *HTTP
-			if withMetrics {
-				h = NewHTTP(prometheus.NewRegistry())
-			}
-			var elapsed atomic.Int64
-			app := fiber.New(fiber.Config{DisableStartupMessage: true})
-			app.Use(func(c *fiber.Ctx) error {
-				start := time.Now()
-				stripe := 0
-				if h != nil {
-					stripe = h.Start(c)
-				}
-				err := c.Next()
-				d := time.Since(start)
-				if h != nil {
-					h.Done(c, stripe, d)
-				}
-				elapsed.Add(int64(d)) // stands in for the request log line
-				return err
-			})
-			app.Get("/api/items/:id", func(c *fiber.Ctx) error { return c.SendString("ok") })
-			serveBench(b, app)
-		})
-	}
-}
-
-// BenchmarkMiddlewareOnly isolates the middleware's own work on a request
-// context, without the network round trip that dominates a trivial GET.
-func BenchmarkMiddlewareOnly(b *testing.B) {
-	for _, withMetrics := range []bool{false, true} {
-		name := "bare"
-		if withMetrics {
-			name = "metrics"
-		}
-		b.Run(name, func(b *testing.B) {
-			app := fiber.New(fiber.Config{DisableStartupMessage: true})
-			if withMetrics {
-				app.Use(NewHTTP(prometheus.NewRegistry()).Middleware)
-			}
-			app.Get("/api/items/:id", func(c *fiber.Ctx) error { return c.SendString("ok") })
-			handler := app.Handler()
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				var ctx fasthttp.RequestCtx
-				ctx.Request.SetRequestURI("/api/items/42")
-				ctx.Request.Header.SetMethod(fiber.MethodGet)
-				for pb.Next() {
-					ctx.Response.Reset()
-					handler(&ctx)
-				}
-			})
-		})
-	}
 }

@@ -13,6 +13,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"batchtrack/db"
+	"batchtrack/periodic"
 	"batchtrack/web/cache"
 )
 
@@ -131,16 +132,7 @@ func (r *Recorder) Size() int { return len(r.ring) }
 
 // Run samples every interval until ctx ends.
 func (r *Recorder) Run(ctx context.Context) {
-	t := time.NewTicker(r.cfg.Interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			r.SampleNow(ctx, now)
-		}
-	}
+	periodic.Every(ctx, r.cfg.Interval, func(ctx context.Context) { r.SampleNow(ctx, time.Now()) })
 }
 
 // SampleNow takes one sample ending at now (the ticker calls it; tests

@@ -100,6 +100,18 @@ func (f *Fallback) Allow(ctx context.Context, key string, p Policy) (Decision, e
 	return f.cfg.Fallback.Allow(ctx, key, p)
 }
 
+// Refund implements Refunder on the store that decides now.
+func (f *Fallback) Refund(ctx context.Context, key string, p Policy, d Decision) error {
+	var l Limiter = f.cfg.Primary
+	if f.down.Load() {
+		l = f.cfg.Fallback
+	}
+	if r, ok := l.(Refunder); ok {
+		return r.Refund(ctx, key, p, d)
+	}
+	return nil
+}
+
 // refusal is the answer under FailClosed: come back when the next probe
 // may have found the store.
 func (f *Fallback) refusal(p Policy) Decision {

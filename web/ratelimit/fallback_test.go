@@ -1,38 +1,19 @@
 package ratelimit
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"batchtrack/logtest"
 	"batchtrack/redistest"
 )
-
-// syncBuffer collects log output from the probe goroutine and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 type instance struct {
 	limiter *Fallback
 	metrics *Metrics
-	logs    *syncBuffer
+	logs    *logtest.Buffer
 }
 
 // newInstance is one app instance's limiter over srv: Redis, with memory
@@ -43,7 +24,7 @@ func newInstance(t *testing.T, srv *redistest.Server, mode FailMode) instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	f := NewFallback(FallbackConfig{
 		Primary:    NewRedis(srv.Client(), RedisConfig{Timeout: 200 * time.Millisecond}),
 		Fallback:   NewMemory(MemoryConfig{}),

@@ -53,21 +53,6 @@ func (r *referenceLog) allow(now int64) (bool, int64) {
 	return false, r.times[len(r.times)-r.limit] + r.window - now
 }
 
-// maxInAnyWindow is the most of the sorted times that fall into one
-// window [from, from+window), and where that window starts.
-func maxInAnyWindow(sorted []int64, window int64) (most int, from int64) {
-	j := 0
-	for i, t := range sorted {
-		for j < len(sorted) && sorted[j] < t+window {
-			j++
-		}
-		if j-i > most {
-			most, from = j-i, t
-		}
-	}
-	return most, from
-}
-
 func mustAllow(t *testing.T, l Limiter, key string, p Policy) Decision {
 	t.Helper()
 	d, err := l.Allow(t.Context(), key, p)

@@ -1,3 +1,14 @@
+// Package ratelimit limits requests per caller with an exact sliding log:
+// each (policy, caller) keeps the times of the requests it was allowed in
+// the last window, and a request is allowed while fewer than the limit lie
+// in it. Refused requests are not recorded, so retrying costs a caller
+// nothing and Retry-After is exact: when enough of the logged requests
+// have left the window for one more.
+//
+// Two stores implement Limiter: Memory (one instance; bounded, swept) and
+// Redis (shared by instances; one Lua script call per decision, on Redis's
+// clock). Fallback rides out Redis outages; Middleware answers with the
+// X-RateLimit-* and IETF RateLimit fields; Metrics counts decisions.
 package ratelimit
 
 import (
@@ -28,31 +39,36 @@ type Limiter interface {
 	Allow(ctx context.Context, key string, p Policy) (Decision, error)
 }
 
+// Refunder is a Limiter that can give back the unit of quota an allowed
+// decision took, for a request that turned out to do nothing (a write
+// refused for validation).
+type Refunder interface {
+	Refund(ctx context.Context, key string, p Policy, d Decision) error
+}
+
+// loggedAt is when (Unix ms, on the store's clock) an allowed request was
+// logged: Reset and ResetAfter are both taken from that moment.
+func (d Decision) loggedAt() int64 { return d.Reset.Add(-d.ResetAfter).UnixMilli() }
+
 // ErrInvalidPolicy is returned for a policy no store can enforce (a limit
 // below 1, a window below 1ms).
 var ErrInvalidPolicy = errors.New("ratelimit: invalid policy")
 
-// maxLogEntries bounds the per-key log. Up to that many requests per window
-// the log keeps one entry per distinct millisecond, which is exact. Above
-// it, requests are grouped into window/maxLogEntries slices ("granules")
-// and each counts as if made at the end of its granule: a unit of quota may
-// come back up to one granule late, never early.
-const maxLogEntries = 128
-
-// granuleMillis is the time resolution of the log for p, in milliseconds.
-func granuleMillis(limit int, windowMillis int64) int64 {
-	if limit <= maxLogEntries {
-		return 1
-	}
-	return max(1, (windowMillis+maxLogEntries-1)/maxLogEntries)
-}
-
-// stampFor rounds now up to the end of its granule.
-func stampFor(nowMillis, granule int64) int64 {
-	if granule == 1 {
-		return nowMillis
-	}
-	return (nowMillis + granule - 1) / granule * granule
-}
-
 func allowAll() Decision { return Decision{Allowed: true} }
+
+// decisionAt builds the Decision for a log's answer at now (Unix ms):
+// total requests in the window after this one, and when (Unix ms) the
+// next unit of quota returns.
+func decisionAt(now int64, allowed bool, limit, total int, resetAt int64) Decision {
+	d := Decision{
+		Allowed:    allowed,
+		Limit:      limit,
+		Remaining:  max(0, limit-total),
+		ResetAfter: time.Duration(resetAt-now) * time.Millisecond,
+		Reset:      time.UnixMilli(resetAt),
+	}
+	if !allowed {
+		d.RetryAfter = d.ResetAfter
+	}
+	return d
+}

@@ -5,69 +5,21 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics counts decisions for /metrics and the dashboard. A nil *Metrics
 // counts nothing, so every user may take one optionally.
 type Metrics struct {
-	decisions         *decisionsCollector
+	decisions         *prometheus.CounterVec // policy, result
 	storeErrors       prometheus.Counter
 	outages           prometheus.Counter
 	fallbackDecisions prometheus.Counter
 	fallbackActive    prometheus.Gauge
-
-	policies sync.Map // policy name -> *policyCounters
-
-	storeErrorsN, outagesN, fallbackN atomic.Uint64
-	active                            atomic.Bool
-
-	top *topCallers
-}
-
-type policyCounters struct {
-	allowed, refused stripedCounter
-}
-
-// stripedCounter spreads increments over cache lines: every request
-// counts, and one shared counter would bounce between cores.
-type stripedCounter struct {
-	stripes [8]struct {
-		n atomic.Uint64
-		_ [56]byte
-	}
-}
-
-// add counts one; spread is any cheap value that varies between callers.
-func (c *stripedCounter) add(spread uint64) { c.stripes[spread%8].n.Add(1) }
-
-func (c *stripedCounter) load() uint64 {
-	var n uint64
-	for i := range c.stripes {
-		n += c.stripes[i].n.Load()
-	}
-	return n
-}
-
-// decisionsCollector exposes the per-policy counters as
-// batchtrack_ratelimit_decisions_total{policy, result}.
-type decisionsCollector struct {
-	desc     *prometheus.Desc
-	policies *sync.Map
-}
-
-func (d *decisionsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- d.desc }
-
-func (d *decisionsCollector) Collect(ch chan<- prometheus.Metric) {
-	d.policies.Range(func(k, v any) bool {
-		c := v.(*policyCounters)
-		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.CounterValue, float64(c.allowed.load()), k.(string), "allowed")
-		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.CounterValue, float64(c.refused.load()), k.(string), "refused")
-		return true
-	})
+	top               *topCallers
 }
 
 // topCallersPeriod is how long a refusal stays in the top-callers view (it
@@ -77,6 +29,10 @@ const topCallersPeriod = time.Minute
 // NewMetrics registers the limiter's metrics with reg (nil: none).
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "batchtrack_ratelimit_decisions_total",
+			Help: "Rate limit decisions by policy and result (allowed, refused).",
+		}, []string{"policy", "result"}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "batchtrack_ratelimit_store_errors_total",
 			Help: "Rate limit decisions or probes the shared store failed to answer.",
@@ -95,11 +51,6 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 		top: newTopCallers(64, time.Now),
 	}
-	m.decisions = &decisionsCollector{
-		desc: prometheus.NewDesc("batchtrack_ratelimit_decisions_total",
-			"Rate limit decisions by policy and result (allowed, refused).", []string{"policy", "result"}, nil),
-		policies: &m.policies,
-	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.decisions, m.storeErrors, m.outages, m.fallbackDecisions, m.fallbackActive} {
 			if err := reg.Register(c); err != nil {
@@ -110,64 +61,44 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
-func (m *Metrics) countersFor(policy string) *policyCounters {
-	if c, ok := m.policies.Load(policy); ok {
-		return c.(*policyCounters)
-	}
-	c, _ := m.policies.LoadOrStore(strings.Clone(policy), &policyCounters{})
-	return c.(*policyCounters)
-}
-
 // observe counts one decision; key is the caller, kept only if refused.
+// The policy names are the app's own strings, never a request's bytes, so
+// the vector may keep them.
 func (m *Metrics) observe(policy, key string, allowed bool) {
 	if m == nil {
 		return
 	}
-	c := m.countersFor(policy)
-	var spread uint64
-	if len(key) > 0 {
-		spread = uint64(len(key)) + uint64(key[len(key)-1])
-	}
 	if allowed {
-		c.allowed.add(spread)
+		m.decisions.WithLabelValues(policy, "allowed").Inc()
 		return
 	}
-	c.refused.add(spread)
+	m.decisions.WithLabelValues(policy, "refused").Inc()
 	m.top.add(key)
 }
 
 func (m *Metrics) storeError() {
-	if m == nil {
-		return
+	if m != nil {
+		m.storeErrors.Inc()
 	}
-	m.storeErrors.Inc()
-	m.storeErrorsN.Add(1)
 }
 
 func (m *Metrics) outageStarted() {
-	if m == nil {
-		return
+	if m != nil {
+		m.outages.Inc()
+		m.fallbackActive.Set(1)
 	}
-	m.outages.Inc()
-	m.outagesN.Add(1)
-	m.active.Store(true)
-	m.fallbackActive.Set(1)
 }
 
 func (m *Metrics) outageEnded() {
-	if m == nil {
-		return
+	if m != nil {
+		m.fallbackActive.Set(0)
 	}
-	m.active.Store(false)
-	m.fallbackActive.Set(0)
 }
 
 func (m *Metrics) servedByFallback() {
-	if m == nil {
-		return
+	if m != nil {
+		m.fallbackDecisions.Inc()
 	}
-	m.fallbackDecisions.Inc()
-	m.fallbackN.Add(1)
 }
 
 // Snapshot is the limiter's state for the dashboard.
@@ -203,19 +134,57 @@ func (m *Metrics) Snapshot() Snapshot {
 		return Snapshot{}
 	}
 	s := Snapshot{
-		StoreErrors:       m.storeErrorsN.Load(),
-		Outages:           m.outagesN.Load(),
-		FallbackDecisions: m.fallbackN.Load(),
-		FallbackActive:    m.active.Load(),
+		StoreErrors:       uint64(value(m.storeErrors)),
+		Outages:           uint64(value(m.outages)),
+		FallbackDecisions: uint64(value(m.fallbackDecisions)),
+		FallbackActive:    value(m.fallbackActive) == 1,
 		TopRefused:        m.top.top(TopRefusedCallers),
 	}
-	m.policies.Range(func(k, v any) bool {
-		c := v.(*policyCounters)
-		s.Policies = append(s.Policies, PolicyCounts{Policy: k.(string), Allowed: c.allowed.load(), Refused: c.refused.load()})
-		return true
-	})
+	byPolicy := map[string]*PolicyCounts{}
+	ch := make(chan prometheus.Metric)
+	go func() { m.decisions.Collect(ch); close(ch) }()
+	for c := range ch {
+		var d dto.Metric
+		if c.Write(&d) != nil {
+			continue
+		}
+		var policy, result string
+		for _, l := range d.GetLabel() {
+			switch l.GetName() {
+			case "policy":
+				policy = l.GetValue()
+			case "result":
+				result = l.GetValue()
+			}
+		}
+		pc := byPolicy[policy]
+		if pc == nil {
+			pc = &PolicyCounts{Policy: policy}
+			byPolicy[policy] = pc
+		}
+		if result == "allowed" {
+			pc.Allowed = uint64(d.GetCounter().GetValue())
+		} else {
+			pc.Refused = uint64(d.GetCounter().GetValue())
+		}
+	}
+	for _, pc := range byPolicy {
+		s.Policies = append(s.Policies, *pc)
+	}
 	slices.SortFunc(s.Policies, func(a, b PolicyCounts) int { return strings.Compare(a.Policy, b.Policy) })
 	return s
+}
+
+// value reads a counter's or a gauge's current value.
+func value(c prometheus.Metric) float64 {
+	var d dto.Metric
+	if c.Write(&d) != nil {
+		return 0
+	}
+	if d.Counter != nil {
+		return d.GetCounter().GetValue()
+	}
+	return d.GetGauge().GetValue()
 }
 
 // topCallers is a space-saving summary of refused callers (Metwally et al.):
@@ -227,7 +196,9 @@ type topCallers struct {
 	capacity    int
 	now         func() time.Time
 	periodStart time.Time
-	cur, prev   map[string]*uint64 // pointers: assigning to a string-keyed map stores the new key, which may be Fiber's reused buffer
+	// Pointers: assigning to an existing string key stores the new key,
+	// which may be Fiber's reused buffer.
+	cur, prev map[string]*uint64
 }
 
 func newTopCallers(capacity int, now func() time.Time) *topCallers {

@@ -25,8 +25,13 @@ type MiddlewareConfig struct {
 	// otherwise they proceed unlimited. A Fallback never returns store
 	// errors: its own Mode decides.
 	FailClosed bool
-	Metrics    *Metrics     // may be nil
-	Logger     *slog.Logger // default slog.Default()
+	// GiveBack, when set, is asked after the handler (err is what it
+	// returned) whether the request did nothing that should count, such as
+	// a write refused for validation: if so, and the Limiter is a
+	// Refunder, its unit of quota is given back.
+	GiveBack func(c *fiber.Ctx, err error) bool
+	Metrics  *Metrics     // may be nil
+	Logger   *slog.Logger // default slog.Default()
 }
 
 // RefusedError is what the middleware returns for a refused request, after
@@ -85,6 +90,13 @@ func Middleware(cfg MiddlewareConfig) fiber.Handler {
 		if !d.Allowed {
 			return &RefusedError{Policy: p.Name, Decision: d}
 		}
-		return c.Next()
+		err = c.Next()
+		if cfg.GiveBack != nil && cfg.GiveBack(c, err) {
+			if r, ok := cfg.Limiter.(Refunder); ok && r.Refund(c.UserContext(), key, p, d) == nil {
+				d.Remaining = min(d.Remaining+1, d.Limit)
+				SetHeaders(c, p, d)
+			}
+		}
+		return err
 	}
 }

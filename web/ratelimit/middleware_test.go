@@ -249,3 +249,52 @@ func TestMiddlewareMetrics(t *testing.T) {
 		t.Fatalf("snapshot (-want +got):\n%s", diff)
 	}
 }
+
+// Requests GiveBack names (writes refused for validation) do not use up
+// the quota, on either store, and their answer says so.
+func TestMiddlewareGivesBackRequestsThatDidNothing(t *testing.T) {
+	srv := redistest.Start(t)
+	errInvalid := fiber.NewError(fiber.StatusUnprocessableEntity, "invalid")
+	for _, store := range []struct {
+		name string
+		l    Limiter
+	}{
+		{"memory", NewMemory(MemoryConfig{})},
+		{"redis", NewRedis(srv.Client(), RedisConfig{Timeout: 2 * time.Second})},
+	} {
+		t.Run(store.name, func(t *testing.T) {
+			app := fiber.New()
+			app.Use(Middleware(MiddlewareConfig{
+				Limiter:   store.l,
+				PolicyFor: func(*fiber.Ctx) (Policy, bool) { return Policy{Name: "write", Limit: 2, Window: time.Minute}, true },
+				GiveBack:  func(_ *fiber.Ctx, err error) bool { return errors.Is(err, errInvalid) },
+			}))
+			app.Post("/", func(c *fiber.Ctx) error {
+				if c.Get("X-Invalid") != "" {
+					return errInvalid
+				}
+				return c.SendString("ok")
+			})
+			type answer struct {
+				Status    int
+				Remaining string
+			}
+			var got []answer
+			for _, invalid := range []bool{true, true, true, false, true, false, false} {
+				req := httptest.NewRequest(http.MethodPost, "/", nil)
+				if invalid {
+					req.Header.Set("X-Invalid", "1")
+				}
+				resp, err := app.Test(req, -1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, answer{resp.StatusCode, resp.Header.Get("X-RateLimit-Remaining")})
+			}
+			want := []answer{{422, "2"}, {422, "2"}, {422, "2"}, {200, "1"}, {422, "1"}, {200, "0"}, {429, "0"}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ const (
 	PolicyRead         = "read"
 	PolicyEventsWrite  = "events_write"
 	PolicyBatchesWrite = "batches_write"
+	PolicyMasterWrite  = "master_write" // products and locations
 	PolicyConsume      = "consume"
 	// Login throttling: one quota per account name tried, one per client IP.
 	// The account quota stops guessing one user's password from many
@@ -39,6 +41,7 @@ func DefaultPolicies() map[string]Policy {
 		PolicyRead:         {Name: PolicyRead, Limit: 100, Window: time.Minute},
 		PolicyEventsWrite:  {Name: PolicyEventsWrite, Limit: 30, Window: time.Minute},
 		PolicyBatchesWrite: {Name: PolicyBatchesWrite, Limit: 20, Window: time.Minute},
+		PolicyMasterWrite:  {Name: PolicyMasterWrite, Limit: 20, Window: time.Minute},
 		PolicyConsume:      {Name: PolicyConsume, Limit: 30, Window: time.Minute},
 		PolicyLoginAccount: {Name: PolicyLoginAccount, Limit: 10, Window: 15 * time.Minute},
 		PolicyLoginIP:      {Name: PolicyLoginIP, Limit: 30, Window: 15 * time.Minute},
@@ -124,4 +127,41 @@ func (p Policy) validate() error {
 		return fmt.Errorf("%w: %q is %s", ErrInvalidPolicy, p.Name, p.String())
 	}
 	return nil
+}
+
+// APIPolicies are the policies of /api, the ones a token may override.
+var APIPolicies = []string{PolicyRead, PolicyEventsWrite, PolicyBatchesWrite, PolicyMasterWrite, PolicyConsume}
+
+// ParseTokenRateLimits reads a token's overrides, "consume=1000/1m,read=5000/1m":
+// API policies only, each N/DURATION or off.
+func ParseTokenRateLimits(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(part, "=")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || !slices.Contains(APIPolicies, name) {
+			return nil, fmt.Errorf("%q: want POLICY=N/DURATION with POLICY one of %s", part, strings.Join(APIPolicies, ", "))
+		}
+		if _, err := ParsePolicy(value); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out[name] = value
+	}
+	return out, nil
+}
+
+// FormatTokenRateLimits writes a token's overrides the way
+// ParseTokenRateLimits reads them.
+func FormatTokenRateLimits(m map[string]string) string {
+	var parts []string
+	for _, name := range APIPolicies {
+		if v, ok := m[name]; ok {
+			parts = append(parts, name+"="+v)
+		}
+	}
+	return strings.Join(parts, ",")
 }

@@ -79,6 +79,7 @@ func TestDefaultPoliciesMatchTheContract(t *testing.T) {
 		"RATE_LIMIT_READ":          "100/1m0s",
 		"RATE_LIMIT_EVENTS_WRITE":  "30/1m0s",
 		"RATE_LIMIT_BATCHES_WRITE": "20/1m0s",
+		"RATE_LIMIT_MASTER_WRITE":  "20/1m0s",
 		"RATE_LIMIT_CONSUME":       "30/1m0s",
 		"RATE_LIMIT_LOGIN_ACCOUNT": "10/15m0s",
 		"RATE_LIMIT_LOGIN_IP":      "30/15m0s",

@@ -2,125 +2,49 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// slidingLogScript is the Redis side of a batch of decisions, atomic
-// because Redis runs a script alone. Each decision keeps the same log as
-// the memory store, in one string per (policy, caller) that expires with
-// its newest entry. Every number in it is a little-endian float64 (exact
-// for integers up to 2^53): first the total, the newest entry's count and
-// its stamp, then the older entries as (stamp, count), oldest first. One
-// GET reads it. Redis's own TIME is the clock, so instances whose clocks
-// disagree still share one window.
+// logScript decides one request atomically (Redis runs a script alone) on
+// Redis's own clock, so instances whose clocks disagree share one window.
+// The log is a list of the Unix milliseconds of the allowed requests,
+// oldest first, that expires one window after its newest.
 //
-// The newest entry comes first because a request in the same granule as
-// it (almost every request of a busy caller on a large limit) then
-// changes only the first 16 bytes: one SETRANGE, whatever the log's
-// length, which also leaves the key's expiry as it is. Otherwise one SET
-// writes the log whole: with PX one window from a new newest entry, with
-// KEEPTTL when only expired entries were dropped. The earlier layout
-// (total, then every entry oldest first) rewrote the whole log on every
-// decision. With this layout, the policy arguments sent once per run and
-// the Lua functions held in locals, Redis's script time per decision in
-// BenchmarkGET/tcp/redis went from 8.5-9.3 µs to 6.3-6.7 µs (three rounds
-// alternating the builds; logs of about seven entries). With
-// redis-benchmark the layout alone saved about a tenth of the script's
-// time on such logs and a fifth on logs of 120 entries (1.9 KB). Reading
-// only the first 40 bytes first (GETRANGE, then GET when they do not
-// decide) measured slower on short logs and no clearer on long ones.
-//
-// One call decides for every key it is given, in order, at one TIME: the
-// same answers as one call per key, without Redis's per-call cost (command
-// dispatch, the script call, TIME, the reply), which is about half of a
-// one-key decision. The same key twice is two decisions, the second seeing
-// the first.
-//
-// KEYS: one log per decision. ARGV: for each run of consecutive keys that
-// share a policy, the run's length, the limit, the window (ms) and the
-// granule (ms); Redis parses every number it is sent, so a batch of one
-// policy sends four.
-// Returns {allowed 0|1, total after, ms until the next unit returns} for
-// each key in turn, then now (ms).
-var slidingLogScript = redis.NewScript(`
-local call, pack, unpack, sub = redis.call, struct.pack, struct.unpack, string.sub
-local t = call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local out, k = {}, 0
-for run = 1, #ARGV, 4 do
-  local n, limit, window, granule = tonumber(ARGV[run]), tonumber(ARGV[run + 1]), tonumber(ARGV[run + 2]), tonumber(ARGV[run + 3])
-  -- An allowed request is counted at the end of its granule.
-  local stamp = now
-  local r = now % granule
-  if r ~= 0 then stamp = now - r + granule end
-  for _ = 1, n do
-    k = k + 1
-    local key = KEYS[k]
-    local v = call('GET', key)
-    -- first: the byte where the first live older entry starts (Lua counts
-    -- from 1); size: where they end.
-    local total, newestCount, newestStamp, first, size = 0, 0, 0, 25, 0
-    if v then
-      total, newestCount, newestStamp = unpack('<ddd', v)
-      if newestStamp + window <= now then
-        v, total = nil, 0 -- all of it has left the window
-      else
-        size = #v
-        while first < size do
-          if unpack('<d', v, first) + window > now then break end
-          total = total - unpack('<d', v, first + 8)
-          first = first + 16
-        end
-      end
-    end
-    local a = 3 * k
-    if total < limit then
-      total = total + 1
-      if not v then
-        call('SET', key, pack('<ddd', 1, 1, stamp), 'PX', stamp + window - now)
-        out[a - 2], out[a - 1], out[a] = 1, 1, stamp + window - now
-      else
-        local oldest = newestStamp
-        if first < size then oldest = unpack('<d', v, first) end
-        if newestStamp ~= stamp then
-          -- A new newest entry; the one before joins the older ones.
-          call('SET', key, pack('<ddd', total, 1, stamp) .. sub(v, first) .. pack('<dd', newestStamp, newestCount), 'PX', stamp + window - now)
-        elseif first == 25 then
-          call('SETRANGE', key, 0, pack('<dd', total, newestCount + 1))
-        else
-          call('SET', key, pack('<ddd', total, newestCount + 1, stamp) .. sub(v, first), 'KEEPTTL')
-        end
-        out[a - 2], out[a - 1], out[a] = 1, total, oldest + window - now
-      end
-    else
-      -- Refused: nothing is recorded. One more request needs total-limit+1
-      -- units back (more than one only after the limit was lowered): the
-      -- wait is until the entry that brings them back leaves the window.
-      local need, ms = total - limit + 1, window
-      while first < size do
-        local s, c = unpack('<dd', v, first)
-        need = need - c
-        if need <= 0 then ms = s + window - now break end
-        first = first + 16
-      end
-      if need > 0 and need <= newestCount then ms = newestStamp + window - now end
-      out[a - 2], out[a - 1], out[a] = 0, total, ms
-    end
-  end
+// KEYS[1]: the log. ARGV: limit, window (ms), and, from tests only, now
+// (ms) in place of Redis's TIME.
+// Returns {allowed 0|1, total after, ms until the next unit returns, now}.
+var logScript = redis.NewScript(`
+local key, limit, window = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+if not now then
+  local t = redis.call('TIME')
+  now = t[1] * 1000 + math.floor(t[2] / 1000)
 end
-out[3 * k + 1] = now
-return out
+while true do
+  local oldest = redis.call('LINDEX', key, 0)
+  if not oldest or tonumber(oldest) + window > now then break end
+  redis.call('LPOP', key)
+end
+local total = redis.call('LLEN', key)
+if total < limit then
+  redis.call('RPUSH', key, string.format('%d', now))
+  redis.call('PEXPIRE', key, window)
+  return {1, total + 1, tonumber(redis.call('LINDEX', key, 0)) + window - now, now}
+end
+-- Refused, and not recorded. One more request needs total-limit+1 units
+-- back (more than one only after the limit was lowered).
+return {0, total, tonumber(redis.call('LINDEX', key, total - limit)) + window - now, now}
 `)
 
-// RedisClient is what the Redis store needs of a go-redis client for one
-// Redis server (*redis.Client; the app makes one from REDIS_URL). Not a
-// Redis Cluster: one script call carries a batch's keys, which a cluster
-// refuses when they hash to different slots.
+// RedisClient is what the Redis store needs of a go-redis client
+// (*redis.Client; the app makes one from REDIS_URL).
 type RedisClient interface {
 	redis.Scripter
+	LRem(ctx context.Context, key string, count int64, value any) *redis.IntCmd
 	Ping(ctx context.Context) *redis.StatusCmd
 }
 
@@ -128,9 +52,7 @@ type RedisClient interface {
 type RedisConfig struct {
 	// Prefix starts every key. Default "batchtrack:ratelimit:".
 	Prefix string
-	// Timeout bounds one script call, retries included, and the time a
-	// decision may wait in the queue behind others: a decision takes at
-	// most twice it. Default 100ms.
+	// Timeout bounds one decision, retries included. Default 100ms.
 	Timeout time.Duration
 }
 
@@ -139,7 +61,7 @@ type Redis struct {
 	client  RedisClient
 	prefix  string
 	timeout time.Duration
-	batch   redisBatcher
+	now     func() time.Time // tests only: replaces Redis's TIME
 }
 
 // NewRedis returns a store using client.
@@ -153,8 +75,7 @@ func NewRedis(client RedisClient, cfg RedisConfig) *Redis {
 	return &Redis{client: client, prefix: cfg.Prefix, timeout: cfg.Timeout}
 }
 
-// Allow implements Limiter with one script call, shared with concurrent
-// callers' decisions (redis_batch.go).
+// Allow implements Limiter with one script call.
 func (r *Redis) Allow(ctx context.Context, key string, p Policy) (Decision, error) {
 	if p.Off {
 		return allowAll(), nil
@@ -162,17 +83,37 @@ func (r *Redis) Allow(ctx context.Context, key string, p Policy) (Decision, erro
 	if err := p.validate(); err != nil {
 		return Decision{}, err
 	}
-	c := redisCalls.Get().(*redisCall)
-	defer redisCalls.Put(c)
-	*c = redisCall{key: key, p: p, wake: c.wake}
-	if err := r.do(ctx, c); err != nil {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	args := []any{p.Limit, p.Window.Milliseconds()}
+	if r.now != nil {
+		args = append(args, r.now().UnixMilli())
+	}
+	// Run sends EVALSHA and, when Redis has lost the script (a restart, a
+	// SCRIPT FLUSH), EVAL with the source.
+	res, err := logScript.Run(ctx, r.client, []string{r.prefix + p.Name + ":" + key}, args...).Int64Slice()
+	if err == nil && len(res) != 4 {
+		err = errors.New("unexpected script reply")
+	}
+	if err != nil {
 		return Decision{}, fmt.Errorf("ratelimit: redis: %w", err)
 	}
-	if c.err != nil {
-		return Decision{}, c.err
+	now := res[3]
+	return decisionAt(now, res[0] == 1, p.Limit, int(res[1]), now+res[2]), nil
+}
+
+// Refund implements Refunder: it removes the request's time from its log
+// (the newest entry of that time; equal times are interchangeable).
+func (r *Redis) Refund(ctx context.Context, key string, p Policy, d Decision) error {
+	if p.Off || !d.Allowed {
+		return nil
 	}
-	now := c.res.nowMs
-	return decisionAt(now, c.res.allowed, p.Limit, int(c.res.total), now+c.res.untilMs), nil
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	if err := r.client.LRem(ctx, r.prefix+p.Name+":"+key, -1, d.loggedAt()).Err(); err != nil {
+		return fmt.Errorf("ratelimit: redis: %w", err)
+	}
+	return nil
 }
 
 // Ping reports whether Redis answers, within the store's timeout.
