@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
 
 	"batchtrack/inventory"
 	"batchtrack/quantity"
@@ -166,7 +167,29 @@ func TestBrowserUIDefects(t *testing.T) {
 		t.Fatal(err)
 	}
 	recallMe := b.app.namedBatch(p, l, "L260115-RECALL-01", "25")
-	shot := func(name string) { b.screenshot("ui18-" + name) }
+	// For the overview: a lot running low, and two expiring in 5 days, one recalled.
+	low := b.app.namedBatch(p, l, "L260110-LOW-01", "100")
+	if _, _, err := b.app.svc.Consume(ctx, inventory.System, inventory.ConsumeRequest{BatchID: low.ID, Quantity: quantity.MustParse("95")}); err != nil {
+		t.Fatal(err)
+	}
+	soon := b.app.namedBatch(p, l, "L260101-SOON-01", "30")
+	recalledSoon := b.app.namedBatch(p, l, "L260101-SOON-RCL", "30")
+	recalled := "recalled"
+	if _, err := b.app.svc.UpdateBatch(ctx, inventory.System, recalledSoon.ID, inventory.BatchUpdate{QualityStatus: &recalled, Reason: "supplier recall"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.app.pool.Exec(ctx, `UPDATE batches SET expiry_date = current_date + 5 WHERE id = ANY($1)`, []uuid.UUID{soon.ID, recalledSoon.ID}); err != nil {
+		t.Fatal(err)
+	}
+	shot := func(name string) {
+		t.Helper()
+		// Keeping lot numbers and dates on one line must not push a
+		// table out of its card.
+		if got := b.eval(`[...document.querySelectorAll(".table-wrap")].filter(w => w.scrollWidth > w.clientWidth + 1).length`); got != float64(0) {
+			t.Errorf("%s: %v tables are wider than their card at 1366 px", name, got)
+		}
+		b.screenshot("ui18-" + name)
+	}
 	b.do(chromedp.EmulateViewport(1366, 900))
 
 	// Navigation: the active item's colours pass WCAG AA.
@@ -222,8 +245,11 @@ func TestBrowserUIDefects(t *testing.T) {
 
 	// The overview: the emptied lot is not "low on stock", the recalled one not "expiring".
 	b.do(chromedp.Navigate(b.base+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="low-stock"]`)))
-	if got := b.text(`[data-testid="low-stock"]`); strings.Contains(got, long.BatchNumber) {
-		t.Errorf("the empty lot is listed as low on stock: %s", got)
+	if got := b.text(`[data-testid="low-stock"]`); strings.Contains(got, long.BatchNumber) || !strings.Contains(got, low.BatchNumber) {
+		t.Errorf("low on stock lists the empty lot or misses the low one: %s", got)
+	}
+	if got := b.text(`[data-testid="expiring"]`); strings.Contains(got, recalledSoon.BatchNumber) || !strings.Contains(got, soon.BatchNumber) {
+		t.Errorf("expiring lists the recalled lot or misses the good one: %s", got)
 	}
 	shot("overview")
 
@@ -242,6 +268,9 @@ func TestBrowserUIDefects(t *testing.T) {
 	b.waitFor(`document.querySelectorAll('[data-testid="import-row-error"]').length > 0`)
 	if got := b.eval(`[...document.querySelectorAll('[data-testid="import-row-error"]')].map(e => e.textContent.trim())`); len(got.([]any)) != 1 {
 		t.Errorf("import errors for one bad cell: %v", got)
+	}
+	if n := b.eval(`(` + lineCountJS + `)('[data-testid="import-row"] td.mono, [data-testid="import-row"] td.nowrap')`); n != float64(1) {
+		t.Errorf("a lot number or date of the import preview wraps onto %v lines", n)
 	}
 	shot("import-one-error")
 	b.checkAxe(src, "import preview")
