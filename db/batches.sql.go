@@ -403,6 +403,7 @@ JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
 WHERE b.expiry_date IS NOT NULL AND b.expiry_date >= $1::date AND b.expiry_date < $2::date
   AND b.quantity_available > 0
+  AND b.quality_status IN ('pending', 'approved')
 ORDER BY b.expiry_date, b.id
 LIMIT $3
 `
@@ -421,6 +422,7 @@ type ListExpiringBatchesRow struct {
 	LocationName string
 }
 
+// Stock to use up before it expires: rejected and recalled lots are not.
 func (q *Queries) ListExpiringBatches(ctx context.Context, arg ListExpiringBatchesParams) ([]ListExpiringBatchesRow, error) {
 	rows, err := q.db.Query(ctx, listExpiringBatches, arg.FromDate, arg.BeforeDate, arg.RowLimit)
 	if err != nil {
@@ -468,10 +470,17 @@ FROM batches b
 JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
 WHERE b.quantity_available < b.quantity_produced / 10
+  AND b.quantity_available > 0
   AND b.quality_status IN ('pending', 'approved')
+  AND (b.expiry_date IS NULL OR b.expiry_date >= $1::date)
 ORDER BY b.quantity_available / b.quantity_produced, b.id
-LIMIT $1
+LIMIT $2
 `
+
+type ListLowStockBatchesParams struct {
+	Today    time.Time
+	RowLimit int32
+}
 
 type ListLowStockBatchesRow struct {
 	Batch        Batch
@@ -481,8 +490,10 @@ type ListLowStockBatchesRow struct {
 	LocationName string
 }
 
-func (q *Queries) ListLowStockBatches(ctx context.Context, rowLimit int32) ([]ListLowStockBatchesRow, error) {
-	rows, err := q.db.Query(ctx, listLowStockBatches, rowLimit)
+// Usable stock running out: an empty, expired, rejected or recalled lot
+// is not "low", it is gone or not to be used.
+func (q *Queries) ListLowStockBatches(ctx context.Context, arg ListLowStockBatchesParams) ([]ListLowStockBatchesRow, error) {
+	rows, err := q.db.Query(ctx, listLowStockBatches, arg.Today, arg.RowLimit)
 	if err != nil {
 		return nil, err
 	}

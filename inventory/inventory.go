@@ -132,7 +132,12 @@ func (b Batch) Consumable(today time.Time) bool {
 	if b.QualityStatus == "rejected" || b.QualityStatus == "recalled" {
 		return false
 	}
-	return b.ExpiryDate == nil || !b.ExpiryDate.Before(dateOnly(today))
+	return !b.Expired(today)
+}
+
+// Expired says whether the batch is past its expiry date on the given day.
+func (b Batch) Expired(today time.Time) bool {
+	return b.ExpiryDate != nil && b.ExpiryDate.Before(dateOnly(today))
 }
 
 // Consumption is a ledger entry.

@@ -18,8 +18,8 @@ import (
 // ones low on stock and the ones expiring soon.
 type Overview struct {
 	Counts   map[string]int64 // by quality status, every status present
-	LowStock []Batch          // below 10% of the quantity produced
-	Expiring []Batch          // expiring within ExpiringWithin, with stock left
+	LowStock []Batch          // usable, not empty, below 10% of the quantity produced
+	Expiring []Batch          // usable, with stock left, expiring within ExpiringWithin
 }
 
 // ExpiringWithin is the overview's horizon for expiring batches.
@@ -41,14 +41,14 @@ func (s *Service) Overview(ctx context.Context, limit int) (Overview, error) {
 	for _, c := range counts {
 		o.Counts[c.QualityStatus] = c.Batches
 	}
-	low, err := s.store.ListLowStockBatches(ctx, int32(limit))
+	today := s.today()
+	low, err := s.store.ListLowStockBatches(ctx, db.ListLowStockBatchesParams{Today: today, RowLimit: int32(limit)})
 	if err != nil {
 		return Overview{}, err
 	}
 	for _, r := range low {
 		o.LowStock = append(o.LowStock, batchFromRow(r.Batch, r.ProductGtin, r.ProductName, r.LocationGln, r.LocationName))
 	}
-	today := s.today()
 	exp, err := s.store.ListExpiringBatches(ctx, db.ListExpiringBatchesParams{
 		FromDate: today, BeforeDate: today.Add(ExpiringWithin), RowLimit: int32(limit),
 	})

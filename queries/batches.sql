@@ -183,8 +183,12 @@ SELECT sqlc.embed(b), p.gtin AS product_gtin, p.name AS product_name,
 FROM batches b
 JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
+-- Usable stock running out: an empty, expired, rejected or recalled lot
+-- is not "low", it is gone or not to be used.
 WHERE b.quantity_available < b.quantity_produced / 10
+  AND b.quantity_available > 0
   AND b.quality_status IN ('pending', 'approved')
+  AND (b.expiry_date IS NULL OR b.expiry_date >= @today::date)
 ORDER BY b.quantity_available / b.quantity_produced, b.id
 LIMIT @row_limit;
 
@@ -194,7 +198,9 @@ SELECT sqlc.embed(b), p.gtin AS product_gtin, p.name AS product_name,
 FROM batches b
 JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
+-- Stock to use up before it expires: rejected and recalled lots are not.
 WHERE b.expiry_date IS NOT NULL AND b.expiry_date >= @from_date::date AND b.expiry_date < @before_date::date
   AND b.quantity_available > 0
+  AND b.quality_status IN ('pending', 'approved')
 ORDER BY b.expiry_date, b.id
 LIMIT @row_limit;

@@ -206,11 +206,25 @@ func countDirection(links []inventory.TraceLink, direction string) int {
 	return n
 }
 
-func expiredNote(b inventory.Batch, today time.Time) string {
-	if b.ExpiryDate != nil && b.ExpiryDate.Before(today) {
-		return ", past its expiry date " + fmtDate(*b.ExpiryDate)
+// ShownStatus is the status people see: "expired" (derived from the
+// expiry date) instead of pending or approved; rejected and recalled say
+// more than expired and stay.
+func ShownStatus(b inventory.Batch, today time.Time) string {
+	if b.Expired(today) && b.QualityStatus != "rejected" && b.QualityStatus != "recalled" {
+		return "expired"
 	}
-	return ""
+	return b.QualityStatus
+}
+
+// notConsumableReason says why the consume form is disabled.
+func notConsumableReason(b inventory.Batch, today time.Time) string {
+	switch {
+	case b.QualityStatus == "rejected" || b.QualityStatus == "recalled":
+		return "This batch cannot be consumed: it is " + b.QualityStatus + "."
+	case b.Expired(today):
+		return "This batch cannot be consumed: it expired on " + fmtDate(*b.ExpiryDate) + "."
+	}
+	return "This batch cannot be consumed."
 }
 
 // without2 drops the version-conflict pseudo-field, which the stale-edit

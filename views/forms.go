@@ -88,6 +88,10 @@ type StatusForm struct {
 	Current   string
 	Reason    string
 	Errors    FieldErrors
+	// ConfirmRecall asks whether to recall BatchNumber for Reason: the
+	// server recalls only when the form comes back with confirm=yes.
+	ConfirmRecall bool
+	BatchNumber   string
 }
 
 // EditBatchForm edits metadata with optimistic locking: Version is the

@@ -14,7 +14,7 @@ import (
 )
 
 func (s *Server) listBatches(c *fiber.Ctx) error {
-	q := query{c: c}
+	q := newQuery(c)
 	f := inventory.BatchFilter{
 		Q: q.str("q"), ProductID: q.uuid("product_id"), LocationID: q.uuid("location_id"),
 		QualityStatus: q.str("quality_status"), ExpiringBefore: q.date("expiring_before"),
@@ -300,7 +300,7 @@ func (s *Server) listConsumptions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q := query{c: c}
+	q := newQuery(c)
 	opts := q.list()
 	if err := q.done(); err != nil {
 		return err

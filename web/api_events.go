@@ -14,7 +14,7 @@ import (
 )
 
 func (s *Server) listEvents(c *fiber.Ctx) error {
-	q := query{c: c}
+	q := newQuery(c)
 	f := inventory.EventFilter{
 		EventType: q.str("event_type"), BizStep: q.str("biz_step"), BatchID: q.uuid("batch_id"),
 		LocationID: q.uuid("location_id"), SourceType: q.str("source_type"),

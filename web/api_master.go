@@ -8,7 +8,7 @@ import (
 )
 
 func (s *Server) listProducts(c *fiber.Ctx) error {
-	q := query{c: c}
+	q := newQuery(c)
 	f := inventory.ProductFilter{Q: q.str("q"), Category: q.str("category")}
 	opts := q.list()
 	if err := q.done(); err != nil {
@@ -63,7 +63,7 @@ func (s *Server) showProduct(c *fiber.Ctx) error {
 }
 
 func (s *Server) listLocations(c *fiber.Ctx) error {
-	q := query{c: c}
+	q := newQuery(c)
 	f := inventory.LocationFilter{Q: q.str("q"), Type: q.str("type")}
 	opts := q.list()
 	if err := q.done(); err != nil {

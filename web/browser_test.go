@@ -130,9 +130,13 @@ func (b *browser) text(sel string) string {
 	return strings.TrimSpace(s)
 }
 
-// screenshot saves the screen under .screenshots/ at the repository root.
+// screenshot saves the screen under .screenshots/ at the repository root,
+// or under $BT_SCREENSHOTS when that is set.
 func (b *browser) screenshot(name string) {
 	dir := filepath.Join("..", ".screenshots")
+	if d := os.Getenv("BT_SCREENSHOTS"); d != "" {
+		dir = d
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Errorf("screenshot dir: %v", err)
 		return

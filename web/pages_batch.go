@@ -35,7 +35,7 @@ func (u *ui) batchDetail(ctx context.Context, c *fiber.Ctx, id uuid.UUID) (views
 		return views.BatchDetail{}, err
 	}
 	d.Consume = views.ConsumeForm{CSRF: d.CSRF, BatchID: id.String(), ExpectedVersion: b.Version, Unit: b.UnitOfMeasure}
-	d.Status = views.StatusForm{CSRF: d.CSRF, BatchID: id.String(), Current: b.QualityStatus, CanRecall: isAdmin(c)}
+	d.Status = views.StatusForm{CSRF: d.CSRF, BatchID: id.String(), Current: views.ShownStatus(b, d.Today), CanRecall: isAdmin(c)}
 	return d, nil
 }
 
@@ -196,7 +196,8 @@ func consumeRefusal(f *views.ConsumeForm, err error, retryAfter int, c *fiber.Ct
 }
 
 // Quality status changes: approve and reject are operator work, recall
-// is admin work, hence one route each.
+// is admin work, hence one route each. A recall is asked back first: it
+// happens only when the form returns with confirm=yes.
 func (u *ui) approveBatch(c *fiber.Ctx) error { return u.changeStatus(c, "approved", "approved") }
 func (u *ui) rejectBatch(c *fiber.Ctx) error  { return u.changeStatus(c, "rejected", "rejected") }
 func (u *ui) recallBatch(c *fiber.Ctx) error  { return u.changeStatus(c, "recalled", "recalled") }
@@ -208,8 +209,11 @@ func (u *ui) changeStatus(c *fiber.Ctx, status, verb string) error {
 	}
 	ctx := c.UserContext()
 	f := views.StatusForm{CSRF: csrfToken(c), BatchID: id.String(), CanRecall: isAdmin(c), Reason: formValue(c, "reason"), Errors: views.FieldErrors{}}
+	httpStatus := fiber.StatusUnprocessableEntity
 	if f.Reason == "" {
 		f.Errors.Add("reason", "is required: say why the batch is "+verb)
+	} else if status == "recalled" && formValue(c, "confirm") != "yes" {
+		f.ConfirmRecall, httpStatus = true, fiber.StatusOK
 	} else {
 		b, err := u.inv.UpdateBatch(ctx, uiActor(c), id, inventory.BatchUpdate{QualityStatus: &status, Reason: f.Reason}, nil)
 		if err == nil {
@@ -227,12 +231,12 @@ func (u *ui) changeStatus(c *fiber.Ctx, status, verb string) error {
 	if err != nil {
 		return err
 	}
-	f.Current = d.Batch.QualityStatus
+	f.Current, f.BatchNumber = d.Status.Current, d.Batch.BatchNumber
 	d.Status = f
 	if wantsFragment(c) {
-		return render(c, fiber.StatusUnprocessableEntity, views.StatusFormView(f))
+		return render(c, httpStatus, views.StatusFormView(f))
 	}
-	return render(c, fiber.StatusUnprocessableEntity, views.BatchPage(chromeFor(c, "Batch "+d.Batch.BatchNumber, "batches"), d))
+	return render(c, httpStatus, views.BatchPage(chromeFor(c, "Batch "+d.Batch.BatchNumber, "batches"), d))
 }
 
 func editValues(b inventory.Batch) views.EditValues {

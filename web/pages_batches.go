@@ -16,13 +16,14 @@ import (
 	"batchtrack/views"
 )
 
-// batchListQuery reads the batches list's filters as typed; errs names
-// the ones that do not parse, which the list then ignores.
+// batchListQuery reads the batches list's filters as typed; m.Errors
+// names the ones that do not parse and any parameter the list does not know.
 func batchListQuery(c *fiber.Ctx) (views.BatchList, inventory.BatchFilter, inventory.ListOptions) {
+	q := newQuery(c)
 	m := views.BatchList{
-		Q: queryValue(c, "q"), ProductID: queryValue(c, "product_id"), LocationID: queryValue(c, "location_id"),
-		QualityStatus: queryValue(c, "quality_status"), ExpiringBefore: queryValue(c, "expiring_before"),
-		Sort: queryValue(c, "sort"), Errors: views.FieldErrors{}, Query: url.Values{},
+		Q: q.str("q"), ProductID: q.str("product_id"), LocationID: q.str("location_id"),
+		QualityStatus: q.str("quality_status"), ExpiringBefore: q.str("expiring_before"),
+		Sort: q.str("sort"), Errors: views.FieldErrors{}, Query: url.Values{},
 	}
 	f := inventory.BatchFilter{Q: m.Q}
 	for k, v := range map[string]string{"q": m.Q, "product_id": m.ProductID, "location_id": m.LocationID,
@@ -45,7 +46,8 @@ func batchListQuery(c *fiber.Ctx) (views.BatchList, inventory.BatchFilter, inven
 		m.Errors.Add("sort", "Sort must be one of the column headers")
 		m.Sort = ""
 	}
-	cursor := queryValue(c, "cursor")
+	cursor := q.str("cursor")
+	q.unknownTo(m.Errors)
 	m.Paged = cursor != ""
 	return m, f, inventory.ListOptions{Cursor: cursor, Limit: 50}
 }

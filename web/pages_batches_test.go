@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/google/uuid"
 
 	"batchtrack/inventory"
 	"batchtrack/quantity"
@@ -428,7 +429,11 @@ func TestQualityStatusForm(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := a.postForm("/batches/"+b.ID.String()+"/"+tt.action, url.Values{"reason": {tt.reason}}, tt.htmx)
+			form := url.Values{"reason": {tt.reason}}
+			if tt.action == "recall" && tt.status == 303 {
+				form = recallConfirmed(t, a, b.ID.String(), tt.reason)
+			}
+			resp := a.postForm("/batches/"+b.ID.String()+"/"+tt.action, form, tt.htmx)
 			wantStatus(t, resp, tt.status)
 			if tt.want != "" {
 				_, doc := parseDoc(t, resp)
@@ -452,6 +457,39 @@ func TestQualityStatusForm(t *testing.T) {
 	if got.QualityStatus != "recalled" {
 		t.Errorf("status %s, want recalled", got.QualityStatus)
 	}
+}
+
+// recallConfirmed asks for a recall and returns the confirmation form the
+// page then shows, as the browser would send it back; nothing changes
+// before the confirmation.
+func recallConfirmed(t *testing.T, a *testApp, id, reason string) url.Values {
+	t.Helper()
+	for _, htmx := range []bool{false, true} {
+		resp := a.postForm("/batches/"+id+"/recall", url.Values{"reason": {reason}}, htmx)
+		wantStatus(t, resp, http.StatusOK)
+		_, doc := parseDoc(t, resp)
+		confirm := testid(doc, "recall-confirm")
+		if confirm.Length() != 1 || !strings.Contains(confirm.Text(), reason) {
+			t.Fatalf("no confirmation naming the reason (htmx %v)", htmx)
+		}
+		if htmx && testid(doc, "balance").Length() != 0 {
+			t.Error("the htmx confirmation is the whole page, not the status form")
+		}
+		if b, err := a.svc.GetBatch(context.Background(), uuid.MustParse(id)); err != nil || b.QualityStatus == "recalled" {
+			t.Fatalf("recalled before the confirmation (%v)", err)
+		}
+		if htmx {
+			form := url.Values{}
+			confirm.Find("input[type=hidden]").Each(func(_ int, s *goquery.Selection) {
+				form.Set(s.AttrOr("name", ""), s.AttrOr("value", ""))
+			})
+			if form.Get("confirm") != "yes" || form.Get("reason") != reason {
+				t.Fatalf("confirmation form %v", form)
+			}
+			return form
+		}
+	}
+	return nil
 }
 
 func TestEditBatchStaleShowsChanges(t *testing.T) {

@@ -223,6 +223,28 @@ func (u *ui) commitImport(c *fiber.Ctx) error {
 	return render(c, fiber.StatusUnprocessableEntity, views.ImportPage(chromeFor(c, "Import batches", "batches"), f), views.ImportFormID)
 }
 
+// dropSecondErrors keeps one error per cell. Where a cell did not parse,
+// the domain's check saw a zero value in its place (a quantity of 0, no
+// date, no product) and objects to that too; only the parse error is
+// true, so the domain's is dropped.
+func dropSecondErrors(fe views.FieldErrors, cellErrs []views.FieldErrors) {
+	cellOf := map[string]string{"product_id": "gtin", "location_id": "gln"}
+	for k := range fe {
+		m := rowField.FindStringSubmatch(k)
+		if m == nil {
+			continue
+		}
+		i, _ := strconv.Atoi(m[1])
+		cell := m[2]
+		if c, ok := cellOf[cell]; ok {
+			cell = c
+		}
+		if i < len(cellErrs) && cellErrs[i][cell] != "" {
+			delete(fe, k)
+		}
+	}
+}
+
 var rowField = regexp.MustCompile(`^rows\[(\d+)\]\.(.+)$`)
 
 // applyRowErrors puts "rows[i].field" errors on their rows.
@@ -285,6 +307,7 @@ func (u *ui) checkImport(c *fiber.Ctx, text string) (views.ImportForm, []invento
 	products := map[string]inventory.Product{}
 	locations := map[string]inventory.Location{}
 	rows := make([]inventory.NewBatch, 0, len(records)-1)
+	cellErrs := make([]views.FieldErrors, 0, len(records)-1)
 	for n, rec := range records[1:] {
 		row := views.ImportRow{Line: n + 2, BatchNumber: get(rec, "batch_number"), GTIN: get(rec, "gtin"), GLN: get(rec, "gln"),
 			ProductionDate: get(rec, "production_date"), ExpiryDate: get(rec, "expiry_date"),
@@ -321,6 +344,7 @@ func (u *ui) checkImport(c *fiber.Ctx, text string) (views.ImportForm, []invento
 		}
 		f.Rows = append(f.Rows, row)
 		rows = append(rows, in)
+		cellErrs = append(cellErrs, errs)
 	}
 	if err := u.inv.CheckImport(ctx, rows); err != nil {
 		fe, ok := fieldErrors(err)
@@ -328,12 +352,7 @@ func (u *ui) checkImport(c *fiber.Ctx, text string) (views.ImportForm, []invento
 			f.Errors.Add("", "The rows could not be checked; try again")
 			return f, nil
 		}
-		// A missing product or location is already said above.
-		for k := range fe {
-			if strings.HasSuffix(k, ".product_id") || strings.HasSuffix(k, ".location_id") {
-				delete(fe, k)
-			}
-		}
+		dropSecondErrors(fe, cellErrs)
 		applyRowErrors(&f, fe)
 	}
 	return f, rows

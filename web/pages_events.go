@@ -72,10 +72,11 @@ func unitName(code string) string {
 
 // eventListQuery reads the events list's filters as typed.
 func (u *ui) eventListQuery(ctx context.Context, c *fiber.Ctx) (views.EventList, inventory.EventFilter, inventory.ListOptions, error) {
+	q := newQuery(c)
 	m := views.EventList{
-		EventType: queryValue(c, "event_type"), BizStep: queryValue(c, "biz_step"), Batch: queryValue(c, "batch"),
-		BatchID: queryValue(c, "batch_id"), LocationID: queryValue(c, "location_id"), StartDate: queryValue(c, "start_date"),
-		EndDate: queryValue(c, "end_date"), Errors: views.FieldErrors{}, Query: url.Values{},
+		EventType: q.str("event_type"), BizStep: q.str("biz_step"), Batch: q.str("batch"),
+		BatchID: q.str("batch_id"), LocationID: q.str("location_id"), StartDate: q.str("start_date"),
+		EndDate: q.str("end_date"), Errors: views.FieldErrors{}, Query: url.Values{},
 		EventTypes: gs1.EventTypes, BizSteps: gs1.BizSteps,
 	}
 	for k, v := range map[string]string{"event_type": m.EventType, "biz_step": m.BizStep, "batch": m.Batch, "batch_id": m.BatchID,
@@ -117,7 +118,8 @@ func (u *ui) eventListQuery(ctx context.Context, c *fiber.Ctx) (views.EventList,
 	if f.StartDate != nil && f.EndDate != nil && f.EndDate.Before(*f.StartDate) {
 		m.Errors.Add("end_date", "The end date must not be before the start date")
 	}
-	cursor := queryValue(c, "cursor")
+	cursor := q.str("cursor")
+	q.unknownTo(m.Errors)
 	m.Paged = cursor != ""
 	return m, f, inventory.ListOptions{Cursor: cursor, Limit: 50}, nil
 }

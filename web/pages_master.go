@@ -13,13 +13,17 @@ import (
 
 func (u *ui) showProducts(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	m := views.ProductList{Q: queryValue(c, "q"), Category: queryValue(c, "category"), Query: url.Values{}}
+	q := newQuery(c)
+	m := views.ProductList{Q: q.str("q"), Category: q.str("category"), Query: url.Values{}}
 	for k, v := range map[string]string{"q": m.Q, "category": m.Category} {
 		if v != "" {
 			m.Query.Set(k, v)
 		}
 	}
-	cursor := queryValue(c, "cursor")
+	cursor := q.str("cursor")
+	if err := q.done(); err != nil {
+		return err
+	}
 	m.Paged = cursor != ""
 	page, err := u.inv.ListProducts(ctx, inventory.ProductFilter{Q: m.Q, Category: m.Category}, inventory.ListOptions{Cursor: cursor, Limit: 50})
 	if err != nil {
@@ -61,7 +65,8 @@ func (u *ui) createProductFromForm(c *fiber.Ctx) error {
 }
 
 func (u *ui) showLocations(c *fiber.Ctx) error {
-	m := views.LocationList{Q: queryValue(c, "q"), Type: queryValue(c, "type"), Query: url.Values{}}
+	q := newQuery(c)
+	m := views.LocationList{Q: q.str("q"), Type: q.str("type"), Query: url.Values{}}
 	for k, v := range map[string]string{"q": m.Q, "type": m.Type} {
 		if v != "" {
 			m.Query.Set(k, v)
@@ -70,7 +75,10 @@ func (u *ui) showLocations(c *fiber.Ctx) error {
 	if m.Type != "" && !slices.Contains(inventory.LocationTypes, m.Type) {
 		return validationProblem(inventory.FieldError{Field: "type", Message: "must be one of the location types"})
 	}
-	cursor := queryValue(c, "cursor")
+	cursor := q.str("cursor")
+	if err := q.done(); err != nil {
+		return err
+	}
 	m.Paged = cursor != ""
 	page, err := u.inv.ListLocations(c.UserContext(), inventory.LocationFilter{Q: m.Q, Type: m.Type}, inventory.ListOptions{Cursor: cursor, Limit: 50})
 	if err != nil {

@@ -109,8 +109,13 @@ func TestBatchRowComponent(t *testing.T) {
 			if got := doc.Find(".error-text").Length(); got != 1 {
 				t.Errorf("7.5 of 100 is low stock: want it marked, got %d marks", got)
 			}
-			if got := doc.Find(".badge.bad").Length() == 1; got != tt.wantExpired {
-				t.Errorf("expired badge shown = %v, want %v", got, tt.wantExpired)
+			// Expired is derived from the expiry date and shown as the status.
+			want := "approved"
+			if tt.wantExpired {
+				want = "expired"
+			}
+			if got := testid(doc, "quality-status").Text(); got != want {
+				t.Errorf("status shown %q, want %q", got, want)
 			}
 		})
 	}

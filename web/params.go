@@ -9,16 +9,25 @@ import (
 	"github.com/google/uuid"
 
 	"batchtrack/inventory"
+	"batchtrack/views"
 )
 
 // query reads query parameters into typed values, collecting every error
-// so a request with several bad filters hears about all of them.
+// so a request with several bad filters hears about all of them. The
+// parameters a handler reads are the ones its route accepts: done refuses
+// any other, so a misspelled filter is a 422 instead of an unfiltered list.
 type query struct {
-	c   *fiber.Ctx
-	err inventory.ValidationError
+	c    *fiber.Ctx
+	err  inventory.ValidationError
+	read map[string]bool
 }
 
-func (q *query) str(name string) string { return strings.Clone(strings.TrimSpace(q.c.Query(name))) }
+func newQuery(c *fiber.Ctx) *query { return &query{c: c, read: map[string]bool{}} }
+
+func (q *query) str(name string) string {
+	q.read[name] = true
+	return strings.Clone(strings.TrimSpace(q.c.Query(name)))
+}
 
 func (q *query) uuid(name string) *uuid.UUID {
 	s := q.str(name)
@@ -59,7 +68,37 @@ func (q *query) list() inventory.ListOptions {
 	return opts
 }
 
-func (q *query) done() error { return q.err.OrNil() }
+// unknown names the parameters of the request that were never read, in
+// the order they came, each once.
+func (q *query) unknown() []string {
+	var names []string
+	seen := map[string]bool{}
+	q.c.Context().QueryArgs().VisitAll(func(k, _ []byte) {
+		name := string(k)
+		if !q.read[name] && !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	})
+	return names
+}
+
+// done is called after every parameter the route accepts has been read.
+func (q *query) done() error {
+	for _, name := range q.unknown() {
+		q.err.Add(name, unknownParameter)
+	}
+	return q.err.OrNil()
+}
+
+// unknownTo is done for a page that shows its filter errors itself.
+func (q *query) unknownTo(errs views.FieldErrors) {
+	for _, name := range q.unknown() {
+		errs.Add(name, "The list has no filter named "+strconv.Quote(name))
+	}
+}
+
+const unknownParameter = "is not a parameter of this list"
 
 // pathUUID reads a UUID route parameter; a malformed one is 422.
 func pathUUID(c *fiber.Ctx, name string) (uuid.UUID, error) {
