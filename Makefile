@@ -18,8 +18,12 @@ build:
 	$(GO) build -o $(BIN) .
 
 ## test: the whole suite with the race detector, after the freshness and lint checks
-test: deps-test check
+test: deps-test node_modules/.package-lock.json check
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+# The browser tests read axe-core from node_modules (a devDependency).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
 ## generate: regenerate templ views and sqlc queries
 generate:
