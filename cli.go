@@ -54,16 +54,10 @@ func newAccounts(pool *pgxpool.Pool, cfg Config) *auth.Service {
 // runUserCommand is `batchtrack user ...`. Generated passwords go to
 // stdout alone (so a script can capture them), messages to stderr.
 func runUserCommand(ctx context.Context, args []string, svc *auth.Service, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, userUsage)
-		if len(args) == 0 {
-			return errors.New("user: missing command")
-		}
-		return nil
+	cmd, args, fs, err := subcommand("user", userUsage, args, stderr)
+	if fs == nil {
+		return err
 	}
-	cmd, args := args[0], args[1:]
-	fs := flag.NewFlagSet("user "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	email := fs.String("email", "", "the account's email")
 	role := fs.String("role", "", "viewer, operator or admin")
 	name := fs.String("name", "", "display name")
@@ -168,16 +162,10 @@ func runUserCommand(ctx context.Context, args []string, svc *auth.Service, stdin
 // runTokenCommand is `batchtrack token ...`. `token create` prints the
 // token alone on stdout: TOKEN=$(batchtrack token create ...).
 func runTokenCommand(ctx context.Context, args []string, svc *auth.Service, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, tokenUsage)
-		if len(args) == 0 {
-			return errors.New("token: missing command")
-		}
-		return nil
+	cmd, args, fs, err := subcommand("token", tokenUsage, args, stderr)
+	if fs == nil {
+		return err
 	}
-	cmd, args := args[0], args[1:]
-	fs := flag.NewFlagSet("token "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	user := fs.String("user", "", "email of the user the token acts as")
 	name := fs.String("name", "", "what the token is for")
 	expires := fs.String("expires", "", "lifetime such as 30d, 12h; empty: no expiry")
@@ -401,4 +389,20 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// subcommand splits "user add --email ..." into the command and its flag
+// set. Without a command, or asked for help, it prints usage and returns
+// a nil flag set (and an error when the command was missing).
+func subcommand(group, usage string, args []string, stderr io.Writer) (string, []string, *flag.FlagSet, error) {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return "", nil, nil, errors.New(group + ": missing command")
+		}
+		return "", nil, nil, nil
+	}
+	fs := flag.NewFlagSet(group+" "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return args[0], args[1:], fs, nil
 }
