@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"batchtrack/db"
 )
@@ -20,33 +21,22 @@ import (
 // counterValues reads a counter family as "label=value,..." -> value.
 func counterValues(t *testing.T, g prometheus.Gatherer, name string) map[string]float64 {
 	t.Helper()
-	fams, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.Metric {
-			var parts []string
-			for _, l := range m.Label {
-				parts = append(parts, l.GetName()+"="+l.GetValue())
-			}
-			out[strings.Join(parts, ",")] = m.GetCounter().GetValue()
-		}
-	}
-	return out
+	return metricValues(t, g, name, func(m *dto.Metric) float64 { return m.GetCounter().GetValue() })
 }
 
+// histogramCounts reads a histogram family's sample counts the same way.
 func histogramCounts(t *testing.T, g prometheus.Gatherer, name string) map[string]uint64 {
+	t.Helper()
+	return metricValues(t, g, name, func(m *dto.Metric) uint64 { return m.GetHistogram().GetSampleCount() })
+}
+
+func metricValues[V any](t *testing.T, g prometheus.Gatherer, name string, value func(*dto.Metric) V) map[string]V {
 	t.Helper()
 	fams, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]uint64{}
+	out := map[string]V{}
 	for _, f := range fams {
 		if f.GetName() != name {
 			continue
@@ -56,7 +46,7 @@ func histogramCounts(t *testing.T, g prometheus.Gatherer, name string) map[strin
 			for _, l := range m.Label {
 				parts = append(parts, l.GetName()+"="+l.GetValue())
 			}
-			out[strings.Join(parts, ",")] = m.GetHistogram().GetSampleCount()
+			out[strings.Join(parts, ",")] = value(m)
 		}
 	}
 	return out
