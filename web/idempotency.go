@@ -54,6 +54,11 @@ func (s *Server) once(h fiber.Handler) fiber.Handler {
 			case errors.Is(err, idempotency.ErrKeyTaken):
 				c.Response().Header.Del("Idempotent-Replayed")
 				continue
+			case err != nil && req.Stored == nil && s.keptMeanwhile(c, req):
+				// A concurrent attempt with this key committed while this
+				// one ran, and this one was refused because of it (the
+				// units it took, the GTIN it created): answer as it did.
+				continue
 			case err != nil:
 				return s.keepRefusal(c, req, err)
 			case req.Stored == nil && !req.Kept():
@@ -67,6 +72,13 @@ func (s *Server) once(h fiber.Handler) fiber.Handler {
 		// used before, and its record expired.
 		return idempotency.ErrKeyReused
 	}
+}
+
+// keptMeanwhile says whether another attempt kept a result for req's key
+// since this one looked.
+func (s *Server) keptMeanwhile(c *fiber.Ctx, req *idempotency.Request) bool {
+	rec, err := s.deps.Idempotency.Lookup(c.UserContext(), req.Caller, req.Key)
+	return err == nil && rec != nil && rec.Result != nil
 }
 
 // keepRefusal stores the answer to a refused request so a retry gets the

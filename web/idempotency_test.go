@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -272,5 +273,45 @@ func TestDatabaseUnavailableIs503(t *testing.T) {
 	}
 	if resp := a.do("GET", "/readyz", nil); resp.StatusCode != 503 {
 		t.Errorf("/readyz: %d", resp.StatusCode)
+	}
+}
+
+// Retries of one write sent at once all get the first answer, even when
+// the write itself would refuse a second run (the GTIN exists, the units
+// are gone): the refusal caused by the first attempt is not the answer.
+func TestConcurrentRetriesAllGetTheFirstAnswer(t *testing.T) {
+	a := newTestApp(t, appOptions{maxConns: 40})
+	b := a.fixture("10")
+	other := a.batch(b.ProductID.String(), b.LocationID.String(), "10")
+	tests := []struct{ name, method, path, body string }{
+		{"product", "POST", "/api/products", `{"gtin": "` + validGTIN() + `", "name": "Rye"}`},
+		{"multi-consume of everything", "POST", "/api/consumptions", `{"items": [{"batch_id": "` + b.ID.String() +
+			`", "quantity_to_consume": "10"}, {"batch_id": "` + other.ID.String() + `", "quantity_to_consume": "10"}]}`},
+		{"adjust to zero", "POST", "/api/batches/" + b.ID.String() + "/adjust", `{"quantity": "5", "reason": "found"}`},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const n = 12
+			statuses := make([]int, n)
+			bodies := make([]string, n)
+			var wg sync.WaitGroup
+			for j := range n {
+				wg.Go(func() {
+					resp := a.do(tt.method, tt.path, tt.body, "Idempotency-Key", fmt.Sprintf("together-%d", i))
+					statuses[j], bodies[j] = resp.StatusCode, readBody(t, resp)
+				})
+			}
+			wg.Wait()
+			for j := range n {
+				if statuses[j] != statuses[0] || bodies[j] != bodies[0] || statuses[0] >= 300 {
+					t.Fatalf("answer %d: %d %s\nanswer 0: %d %s", j, statuses[j], bodies[j], statuses[0], bodies[0])
+				}
+			}
+		})
+	}
+	a.checkLedger(b)
+	a.checkLedger(other)
+	if l := a.checkLedger(other); l.Entries != 1 {
+		t.Errorf("%d ledger rows on the second batch, want 1", l.Entries)
 	}
 }
