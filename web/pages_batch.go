@@ -157,42 +157,31 @@ func (u *ui) consumeFromForm(c *fiber.Ctx) error {
 // consumeRefusal words a refused consume into the form and picks the
 // status; other errors are returned for the error handler.
 func consumeRefusal(f *views.ConsumeForm, err error, retryAfter int, c *fiber.Ctx) (int, error) {
-	var (
-		ve *inventory.ValidationError
-		iq *inventory.InsufficientQuantityError
-		vc *inventory.VersionConflictError
-		nc *inventory.NotConsumableError
-	)
-	switch {
-	case errors.As(err, &ve):
+	var ve *inventory.ValidationError
+	if errors.As(err, &ve) {
 		for k, v := range views.FromValidation(ve.Fields) {
 			f.Errors.Add(k, v)
 		}
 		return fiber.StatusUnprocessableEntity, nil
-	case errors.As(err, &iq):
-		f.Problem = &views.ConsumeProblem{Kind: "insufficient-quantity", Title: "Not enough left",
-			Detail: "You asked for " + iq.Requested.String() + "; the batch has " + iq.QuantityAvailable.String() + " available. Nothing was consumed."}
-		return fiber.StatusConflict, nil
-	case errors.As(err, &vc):
-		f.Problem = &views.ConsumeProblem{Kind: "version-conflict", Title: "Someone else changed this batch first",
-			Detail: "It went from version " + strconv.FormatInt(vc.ExpectedVersion, 10) + " to " +
-				strconv.FormatInt(vc.CurrentVersion, 10) + " since you loaded the page. Nothing was consumed; check the balance and submit again."}
-		return fiber.StatusConflict, nil
-	case errors.As(err, &nc):
-		reason := "it is " + nc.QualityStatus
-		if nc.Expired {
-			reason = "it is past its expiry date"
-		}
-		f.Problem = &views.ConsumeProblem{Kind: "not-consumable", Title: "This batch cannot be consumed",
-			Detail: "Nothing was consumed: " + reason + "."}
-		return fiber.StatusConflict, nil
-	case errors.Is(err, inventory.ErrLockTimeout):
-		f.Problem = &views.ConsumeProblem{Kind: "lock-timeout", Title: "The batch is busy",
-			Detail: "Others are changing this batch right now; nothing was consumed. Your entry is kept: submit again in a moment."}
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfter))
-		return fiber.StatusServiceUnavailable, nil
 	}
-	return 0, err
+	var de inventory.Error
+	if !errors.As(err, &de) {
+		return 0, err
+	}
+	t := problemTypes[string(de.Kind())]
+	if t.formKind == "" {
+		return 0, err
+	}
+	detail := de.Sentence() + " Nothing was consumed."
+	switch de.Kind() {
+	case inventory.KindVersionConflict:
+		detail = de.Sentence() + " Nothing was consumed; check the balance and submit again."
+	case inventory.KindLockTimeout:
+		detail = de.Sentence() + " Nothing was consumed; your entry is kept."
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfter))
+	}
+	f.Problem = &views.ConsumeProblem{Kind: t.formKind, Title: t.formTitle, Detail: detail}
+	return t.status, nil
 }
 
 // Quality status changes: approve and reject are operator work, recall

@@ -148,7 +148,7 @@ func fieldErrors(err error) (views.FieldErrors, bool) {
 		return views.FromValidation(e.Fields), true
 	case *inventory.NotFoundError:
 		if e.Field != "" {
-			return views.FieldErrors{e.Field: "names a " + e.What + " that does not exist"}, true
+			return views.FromValidation(e.FieldErrors()), true
 		}
 	case *inventory.ConflictError:
 		return views.FieldErrors{e.Field: "is already taken: " + e.Message}, true
