@@ -25,6 +25,8 @@ WITH taken AS (
         updated_at = now()
     WHERE b.id = $4
       AND b.quantity_available >= $3
+      -- inventory.QualityStatus.Unusable, repeated under the lock
+      -- (TestUsabilityRuleMatchesSQL keeps the two in step).
       AND b.quality_status IN ('pending', 'approved')
       AND (b.expiry_date IS NULL OR b.expiry_date >= $5::date)
       AND ($6::bigint IS NULL OR b.version = $6)
@@ -422,7 +424,8 @@ type ListExpiringBatchesRow struct {
 	LocationName string
 }
 
-// Stock to use up before it expires: rejected and recalled lots are not.
+// Stock to use up before it expires: rejected and recalled lots are not
+// (inventory.QualityStatus.Unusable).
 func (q *Queries) ListExpiringBatches(ctx context.Context, arg ListExpiringBatchesParams) ([]ListExpiringBatchesRow, error) {
 	rows, err := q.db.Query(ctx, listExpiringBatches, arg.FromDate, arg.BeforeDate, arg.RowLimit)
 	if err != nil {
@@ -491,7 +494,7 @@ type ListLowStockBatchesRow struct {
 }
 
 // Usable stock running out: an empty, expired, rejected or recalled lot
-// is not "low", it is gone or not to be used.
+// is not "low", it is gone or not to be used (inventory.QualityStatus.Unusable).
 func (q *Queries) ListLowStockBatches(ctx context.Context, arg ListLowStockBatchesParams) ([]ListLowStockBatchesRow, error) {
 	rows, err := q.db.Query(ctx, listLowStockBatches, arg.Today, arg.RowLimit)
 	if err != nil {

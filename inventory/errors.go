@@ -150,7 +150,7 @@ func (e *VersionConflictError) Sentence() string {
 // NotConsumableError: rejected, recalled or expired batches refuse consumption.
 type NotConsumableError struct {
 	BatchID       string
-	QualityStatus string
+	QualityStatus QualityStatus
 	Expired       bool
 	Item          int
 }
@@ -168,7 +168,7 @@ func (e *NotConsumableError) Sentence() string {
 	if e.Expired {
 		return "The batch cannot be consumed: it is past its expiry date."
 	}
-	return "The batch cannot be consumed: it is " + e.QualityStatus + "."
+	return "The batch cannot be consumed: it is " + string(e.QualityStatus) + "."
 }
 
 // ErrLockTimeout: the batch row stayed locked by others for longer than

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,7 +35,7 @@ func (s *Service) Overview(ctx context.Context, limit int) (Overview, error) {
 	}
 	o := Overview{Counts: map[string]int64{}}
 	for _, st := range QualityStatuses {
-		o.Counts[st] = 0
+		o.Counts[string(st)] = 0
 	}
 	for _, c := range counts {
 		o.Counts[c.QualityStatus] = c.Batches
@@ -157,8 +156,8 @@ func (s *Service) ListBatchesSorted(ctx context.Context, f BatchFilter, sort str
 	}
 	limit := opts.limit(&v)
 	cur := decodeSortCursor(opts.Cursor, sort, &v)
-	if f.QualityStatus != "" && !slices.Contains(QualityStatuses, f.QualityStatus) {
-		v.Add("quality_status", "must be one of "+strings.Join(QualityStatuses, ", "))
+	if f.QualityStatus != "" && !QualityStatus(f.QualityStatus).Valid() {
+		v.Add("quality_status", "must be one of "+qualityStatusList())
 	}
 	var afterQty *quantity.Quantity
 	if cur != nil && sort == SortAvailable {

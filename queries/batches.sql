@@ -87,6 +87,8 @@ WITH taken AS (
         updated_at = now()
     WHERE b.id = @batch_id
       AND b.quantity_available >= @quantity
+      -- inventory.QualityStatus.Unusable, repeated under the lock
+      -- (TestUsabilityRuleMatchesSQL keeps the two in step).
       AND b.quality_status IN ('pending', 'approved')
       AND (b.expiry_date IS NULL OR b.expiry_date >= @today::date)
       AND (sqlc.narg(expected_version)::bigint IS NULL OR b.version = sqlc.narg(expected_version))
@@ -184,7 +186,7 @@ FROM batches b
 JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
 -- Usable stock running out: an empty, expired, rejected or recalled lot
--- is not "low", it is gone or not to be used.
+-- is not "low", it is gone or not to be used (inventory.QualityStatus.Unusable).
 WHERE b.quantity_available < b.quantity_produced / 10
   AND b.quantity_available > 0
   AND b.quality_status IN ('pending', 'approved')
@@ -198,7 +200,8 @@ SELECT sqlc.embed(b), p.gtin AS product_gtin, p.name AS product_name,
 FROM batches b
 JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
--- Stock to use up before it expires: rejected and recalled lots are not.
+-- Stock to use up before it expires: rejected and recalled lots are not
+-- (inventory.QualityStatus.Unusable).
 WHERE b.expiry_date IS NOT NULL AND b.expiry_date >= @from_date::date AND b.expiry_date < @before_date::date
   AND b.quantity_available > 0
   AND b.quality_status IN ('pending', 'approved')

@@ -111,7 +111,7 @@ func (s *Server) patchBatch(c *fiber.Ctx) error {
 		return err
 	}
 	// PATCH is an operator route, but recalling a batch is an admin's call.
-	if req.QualityStatus != nil && *req.QualityStatus == "recalled" {
+	if req.QualityStatus != nil && inventory.QualityStatus(*req.QualityStatus) == inventory.StatusRecalled {
 		if err := requireRole(c, roleAdmin); err != nil {
 			return err
 		}

@@ -79,7 +79,7 @@ func (s *Server) toBatchJSON(b inventory.Batch) batchJSON {
 		ProductionDate: jsonDate{b.ProductionDate}, ExpiryDate: dateJSON(b.ExpiryDate),
 		BestBeforeDate: dateJSON(b.BestBeforeDate), QuantityProduced: b.QuantityProduced,
 		QuantityAvailable: b.QuantityAvailable, UnitOfMeasure: b.UnitOfMeasure,
-		QualityStatus: b.QualityStatus, Notes: b.Notes, Version: b.Version,
+		QualityStatus: string(b.QualityStatus), Notes: b.Notes, Version: b.Version,
 		DigitalLink: s.digitalLink(b), CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
 	}
 }

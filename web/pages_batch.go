@@ -187,11 +187,12 @@ func consumeRefusal(f *views.ConsumeForm, err error, retryAfter int, c *fiber.Ct
 // Quality status changes: approve and reject are operator work, recall
 // is admin work, hence one route each. A recall is asked back first: it
 // happens only when the form returns with confirm=yes.
-func (u *ui) approveBatch(c *fiber.Ctx) error { return u.changeStatus(c, "approved", "approved") }
-func (u *ui) rejectBatch(c *fiber.Ctx) error  { return u.changeStatus(c, "rejected", "rejected") }
-func (u *ui) recallBatch(c *fiber.Ctx) error  { return u.changeStatus(c, "recalled", "recalled") }
+func (u *ui) approveBatch(c *fiber.Ctx) error { return u.changeStatus(c, inventory.StatusApproved) }
+func (u *ui) rejectBatch(c *fiber.Ctx) error  { return u.changeStatus(c, inventory.StatusRejected) }
+func (u *ui) recallBatch(c *fiber.Ctx) error  { return u.changeStatus(c, inventory.StatusRecalled) }
 
-func (u *ui) changeStatus(c *fiber.Ctx, status, verb string) error {
+func (u *ui) changeStatus(c *fiber.Ctx, to inventory.QualityStatus) error {
+	status := string(to) // also the verb: "Batch L-1 recalled."
 	id, err := pathUUID(c, "id")
 	if err != nil {
 		return err
@@ -200,13 +201,13 @@ func (u *ui) changeStatus(c *fiber.Ctx, status, verb string) error {
 	f := views.StatusForm{CSRF: csrfToken(c), BatchID: id.String(), CanRecall: isAdmin(c), Reason: formValue(c, "reason"), Errors: views.FieldErrors{}}
 	httpStatus := fiber.StatusUnprocessableEntity
 	if f.Reason == "" {
-		f.Errors.Add("reason", "is required: say why the batch is "+verb)
-	} else if status == "recalled" && formValue(c, "confirm") != "yes" {
+		f.Errors.Add("reason", "is required: say why the batch is "+status)
+	} else if to == inventory.StatusRecalled && formValue(c, "confirm") != "yes" {
 		f.ConfirmRecall, httpStatus = true, fiber.StatusOK
 	} else {
 		b, err := u.inv.UpdateBatch(ctx, uiActor(c), id, inventory.BatchUpdate{QualityStatus: &status, Reason: f.Reason}, nil)
 		if err == nil {
-			return redirectAfterPost(c, "/batches/"+id.String(), "Batch "+b.BatchNumber+" "+verb+".")
+			return redirectAfterPost(c, "/batches/"+id.String(), "Batch "+b.BatchNumber+" "+status+".")
 		}
 		fe, ok := fieldErrors(err)
 		if !ok {

@@ -35,7 +35,7 @@ func batchListQuery(c *fiber.Ctx) (views.BatchList, inventory.BatchFilter, inven
 	f.ProductID = parseOptUUID(m.ProductID, "product_id", "must be a product from the list", m.Errors)
 	f.LocationID = parseOptUUID(m.LocationID, "location_id", "must be a location from the list", m.Errors)
 	if m.QualityStatus != "" {
-		if slices.Contains(inventory.QualityStatuses, m.QualityStatus) {
+		if inventory.QualityStatus(m.QualityStatus).Valid() {
 			f.QualityStatus = m.QualityStatus
 		} else {
 			m.Errors.Add("quality_status", "Quality status must be one of the list")
@@ -135,7 +135,7 @@ func (u *ui) batchForm(ctx context.Context, c *fiber.Ctx, f views.BatchForm) (vi
 func (u *ui) showNewBatch(c *fiber.Ctx) error {
 	f, err := u.batchForm(c.UserContext(), c, views.BatchForm{
 		ProductID: queryValue(c, "product_id"), LocationID: queryValue(c, "location_id"),
-		ProductionDate: time.Now().Format(time.DateOnly), QualityStatus: "pending",
+		ProductionDate: time.Now().Format(time.DateOnly), QualityStatus: string(inventory.StatusPending),
 	})
 	if err != nil {
 		return err

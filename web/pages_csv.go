@@ -73,7 +73,7 @@ func (u *ui) exportBatchesCSV(c *fiber.Ctx) error {
 				_ = cw.Write([]string{b.ID.String(), b.BatchNumber, b.ProductGTIN, csvCell(b.ProductName), b.LocationGLN,
 					csvCell(b.LocationName), b.ProductionDate.Format(time.DateOnly), datePtrText(b.ExpiryDate),
 					datePtrText(b.BestBeforeDate), b.QuantityProduced.String(), b.QuantityAvailable.String(), b.UnitOfMeasure,
-					b.QualityStatus, strconv.FormatInt(b.Version, 10), u.s.digitalLink(b), csvCell(b.Notes),
+					string(b.QualityStatus), strconv.FormatInt(b.Version, 10), u.s.digitalLink(b), csvCell(b.Notes),
 					b.CreatedAt.Format(time.RFC3339)})
 			}
 			cw.Flush()
@@ -340,7 +340,7 @@ func (u *ui) checkImport(c *fiber.Ctx, text string) (views.ImportForm, []invento
 			row.Errors = append(row.Errors, k+" "+errs[k])
 		}
 		if row.QualityStatus == "" {
-			row.QualityStatus = "pending"
+			row.QualityStatus = string(inventory.StatusPending)
 		}
 		f.Rows = append(f.Rows, row)
 		rows = append(rows, in)
