@@ -183,36 +183,7 @@ type BatchFilter struct {
 
 // ListBatches lists batches, newest first.
 func (s *Service) ListBatches(ctx context.Context, f BatchFilter, opts ListOptions) (Page[Batch], error) {
-	var v ValidationError
-	limit := opts.limit(&v)
-	cur := decodeCursor(opts.Cursor, "t", &v)
-	if f.QualityStatus != "" && !QualityStatus(f.QualityStatus).Valid() {
-		v.Add("quality_status", "must be one of "+qualityStatusList())
-	}
-	if err := v.OrNil(); err != nil {
-		return Page[Batch]{}, err
-	}
-	p := db.ListBatchesParams{
-		Q: optText(f.Q), ProductID: f.ProductID, LocationID: f.LocationID,
-		QualityStatus: optText(f.QualityStatus), ExpiringBefore: datePtr(f.ExpiringBefore), RowLimit: limit + 1,
-	}
-	if cur != nil {
-		p.AfterCreatedAt, p.AfterID = cur.Time, &cur.ID
-	}
-	rows, err := s.store.ListBatches(ctx, p)
-	if err != nil {
-		return Page[Batch]{}, err
-	}
-	page := Page[Batch]{Items: make([]Batch, 0, len(rows))}
-	for _, r := range rows {
-		page.Items = append(page.Items, batchFromRow(r.Batch, r.ProductGtin, r.ProductName, r.LocationGln, r.LocationName))
-	}
-	if len(page.Items) > int(limit) {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = cursor{Time: &last.CreatedAt, ID: last.ID}.encode()
-	}
-	return page, nil
+	return s.ListBatchesSorted(ctx, f, SortNewest, opts)
 }
 
 // BatchUpdate holds the fields a PATCH may change; nil leaves a field as is.
