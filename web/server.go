@@ -20,6 +20,7 @@ import (
 
 	"batchtrack/idempotency"
 	"batchtrack/inventory"
+	"batchtrack/static"
 	"batchtrack/web/metrics"
 )
 
@@ -69,10 +70,11 @@ func IsLoopbackURL(publicURL string) bool {
 
 // Server holds the app and its dependencies.
 type Server struct {
-	deps  Deps
-	app   *fiber.App
-	authn *authenticator
-	ops   *operations // dashboard, /metrics, /api/metrics (pages_dashboard.go)
+	deps   Deps
+	app    *fiber.App
+	authn  *authenticator
+	ops    *operations // dashboard, /metrics, /api/metrics (pages_dashboard.go)
+	assets *static.Assets
 }
 
 // BodyLimit is the largest request body accepted (413 above).
@@ -87,7 +89,12 @@ func New(deps Deps) *Server {
 		deps.LockTimeout = deps.Inventory.LockTimeout()
 	}
 	ops := newOperations(&deps)
-	s := &Server{deps: deps, ops: ops}
+	assets, err := static.New()
+	if err != nil {
+		// The files are embedded at build time: failing here is a broken build.
+		panic(err)
+	}
+	s := &Server{deps: deps, ops: ops, assets: assets}
 	s.authn = newAuthenticator(deps)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "batchtrack",
