@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"batchtrack/db"
 	"batchtrack/quantity"
 )
 
@@ -182,3 +183,7 @@ func (*lockTimeoutError) Kind() Kind    { return KindLockTimeout }
 func (*lockTimeoutError) Sentence() string {
 	return "Others are changing this batch right now; retry in a moment."
 }
+
+// IsUnavailable says whether err means the database could not be reached
+// (or went away): nothing is known to have changed, and a retry may work.
+func IsUnavailable(err error) bool { return errors.Is(db.Translate(err), db.ErrUnavailable) }

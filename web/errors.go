@@ -7,7 +7,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"batchtrack/db"
 	"batchtrack/idempotency"
 	"batchtrack/inventory"
 	"batchtrack/quantity"
@@ -157,7 +156,7 @@ func toProblem(err error, lockTimeout int) *Problem {
 		return domainProblem(de, lockTimeout)
 	case errors.Is(err, idempotency.ErrKeyReused):
 		return newProblem("idempotency-key-reuse", "")
-	case errors.Is(db.Translate(err), db.ErrUnavailable):
+	case inventory.IsUnavailable(err):
 		p := newProblem("unavailable", "")
 		p.RetryAfter = 2
 		return p
