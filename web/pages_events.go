@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -276,7 +277,7 @@ func (s *Server) recordEventFromForm(c *fiber.Ctx) error {
 	toItems := func(field string, rows []views.QuantityRow) []inventory.QuantityItem {
 		items := make([]inventory.QuantityItem, 0, len(rows))
 		for i, r := range rows {
-			p := field + "[" + itoaInt(i) + "]."
+			p := field + "[" + strconv.Itoa(i) + "]."
 			it := inventory.QuantityItem{}
 			switch id, ok := ids[r.Batch]; {
 			case r.Batch == "":

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -140,5 +139,3 @@ func fieldErrors(err error) (views.FieldErrors, bool) {
 	}
 	return nil, false
 }
-
-func itoaInt(n int) string { return strconv.Itoa(n) }

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -194,7 +195,7 @@ func (s *Server) withRequest(c *fiber.Ctx) error {
 func (s *Server) recoverPanic(c *fiber.Ctx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.log(c).Error("panic", "panic", r, "stack", string(stack()))
+			s.log(c).Error("panic", "panic", r, "stack", string(debug.Stack()))
 			err = fiber.ErrInternalServerError
 		}
 	}()
