@@ -9,8 +9,6 @@ const (
 	ListProductsSQL        = listProducts
 	ListLocationsSQL       = listLocations
 	ListTraceLinksSQL      = listTraceLinks
-	ListBatchesByNumberSQL = listBatchesByNumber
-	ListBatchesByExpirySQL = listBatchesByExpiry
 	LockBatchForConsumeSQL = lockBatchForConsume
 	ConsumeBatchSQL        = consumeBatch
 )

@@ -7,9 +7,7 @@ package db
 
 import (
 	"context"
-	"time"
 
-	"batchtrack/quantity"
 	"github.com/google/uuid"
 )
 
@@ -43,6 +41,7 @@ func (q *Queries) BatchIDsByNumber(ctx context.Context, numbers []string) ([]Bat
 }
 
 const batchNames = `-- name: BatchNames :many
+
 SELECT b.id, b.batch_number, p.name AS product_name
 FROM batches b JOIN products p ON p.id = b.product_id
 WHERE b.id = ANY($1::uuid[])
@@ -54,6 +53,8 @@ type BatchNamesRow struct {
 	ProductName string
 }
 
+// Queries behind the staff pages: names for what events and imports
+// refer to by id or number.
 // Numbers and product names of the batches an event names.
 func (q *Queries) BatchNames(ctx context.Context, ids []uuid.UUID) ([]BatchNamesRow, error) {
 	rows, err := q.db.Query(ctx, batchNames, ids)
@@ -65,286 +66,6 @@ func (q *Queries) BatchNames(ctx context.Context, ids []uuid.UUID) ([]BatchNames
 	for rows.Next() {
 		var i BatchNamesRow
 		if err := rows.Scan(&i.ID, &i.BatchNumber, &i.ProductName); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listBatchesByAvailable = `-- name: ListBatchesByAvailable :many
-SELECT b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, p.gtin AS product_gtin, p.name AS product_name,
-       l.gln AS location_gln, l.name AS location_name
-FROM batches b
-JOIN products p ON p.id = b.product_id
-JOIN locations l ON l.id = b.location_id
-WHERE ($1::text IS NULL OR b.id IN (
-          -- Same search as ListBatches: lot or product name, each through
-          -- its trigram index.
-          SELECT sb.id FROM batches sb WHERE sb.batch_number ILIKE '%' || $1 || '%'
-          UNION
-          SELECT sb.id FROM batches sb JOIN products sp ON sp.id = sb.product_id
-          WHERE sp.name ILIKE '%' || $1 || '%'))
-  AND ($2::uuid IS NULL OR b.product_id = $2)
-  AND ($3::uuid IS NULL OR b.location_id = $3)
-  AND ($4::text IS NULL OR b.quality_status = $4)
-  AND ($5::date IS NULL OR b.expiry_date < $5)
-  AND ($6::numeric IS NULL
-       OR (b.quantity_available, b.id) > ($6::numeric, $7::uuid))
-ORDER BY b.quantity_available, b.id
-LIMIT $8
-`
-
-type ListBatchesByAvailableParams struct {
-	Q              *string
-	ProductID      *uuid.UUID
-	LocationID     *uuid.UUID
-	QualityStatus  *string
-	ExpiringBefore *time.Time
-	AfterAvailable *quantity.Quantity
-	AfterID        *uuid.UUID
-	RowLimit       int32
-}
-
-type ListBatchesByAvailableRow struct {
-	Batch        Batch
-	ProductGtin  string
-	ProductName  string
-	LocationGln  string
-	LocationName string
-}
-
-// Least available first; the cursor is the last row's (quantity_available, id).
-func (q *Queries) ListBatchesByAvailable(ctx context.Context, arg ListBatchesByAvailableParams) ([]ListBatchesByAvailableRow, error) {
-	rows, err := q.db.Query(ctx, listBatchesByAvailable,
-		arg.Q,
-		arg.ProductID,
-		arg.LocationID,
-		arg.QualityStatus,
-		arg.ExpiringBefore,
-		arg.AfterAvailable,
-		arg.AfterID,
-		arg.RowLimit,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ListBatchesByAvailableRow{}
-	for rows.Next() {
-		var i ListBatchesByAvailableRow
-		if err := rows.Scan(
-			&i.Batch.ID,
-			&i.Batch.BatchNumber,
-			&i.Batch.ProductID,
-			&i.Batch.LocationID,
-			&i.Batch.ProductionDate,
-			&i.Batch.ExpiryDate,
-			&i.Batch.BestBeforeDate,
-			&i.Batch.QuantityProduced,
-			&i.Batch.QuantityAvailable,
-			&i.Batch.UnitOfMeasure,
-			&i.Batch.QualityStatus,
-			&i.Batch.Notes,
-			&i.Batch.Version,
-			&i.Batch.CreatedAt,
-			&i.Batch.UpdatedAt,
-			&i.ProductGtin,
-			&i.ProductName,
-			&i.LocationGln,
-			&i.LocationName,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listBatchesByExpiry = `-- name: ListBatchesByExpiry :many
-SELECT b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, p.gtin AS product_gtin, p.name AS product_name,
-       l.gln AS location_gln, l.name AS location_name
-FROM batches b
-JOIN products p ON p.id = b.product_id
-JOIN locations l ON l.id = b.location_id
-WHERE ($1::text IS NULL OR b.id IN (
-          -- Same search as ListBatches: lot or product name, each through
-          -- its trigram index.
-          SELECT sb.id FROM batches sb WHERE sb.batch_number ILIKE '%' || $1 || '%'
-          UNION
-          SELECT sb.id FROM batches sb JOIN products sp ON sp.id = sb.product_id
-          WHERE sp.name ILIKE '%' || $1 || '%'))
-  AND ($2::uuid IS NULL OR b.product_id = $2)
-  AND ($3::uuid IS NULL OR b.location_id = $3)
-  AND ($4::text IS NULL OR b.quality_status = $4)
-  AND ($5::date IS NULL OR b.expiry_date < $5)
-  AND ($6::text IS NULL
-       OR (coalesce(b.expiry_date, 'infinity'::date), b.id) > ($6::text::date, $7::uuid))
-ORDER BY coalesce(b.expiry_date, 'infinity'::date), b.id
-LIMIT $8
-`
-
-type ListBatchesByExpiryParams struct {
-	Q              *string
-	ProductID      *uuid.UUID
-	LocationID     *uuid.UUID
-	QualityStatus  *string
-	ExpiringBefore *time.Time
-	AfterExpiry    *string
-	AfterID        *uuid.UUID
-	RowLimit       int32
-}
-
-type ListBatchesByExpiryRow struct {
-	Batch        Batch
-	ProductGtin  string
-	ProductName  string
-	LocationGln  string
-	LocationName string
-}
-
-// Soonest expiry first, batches without one last; the cursor is the last
-// row's (expiry or 'infinity', id).
-func (q *Queries) ListBatchesByExpiry(ctx context.Context, arg ListBatchesByExpiryParams) ([]ListBatchesByExpiryRow, error) {
-	rows, err := q.db.Query(ctx, listBatchesByExpiry,
-		arg.Q,
-		arg.ProductID,
-		arg.LocationID,
-		arg.QualityStatus,
-		arg.ExpiringBefore,
-		arg.AfterExpiry,
-		arg.AfterID,
-		arg.RowLimit,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ListBatchesByExpiryRow{}
-	for rows.Next() {
-		var i ListBatchesByExpiryRow
-		if err := rows.Scan(
-			&i.Batch.ID,
-			&i.Batch.BatchNumber,
-			&i.Batch.ProductID,
-			&i.Batch.LocationID,
-			&i.Batch.ProductionDate,
-			&i.Batch.ExpiryDate,
-			&i.Batch.BestBeforeDate,
-			&i.Batch.QuantityProduced,
-			&i.Batch.QuantityAvailable,
-			&i.Batch.UnitOfMeasure,
-			&i.Batch.QualityStatus,
-			&i.Batch.Notes,
-			&i.Batch.Version,
-			&i.Batch.CreatedAt,
-			&i.Batch.UpdatedAt,
-			&i.ProductGtin,
-			&i.ProductName,
-			&i.LocationGln,
-			&i.LocationName,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listBatchesByNumber = `-- name: ListBatchesByNumber :many
-
-SELECT b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, p.gtin AS product_gtin, p.name AS product_name,
-       l.gln AS location_gln, l.name AS location_name
-FROM batches b
-JOIN products p ON p.id = b.product_id
-JOIN locations l ON l.id = b.location_id
-WHERE ($1::text IS NULL OR b.id IN (
-          -- Same search as ListBatches: lot or product name, each through
-          -- its trigram index.
-          SELECT sb.id FROM batches sb WHERE sb.batch_number ILIKE '%' || $1 || '%'
-          UNION
-          SELECT sb.id FROM batches sb JOIN products sp ON sp.id = sb.product_id
-          WHERE sp.name ILIKE '%' || $1 || '%'))
-  AND ($2::uuid IS NULL OR b.product_id = $2)
-  AND ($3::uuid IS NULL OR b.location_id = $3)
-  AND ($4::text IS NULL OR b.quality_status = $4)
-  AND ($5::date IS NULL OR b.expiry_date < $5)
-  AND ($6::text IS NULL
-       OR (b.batch_number, b.id) > ($6, $7::uuid))
-ORDER BY b.batch_number, b.id
-LIMIT $8
-`
-
-type ListBatchesByNumberParams struct {
-	Q              *string
-	ProductID      *uuid.UUID
-	LocationID     *uuid.UUID
-	QualityStatus  *string
-	ExpiringBefore *time.Time
-	AfterNumber    *string
-	AfterID        *uuid.UUID
-	RowLimit       int32
-}
-
-type ListBatchesByNumberRow struct {
-	Batch        Batch
-	ProductGtin  string
-	ProductName  string
-	LocationGln  string
-	LocationName string
-}
-
-// Queries behind the staff pages: the batches list in other sort orders,
-// and names for what events and imports refer to by id or number.
-// Batch number ascending; the cursor is the last row's (batch_number, id).
-func (q *Queries) ListBatchesByNumber(ctx context.Context, arg ListBatchesByNumberParams) ([]ListBatchesByNumberRow, error) {
-	rows, err := q.db.Query(ctx, listBatchesByNumber,
-		arg.Q,
-		arg.ProductID,
-		arg.LocationID,
-		arg.QualityStatus,
-		arg.ExpiringBefore,
-		arg.AfterNumber,
-		arg.AfterID,
-		arg.RowLimit,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ListBatchesByNumberRow{}
-	for rows.Next() {
-		var i ListBatchesByNumberRow
-		if err := rows.Scan(
-			&i.Batch.ID,
-			&i.Batch.BatchNumber,
-			&i.Batch.ProductID,
-			&i.Batch.LocationID,
-			&i.Batch.ProductionDate,
-			&i.Batch.ExpiryDate,
-			&i.Batch.BestBeforeDate,
-			&i.Batch.QuantityProduced,
-			&i.Batch.QuantityAvailable,
-			&i.Batch.UnitOfMeasure,
-			&i.Batch.QualityStatus,
-			&i.Batch.Notes,
-			&i.Batch.Version,
-			&i.Batch.CreatedAt,
-			&i.Batch.UpdatedAt,
-			&i.ProductGtin,
-			&i.ProductName,
-			&i.LocationGln,
-			&i.LocationName,
-		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

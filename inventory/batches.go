@@ -16,9 +16,6 @@ import (
 	"batchtrack/quantity"
 )
 
-// QualityStatuses a batch can be in.
-var QualityStatuses = []string{"pending", "approved", "rejected", "recalled"}
-
 // NewBatch is the input for CreateBatch.
 type NewBatch struct {
 	BatchNumber      string // generated when empty
@@ -90,10 +87,10 @@ func checkNewBatch(v *ValidationError, prefix string, in *NewBatch) {
 		v.Add(prefix+"unit_of_measure", "must be one of "+strings.Join(gs1.Units(), ", "))
 	}
 	if in.QualityStatus == "" {
-		in.QualityStatus = "pending"
+		in.QualityStatus = string(StatusPending)
 	}
-	if !slices.Contains(QualityStatuses, in.QualityStatus) {
-		v.Add(prefix+"quality_status", "must be one of "+strings.Join(QualityStatuses, ", "))
+	if !QualityStatus(in.QualityStatus).Valid() {
+		v.Add(prefix+"quality_status", "must be one of "+qualityStatusList())
 	}
 }
 
@@ -186,36 +183,7 @@ type BatchFilter struct {
 
 // ListBatches lists batches, newest first.
 func (s *Service) ListBatches(ctx context.Context, f BatchFilter, opts ListOptions) (Page[Batch], error) {
-	var v ValidationError
-	limit := opts.limit(&v)
-	cur := decodeCursor(opts.Cursor, "t", &v)
-	if f.QualityStatus != "" && !slices.Contains(QualityStatuses, f.QualityStatus) {
-		v.Add("quality_status", "must be one of "+strings.Join(QualityStatuses, ", "))
-	}
-	if err := v.OrNil(); err != nil {
-		return Page[Batch]{}, err
-	}
-	p := db.ListBatchesParams{
-		Q: optText(f.Q), ProductID: f.ProductID, LocationID: f.LocationID,
-		QualityStatus: optText(f.QualityStatus), ExpiringBefore: datePtr(f.ExpiringBefore), RowLimit: limit + 1,
-	}
-	if cur != nil {
-		p.AfterCreatedAt, p.AfterID = cur.Time, &cur.ID
-	}
-	rows, err := s.store.ListBatches(ctx, p)
-	if err != nil {
-		return Page[Batch]{}, err
-	}
-	page := Page[Batch]{Items: make([]Batch, 0, len(rows))}
-	for _, r := range rows {
-		page.Items = append(page.Items, batchFromRow(r.Batch, r.ProductGtin, r.ProductName, r.LocationGln, r.LocationName))
-	}
-	if len(page.Items) > int(limit) {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = cursor{Time: &last.CreatedAt, ID: last.ID}.encode()
-	}
-	return page, nil
+	return s.ListBatchesSorted(ctx, f, SortNewest, opts)
 }
 
 // BatchUpdate holds the fields a PATCH may change; nil leaves a field as is.
@@ -237,8 +205,8 @@ type BatchUpdate struct {
 // A status change records an inspection event.
 func (s *Service) UpdateBatch(ctx context.Context, actor Actor, id uuid.UUID, u BatchUpdate, expectedVersion *int64) (Batch, error) {
 	var v ValidationError
-	if u.QualityStatus != nil && !slices.Contains(QualityStatuses, *u.QualityStatus) {
-		v.Add("quality_status", "must be one of "+strings.Join(QualityStatuses, ", "))
+	if u.QualityStatus != nil && !QualityStatus(*u.QualityStatus).Valid() {
+		v.Add("quality_status", "must be one of "+qualityStatusList())
 	}
 	if u.Notes != nil {
 		checkText(&v, "notes", *u.Notes, 0, 5000)
@@ -325,9 +293,7 @@ func (s *Service) UpdateBatch(ctx context.Context, actor Actor, id uuid.UUID, u 
 // recordStatusChange records the inspection event of a quality status
 // change, inside the caller's transaction.
 func (s *Service) recordStatusChange(ctx context.Context, q *db.Queries, actor Actor, b db.Batch, status, reason string) error {
-	disposition := map[string]string{
-		"approved": "conformant", "rejected": "non_conformant", "recalled": "recalled", "pending": "in_progress",
-	}[status]
+	disposition := QualityStatus(status).Disposition()
 	now := s.now()
 	notes := "quality status " + b.QualityStatus + " → " + status
 	if reason != "" {
@@ -351,7 +317,7 @@ func batchFromRow(b db.Batch, gtin, productName, gln, locationName string) Batch
 		LocationID: b.LocationID, LocationGLN: gln, LocationName: locationName,
 		ProductionDate: b.ProductionDate, ExpiryDate: b.ExpiryDate, BestBeforeDate: b.BestBeforeDate,
 		QuantityProduced: b.QuantityProduced, QuantityAvailable: b.QuantityAvailable,
-		UnitOfMeasure: b.UnitOfMeasure, QualityStatus: b.QualityStatus, Notes: b.Notes,
+		UnitOfMeasure: b.UnitOfMeasure, QualityStatus: QualityStatus(b.QualityStatus), Notes: b.Notes,
 		Version: b.Version, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
 	}
 }

@@ -76,7 +76,7 @@ func (s *Service) Consume(ctx context.Context, actor Actor, r ConsumeRequest) (B
 		case row.KeyTaken:
 			err = idempotency.ErrKeyTaken
 		case row.ConsumptionID == nil:
-			err = refusal(r, row.AvailableBefore, row.VersionBefore, row.QualityStatus, row.ExpiryDate, dateOnly(now), -1)
+			err = refusal(r, row.AvailableBefore, row.VersionBefore, QualityStatus(row.QualityStatus), row.ExpiryDate, dateOnly(now), -1)
 		}
 	}
 	err = keyConflict(err)
@@ -110,7 +110,7 @@ func batchConsumed(r ConsumeRequest, actor Actor, row db.ConsumeBatchRow) (Batch
 		LocationName: *row.LocationName, ProductionDate: *row.ProductionDate, ExpiryDate: row.ExpiryDate,
 		BestBeforeDate: row.BestBeforeDate, QuantityProduced: *row.QuantityProduced,
 		QuantityAvailable: *row.QuantityAvailableAfter, UnitOfMeasure: *row.UnitOfMeasure,
-		QualityStatus: row.QualityStatus, Notes: *row.Notes, Version: *row.VersionAfter,
+		QualityStatus: QualityStatus(row.QualityStatus), Notes: *row.Notes, Version: *row.VersionAfter,
 		CreatedAt: *row.CreatedAt, UpdatedAt: *row.UpdatedAt,
 	}
 	return b, c
@@ -185,15 +185,14 @@ func keyConflict(err error) error {
 
 // refusal explains why a locked batch could not give quantity r.Quantity,
 // in the order a person would want to hear it.
-func refusal(r ConsumeRequest, available quantity.Quantity, version int64, status string, expiry *time.Time, today time.Time, item int) error {
+func refusal(r ConsumeRequest, available quantity.Quantity, version int64, status QualityStatus, expiry *time.Time, today time.Time, item int) error {
 	id := r.BatchID.String()
+	why := status.Unusable(expiry, today)
 	switch {
 	case r.ExpectedVersion != nil && *r.ExpectedVersion != version:
 		return &VersionConflictError{BatchID: id, ExpectedVersion: *r.ExpectedVersion, CurrentVersion: version}
-	case status == "rejected" || status == "recalled":
-		return &NotConsumableError{BatchID: id, QualityStatus: status, Item: item}
-	case expiry != nil && expiry.Before(today):
-		return &NotConsumableError{BatchID: id, QualityStatus: status, Expired: true, Item: item}
+	case why != Usable:
+		return &NotConsumableError{BatchID: id, QualityStatus: status, Expired: why == UnusableExpired, Item: item}
 	case available < r.Quantity:
 		return &InsufficientQuantityError{BatchID: id, Requested: r.Quantity, QuantityAvailable: available, Item: item}
 	}
@@ -256,9 +255,9 @@ func (s *Service) ConsumeMany(ctx context.Context, actor Actor, items []ConsumeI
 		var quantityList []QuantityItem
 		for i, it := range items {
 			b := byID[it.BatchID]
-			if b.QuantityAvailable < it.Quantity || !consumable(b.QualityStatus, b.ExpiryDate, dateOnly(now)) {
+			if b.QuantityAvailable < it.Quantity || QualityStatus(b.QualityStatus).Unusable(b.ExpiryDate, now) != Usable {
 				return refusal(ConsumeRequest{BatchID: it.BatchID, Quantity: it.Quantity}, b.QuantityAvailable, b.Version,
-					b.QualityStatus, b.ExpiryDate, dateOnly(now), i)
+					QualityStatus(b.QualityStatus), b.ExpiryDate, dateOnly(now), i)
 			}
 			quantityList = append(quantityList, QuantityItem{BatchID: it.BatchID, Quantity: it.Quantity, UOM: b.Uom})
 		}
@@ -343,10 +342,6 @@ func batchInTx(ctx context.Context, q *db.Queries, id uuid.UUID) (Batch, error) 
 		return Batch{}, err
 	}
 	return batchFromRow(row.Batch, row.ProductGtin, row.ProductName, row.LocationGln, row.LocationName), nil
-}
-
-func consumable(status string, expiry *time.Time, today time.Time) bool {
-	return status != "rejected" && status != "recalled" && (expiry == nil || !expiry.Before(today))
 }
 
 // Adjust corrects a balance by a signed delta (a stock count found more

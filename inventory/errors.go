@@ -4,8 +4,31 @@ import (
 	"errors"
 	"fmt"
 
+	"batchtrack/db"
 	"batchtrack/quantity"
 )
+
+// Kind names a kind of domain error; the web layer maps each to a status
+// and a problem type in one table.
+type Kind string
+
+const (
+	KindValidation           Kind = "validation"
+	KindNotFound             Kind = "not-found"
+	KindConflict             Kind = "conflict"
+	KindInsufficientQuantity Kind = "insufficient-quantity"
+	KindVersionConflict      Kind = "version-conflict"
+	KindNotConsumable        Kind = "batch-not-consumable"
+	KindLockTimeout          Kind = "lock-timeout"
+)
+
+// Error is what every domain error says of itself: its kind and a
+// sentence a person can read. Match it with errors.As.
+type Error interface {
+	error
+	Kind() Kind
+	Sentence() string
+}
 
 // FieldError names the input field at fault, in the API's field names.
 type FieldError struct {
@@ -23,6 +46,15 @@ func (e *ValidationError) Error() string {
 		return "invalid input"
 	}
 	return fmt.Sprintf("invalid %s: %s", e.Fields[0].Field, e.Fields[0].Message)
+}
+
+func (e *ValidationError) Kind() Kind { return KindValidation }
+
+func (e *ValidationError) Sentence() string {
+	if len(e.Fields) == 0 {
+		return "The input is not valid."
+	}
+	return e.Fields[0].Field + " " + e.Fields[0].Message
 }
 
 // Add records a field error.
@@ -49,7 +81,17 @@ type NotFoundError struct {
 	Field string // the input field that named it, when it came from a body
 }
 
-func (e *NotFoundError) Error() string { return e.What + " not found" }
+func (e *NotFoundError) Error() string    { return e.What + " not found" }
+func (e *NotFoundError) Kind() Kind       { return KindNotFound }
+func (e *NotFoundError) Sentence() string { return "The " + e.What + " does not exist." }
+
+// FieldErrors names the input field that named the missing thing, if any.
+func (e *NotFoundError) FieldErrors() []FieldError {
+	if e.Field == "" {
+		return nil
+	}
+	return []FieldError{{Field: e.Field, Message: "names a " + e.What + " that does not exist"}}
+}
 
 // ErrNotFound matches every NotFoundError with errors.Is.
 var ErrNotFound = errors.New("not found")
@@ -62,7 +104,14 @@ type ConflictError struct {
 	Message string
 }
 
-func (e *ConflictError) Error() string { return e.Message }
+func (e *ConflictError) Error() string    { return e.Message }
+func (e *ConflictError) Kind() Kind       { return KindConflict }
+func (e *ConflictError) Sentence() string { return e.Message }
+
+// FieldErrors names the field whose value is taken.
+func (e *ConflictError) FieldErrors() []FieldError {
+	return []FieldError{{Field: e.Field, Message: "is already taken"}}
+}
 
 // InsufficientQuantityError: the batch has less than was asked for.
 type InsufficientQuantityError struct {
@@ -76,6 +125,12 @@ func (e *InsufficientQuantityError) Error() string {
 	return fmt.Sprintf("batch %s has %s available, %s requested", e.BatchID, e.QuantityAvailable, e.Requested)
 }
 
+func (e *InsufficientQuantityError) Kind() Kind { return KindInsufficientQuantity }
+
+func (e *InsufficientQuantityError) Sentence() string {
+	return "You asked for " + e.Requested.String() + "; the batch has " + e.QuantityAvailable.String() + " available."
+}
+
 // VersionConflictError: the caller's expected version is not current.
 type VersionConflictError struct {
 	BatchID         string
@@ -87,10 +142,16 @@ func (e *VersionConflictError) Error() string {
 	return fmt.Sprintf("batch %s is at version %d, not %d", e.BatchID, e.CurrentVersion, e.ExpectedVersion)
 }
 
+func (e *VersionConflictError) Kind() Kind { return KindVersionConflict }
+
+func (e *VersionConflictError) Sentence() string {
+	return fmt.Sprintf("The batch changed since you read it: it went from version %d to %d.", e.ExpectedVersion, e.CurrentVersion)
+}
+
 // NotConsumableError: rejected, recalled or expired batches refuse consumption.
 type NotConsumableError struct {
 	BatchID       string
-	QualityStatus string
+	QualityStatus QualityStatus
 	Expired       bool
 	Item          int
 }
@@ -102,6 +163,27 @@ func (e *NotConsumableError) Error() string {
 	return fmt.Sprintf("batch %s is %s", e.BatchID, e.QualityStatus)
 }
 
+func (e *NotConsumableError) Kind() Kind { return KindNotConsumable }
+
+func (e *NotConsumableError) Sentence() string {
+	if e.Expired {
+		return "The batch cannot be consumed: it is past its expiry date."
+	}
+	return "The batch cannot be consumed: it is " + string(e.QualityStatus) + "."
+}
+
 // ErrLockTimeout: the batch row stayed locked by others for longer than
 // the lock timeout. Nothing changed; the caller may retry.
-var ErrLockTimeout = errors.New("batch is busy: lock not acquired in time")
+var ErrLockTimeout error = &lockTimeoutError{}
+
+type lockTimeoutError struct{}
+
+func (*lockTimeoutError) Error() string { return "batch is busy: lock not acquired in time" }
+func (*lockTimeoutError) Kind() Kind    { return KindLockTimeout }
+func (*lockTimeoutError) Sentence() string {
+	return "Others are changing this batch right now; retry in a moment."
+}
+
+// IsUnavailable says whether err means the database could not be reached
+// (or went away): nothing is known to have changed, and a retry may work.
+func IsUnavailable(err error) bool { return errors.Is(db.Translate(err), db.ErrUnavailable) }

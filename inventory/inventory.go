@@ -120,20 +120,20 @@ type Batch struct {
 	QuantityProduced  quantity.Quantity
 	QuantityAvailable quantity.Quantity
 	UnitOfMeasure     string
-	QualityStatus     string
+	QualityStatus     QualityStatus
 	Notes             string
 	Version           int64
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 }
 
-// Consumable says whether the batch may be consumed on the given day.
-func (b Batch) Consumable(today time.Time) bool {
-	if b.QualityStatus == "rejected" || b.QualityStatus == "recalled" {
-		return false
-	}
-	return !b.Expired(today)
+// Unusable says why the batch may not be used on the given day, if so.
+func (b Batch) Unusable(today time.Time) Unusable {
+	return b.QualityStatus.Unusable(b.ExpiryDate, today)
 }
+
+// Consumable says whether the batch may be consumed on the given day.
+func (b Batch) Consumable(today time.Time) bool { return b.Unusable(today) == Usable }
 
 // Expired says whether the batch is past its expiry date on the given day.
 func (b Batch) Expired(today time.Time) bool {

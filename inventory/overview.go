@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,7 +35,7 @@ func (s *Service) Overview(ctx context.Context, limit int) (Overview, error) {
 	}
 	o := Overview{Counts: map[string]int64{}}
 	for _, st := range QualityStatuses {
-		o.Counts[st] = 0
+		o.Counts[string(st)] = 0
 	}
 	for _, c := range counts {
 		o.Counts[c.QualityStatus] = c.Batches
@@ -148,84 +147,50 @@ func decodeSortCursor(s, sort string, v *ValidationError) *sortCursor {
 // ListBatchesSorted is ListBatches in one of BatchSorts, keyset-paginated
 // in that order.
 func (s *Service) ListBatchesSorted(ctx context.Context, f BatchFilter, sort string, opts ListOptions) (Page[Batch], error) {
-	if sort == SortNewest {
-		return s.ListBatches(ctx, f, opts)
-	}
 	var v ValidationError
 	if !slices.Contains(BatchSorts, sort) {
 		v.Add("sort", "must be one of number, expiry, available (or empty for newest first)")
 	}
 	limit := opts.limit(&v)
-	cur := decodeSortCursor(opts.Cursor, sort, &v)
-	if f.QualityStatus != "" && !slices.Contains(QualityStatuses, f.QualityStatus) {
-		v.Add("quality_status", "must be one of "+strings.Join(QualityStatuses, ", "))
+	p := db.ListBatchesParams{
+		Q: optText(f.Q), ProductID: f.ProductID, LocationID: f.LocationID,
+		QualityStatus: optText(f.QualityStatus), ExpiringBefore: datePtr(f.ExpiringBefore),
+		SortBy: sort, RowLimit: limit + 1,
 	}
-	var afterQty *quantity.Quantity
-	if cur != nil && sort == SortAvailable {
-		q, err := quantity.Parse(cur.Key)
-		if err != nil {
+	// Newest first keeps its own cursor shape: API clients hold such cursors.
+	if sort == SortNewest {
+		if cur := decodeCursor(opts.Cursor, "t", &v); cur != nil {
+			key := cur.Time.Format(time.RFC3339Nano)
+			p.AfterKey, p.AfterID = &key, &cur.ID
+		}
+	} else if cur := decodeSortCursor(opts.Cursor, sort, &v); cur != nil {
+		if _, err := quantity.Parse(cur.Key); sort == SortAvailable && err != nil {
 			v.Add("cursor", "is not a cursor from this list")
 		}
-		afterQty = &q
+		p.AfterKey, p.AfterID = &cur.Key, &cur.ID
+	}
+	if f.QualityStatus != "" && !QualityStatus(f.QualityStatus).Valid() {
+		v.Add("quality_status", "must be one of "+qualityStatusList())
 	}
 	if err := v.OrNil(); err != nil {
 		return Page[Batch]{}, err
 	}
-	var afterKey *string
-	var afterID *uuid.UUID
-	if cur != nil {
-		afterKey, afterID = &cur.Key, &cur.ID
-	}
-	q, productID, locationID, status, before := optText(f.Q), f.ProductID, f.LocationID, optText(f.QualityStatus), datePtr(f.ExpiringBefore)
-	type row struct {
-		b                       db.Batch
-		gtin, pname, gln, lname string
-	}
-	var rows []row
-	switch sort {
-	case SortNumber:
-		rs, err := s.store.ListBatchesByNumber(ctx, db.ListBatchesByNumberParams{
-			Q: q, ProductID: productID, LocationID: locationID, QualityStatus: status, ExpiringBefore: before,
-			AfterNumber: afterKey, AfterID: afterID, RowLimit: limit + 1,
-		})
-		if err != nil {
-			return Page[Batch]{}, err
-		}
-		for _, r := range rs {
-			rows = append(rows, row{r.Batch, r.ProductGtin, r.ProductName, r.LocationGln, r.LocationName})
-		}
-	case SortExpiry:
-		rs, err := s.store.ListBatchesByExpiry(ctx, db.ListBatchesByExpiryParams{
-			Q: q, ProductID: productID, LocationID: locationID, QualityStatus: status, ExpiringBefore: before,
-			AfterExpiry: afterKey, AfterID: afterID, RowLimit: limit + 1,
-		})
-		if err != nil {
-			return Page[Batch]{}, err
-		}
-		for _, r := range rs {
-			rows = append(rows, row{r.Batch, r.ProductGtin, r.ProductName, r.LocationGln, r.LocationName})
-		}
-	case SortAvailable:
-		rs, err := s.store.ListBatchesByAvailable(ctx, db.ListBatchesByAvailableParams{
-			Q: q, ProductID: productID, LocationID: locationID, QualityStatus: status, ExpiringBefore: before,
-			AfterAvailable: afterQty, AfterID: afterID, RowLimit: limit + 1,
-		})
-		if err != nil {
-			return Page[Batch]{}, err
-		}
-		for _, r := range rs {
-			rows = append(rows, row{r.Batch, r.ProductGtin, r.ProductName, r.LocationGln, r.LocationName})
-		}
+	rows, err := s.store.ListBatches(ctx, p)
+	if err != nil {
+		return Page[Batch]{}, err
 	}
 	page := Page[Batch]{Items: make([]Batch, 0, len(rows))}
 	for _, r := range rows {
-		page.Items = append(page.Items, batchFromRow(r.b, r.gtin, r.pname, r.gln, r.lname))
+		page.Items = append(page.Items, batchFromRow(r.Batch, r.ProductGtin, r.ProductName, r.LocationGln, r.LocationName))
 	}
 	if len(page.Items) > int(limit) {
 		page.Items = page.Items[:limit]
 		last := page.Items[limit-1]
 		c := sortCursor{Sort: sort, ID: last.ID}
 		switch sort {
+		case SortNewest:
+			page.NextCursor = cursor{Time: &last.CreatedAt, ID: last.ID}.encode()
+			return page, nil
 		case SortNumber:
 			c.Key = last.BatchNumber
 		case SortExpiry:

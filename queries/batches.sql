@@ -20,7 +20,13 @@ SELECT b.id FROM batches b JOIN products p ON p.id = b.product_id
 WHERE p.gtin = @gtin AND b.batch_number = @batch_number;
 
 -- name: ListBatches :many
--- Newest first; the cursor is the last row's (created_at, id).
+-- One filtered list in one of four orders, sort_by: '' (newest first),
+-- 'number', 'expiry' or 'available' (inventory.BatchSorts). The cursor is
+-- the last row's sort key, as text, and id. Every CASE below has a
+-- constant test once the parameters are bound, so the planner folds it
+-- away and each order is served by its index (db/explain_test.go checks
+-- each). A generic plan could not fold it and would sort every row; its
+-- estimate is so much worse that PostgreSQL keeps planning per call.
 SELECT sqlc.embed(b), p.gtin AS product_gtin, p.name AS product_name,
        l.gln AS location_gln, l.name AS location_name
 FROM batches b
@@ -36,9 +42,19 @@ WHERE (sqlc.narg(q)::text IS NULL OR b.id IN (
   AND (sqlc.narg(location_id)::uuid IS NULL OR b.location_id = sqlc.narg(location_id))
   AND (sqlc.narg(quality_status)::text IS NULL OR b.quality_status = sqlc.narg(quality_status))
   AND (sqlc.narg(expiring_before)::date IS NULL OR b.expiry_date < sqlc.narg(expiring_before))
-  AND (sqlc.narg(after_created_at)::timestamptz IS NULL
-       OR (b.created_at, b.id) < (sqlc.narg(after_created_at), sqlc.narg(after_id)::uuid))
-ORDER BY b.created_at DESC, b.id DESC
+  AND (sqlc.narg(after_id)::uuid IS NULL OR CASE @sort_by::text
+       WHEN 'number' THEN (b.batch_number, b.id) > (sqlc.narg(after_key)::text, sqlc.narg(after_id))
+       WHEN 'expiry' THEN (coalesce(b.expiry_date, 'infinity'::date), b.id) > (sqlc.narg(after_key)::text::date, sqlc.narg(after_id))
+       WHEN 'available' THEN (b.quantity_available, b.id) > (sqlc.narg(after_key)::text::numeric, sqlc.narg(after_id))
+       ELSE (b.created_at, b.id) < (sqlc.narg(after_key)::text::timestamptz, sqlc.narg(after_id))
+       END)
+ORDER BY
+  CASE WHEN @sort_by::text = '' THEN b.created_at END DESC,
+  CASE WHEN @sort_by::text = '' THEN b.id END DESC,
+  CASE WHEN @sort_by::text = 'number' THEN b.batch_number END,
+  CASE WHEN @sort_by::text = 'expiry' THEN coalesce(b.expiry_date, 'infinity'::date) END,
+  CASE WHEN @sort_by::text = 'available' THEN b.quantity_available END,
+  b.id
 LIMIT @row_limit;
 
 -- name: UpdateBatch :one
@@ -87,6 +103,8 @@ WITH taken AS (
         updated_at = now()
     WHERE b.id = @batch_id
       AND b.quantity_available >= @quantity
+      -- inventory.QualityStatus.Unusable, repeated under the lock
+      -- (TestUsabilityRuleMatchesSQL keeps the two in step).
       AND b.quality_status IN ('pending', 'approved')
       AND (b.expiry_date IS NULL OR b.expiry_date >= @today::date)
       AND (sqlc.narg(expected_version)::bigint IS NULL OR b.version = sqlc.narg(expected_version))
@@ -184,7 +202,7 @@ FROM batches b
 JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
 -- Usable stock running out: an empty, expired, rejected or recalled lot
--- is not "low", it is gone or not to be used.
+-- is not "low", it is gone or not to be used (inventory.QualityStatus.Unusable).
 WHERE b.quantity_available < b.quantity_produced / 10
   AND b.quantity_available > 0
   AND b.quality_status IN ('pending', 'approved')
@@ -198,7 +216,8 @@ SELECT sqlc.embed(b), p.gtin AS product_gtin, p.name AS product_name,
 FROM batches b
 JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
--- Stock to use up before it expires: rejected and recalled lots are not.
+-- Stock to use up before it expires: rejected and recalled lots are not
+-- (inventory.QualityStatus.Unusable).
 WHERE b.expiry_date IS NOT NULL AND b.expiry_date >= @from_date::date AND b.expiry_date < @before_date::date
   AND b.quantity_available > 0
   AND b.quality_status IN ('pending', 'approved')

@@ -233,14 +233,14 @@ func Run(ctx context.Context, svc *inventory.Service, opts Options) (int, error)
 				return 0, err
 			}
 		}
-		if b.QualityStatus != "pending" {
+		if b.QualityStatus != inventory.StatusPending {
 			tt := b.ProductionDate.Add(30 * time.Hour)
 			if tt.Before(now) {
 				if err := record(inventory.NewEvent{
 					EventType: "ObjectEvent", Action: "OBSERVE", EventTime: &tt, BizStep: "inspecting",
-					Disposition: map[string]string{"approved": "conformant", "rejected": "non_conformant", "recalled": "recalled"}[b.QualityStatus],
+					Disposition: b.QualityStatus.Disposition(),
 					ReadPoint:   origin.GLN, BizLocation: origin.GLN, BatchIDs: []uuid.UUID{b.ID},
-					Notes: "Quality inspection: " + b.QualityStatus,
+					Notes: "Quality inspection: " + string(b.QualityStatus),
 				}); err != nil {
 					return 0, err
 				}

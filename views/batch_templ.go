@@ -2141,7 +2141,7 @@ func NewBatchPage(ch Chrome, f BatchForm) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = selectField("nb-status", "quality_status", "Quality status", f.QualityStatus, f.Errors["quality_status"], false, strOptions([]string{"pending", "approved"}, "")).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = selectField("nb-status", "quality_status", "Quality status", f.QualityStatus, f.Errors["quality_status"], false, strOptions([]inventory.QualityStatus{inventory.StatusPending, inventory.StatusApproved}, "")).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -153,13 +153,13 @@ func hintIDs(id, hint string) []string {
 	return []string{id + "-hint"}
 }
 
-func strOptions(values []string, blank string) []Option {
+func strOptions[S ~string](values []S, blank string) []Option {
 	out := make([]Option, 0, len(values)+1)
 	if blank != "" {
 		out = append(out, Option{"", blank})
 	}
 	for _, v := range values {
-		out = append(out, Option{v, humanize(v)})
+		out = append(out, Option{string(v), humanize(string(v))})
 	}
 	return out
 }
@@ -210,18 +210,18 @@ func countDirection(links []inventory.TraceLink, direction string) int {
 // expiry date) instead of pending or approved; rejected and recalled say
 // more than expired and stay.
 func ShownStatus(b inventory.Batch, today time.Time) string {
-	if b.Expired(today) && b.QualityStatus != "rejected" && b.QualityStatus != "recalled" {
+	if b.Unusable(today) == inventory.UnusableExpired {
 		return "expired"
 	}
-	return b.QualityStatus
+	return string(b.QualityStatus)
 }
 
 // notConsumableReason says why the consume form is disabled.
 func notConsumableReason(b inventory.Batch, today time.Time) string {
-	switch {
-	case b.QualityStatus == "rejected" || b.QualityStatus == "recalled":
-		return "This batch cannot be consumed: it is " + b.QualityStatus + "."
-	case b.Expired(today):
+	switch why := b.Unusable(today); why {
+	case inventory.UnusableRejected, inventory.UnusableRecalled:
+		return "This batch cannot be consumed: it is " + string(why) + "."
+	case inventory.UnusableExpired:
 		return "This batch cannot be consumed: it expired on " + fmtDate(*b.ExpiryDate) + "."
 	}
 	return "This batch cannot be consumed."

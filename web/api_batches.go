@@ -111,7 +111,7 @@ func (s *Server) patchBatch(c *fiber.Ctx) error {
 		return err
 	}
 	// PATCH is an operator route, but recalling a batch is an admin's call.
-	if req.QualityStatus != nil && *req.QualityStatus == "recalled" {
+	if req.QualityStatus != nil && inventory.QualityStatus(*req.QualityStatus) == inventory.StatusRecalled {
 		if err := requireRole(c, roleAdmin); err != nil {
 			return err
 		}
@@ -135,9 +135,9 @@ func (s *Server) patchBatch(c *fiber.Ctx) error {
 	}
 	b, err := s.deps.Inventory.UpdateBatch(c.UserContext(), actor(c), id, u, expected)
 	if vc, ok := err.(*inventory.VersionConflictError); ok {
-		p := problemError(fiber.StatusPreconditionFailed, "version-conflict", "Stale version",
-			"The batch changed since you read it: it is at version "+strconv.FormatInt(vc.CurrentVersion, 10)+".")
-		p.CurrentVersion = &vc.CurrentVersion
+		// A stale If-Match is a failed precondition, not a conflict.
+		p := domainProblem(vc, 0)
+		p.Status, p.Title = fiber.StatusPreconditionFailed, "Stale version"
 		return p
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -79,7 +80,7 @@ func (s *Server) toBatchJSON(b inventory.Batch) batchJSON {
 		ProductionDate: jsonDate{b.ProductionDate}, ExpiryDate: dateJSON(b.ExpiryDate),
 		BestBeforeDate: dateJSON(b.BestBeforeDate), QuantityProduced: b.QuantityProduced,
 		QuantityAvailable: b.QuantityAvailable, UnitOfMeasure: b.UnitOfMeasure,
-		QualityStatus: b.QualityStatus, Notes: b.Notes, Version: b.Version,
+		QualityStatus: string(b.QualityStatus), Notes: b.Notes, Version: b.Version,
 		DigitalLink: s.digitalLink(b), CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
 	}
 }
@@ -185,3 +186,15 @@ func sendJSON(c *fiber.Ctx, status int, v any) error {
 }
 
 func etag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
+
+// jsonMarshal encodes without HTML escaping: API bodies are JSON, and a
+// client reading "<script>" back should get exactly what it stored.
+func jsonMarshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}

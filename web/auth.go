@@ -12,7 +12,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"batchtrack/auth"
-	"batchtrack/db"
 	"batchtrack/inventory"
 	"batchtrack/views"
 	"batchtrack/web/ratelimit"
@@ -20,8 +19,7 @@ import (
 
 // AuthConfig is what authentication needs from the program.
 type AuthConfig struct {
-	// Service holds accounts, sessions and tokens; nil builds one on
-	// Deps.Pool with the defaults.
+	// Service holds accounts, sessions and tokens (required).
 	Service *auth.Service
 	// CookieSecure marks the session cookie Secure (and sends HSTS); it is
 	// on anyway when PublicURL is https.
@@ -75,7 +73,7 @@ func newAuthenticator(deps Deps) *authenticator {
 	cfg := deps.Auth
 	a := &authenticator{svc: cfg.Service, throttle: cfg.LoginLimiter, policies: DefaultLoginPolicies(), trusted: deps.TrustedProxies}
 	if a.svc == nil {
-		a.svc = auth.New(db.New(deps.Pool), auth.Options{})
+		panic("web: Deps.Auth.Service is required") // a wiring bug
 	}
 	if a.throttle == nil {
 		a.throttle = ratelimit.NewMemory(ratelimit.MemoryConfig{})

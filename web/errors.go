@@ -7,7 +7,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"batchtrack/db"
 	"batchtrack/idempotency"
 	"batchtrack/inventory"
 	"batchtrack/quantity"
@@ -42,10 +41,98 @@ func problemError(status int, slug, title, detail string) *Problem {
 }
 
 func validationProblem(fields ...inventory.FieldError) *Problem {
-	p := problemError(fiber.StatusUnprocessableEntity, "validation", "Invalid input", "")
-	p.Errors = fields
-	if len(fields) > 0 {
-		p.Detail = fields[0].Field + " " + fields[0].Message
+	return domainProblem(&inventory.ValidationError{Fields: fields}, 0)
+}
+
+// problemType is what a client sees for one kind of error.
+type problemType struct {
+	status int
+	title  string
+	detail string // for kinds whose errors do not say their own sentence
+	// The consume form shows these kinds inline, under its own heading
+	// (formKind is the problem's data-kind there).
+	formKind, formTitle string
+}
+
+// problemTypes is the one table from a kind of error (its problem slug)
+// to status and title. The API's problem+json, the HTML error page and
+// the consume form read it; domain errors bring their own sentence.
+var problemTypes = map[string]problemType{
+	string(inventory.KindValidation): {status: fiber.StatusUnprocessableEntity, title: "Invalid input"},
+	string(inventory.KindNotFound):   {status: fiber.StatusNotFound, title: "Not found", detail: "No such resource."},
+	string(inventory.KindConflict):   {status: fiber.StatusConflict, title: "Already exists"},
+	string(inventory.KindInsufficientQuantity): {status: fiber.StatusConflict, title: "Insufficient quantity",
+		formKind: "insufficient-quantity", formTitle: "Not enough left"},
+	string(inventory.KindVersionConflict): {status: fiber.StatusConflict, title: "Version conflict",
+		formKind: "version-conflict", formTitle: "Someone else changed this batch first"},
+	string(inventory.KindNotConsumable): {status: fiber.StatusConflict, title: "Batch not consumable",
+		formKind: "not-consumable", formTitle: "This batch cannot be consumed"},
+	string(inventory.KindLockTimeout): {status: fiber.StatusServiceUnavailable, title: "Batch busy",
+		formKind: "lock-timeout", formTitle: "The batch is busy"},
+	"idempotency-key-reuse": {status: fiber.StatusUnprocessableEntity, title: "Idempotency key reused",
+		detail: "This Idempotency-Key was already used with a different request."},
+	"unavailable": {status: fiber.StatusServiceUnavailable, title: "Service unavailable",
+		detail: "The database cannot be reached right now; retry shortly. A write sent with an Idempotency-Key " +
+			"can be retried with the same key: it is carried out at most once."},
+	"method-not-allowed": {status: fiber.StatusMethodNotAllowed, title: "Method not allowed",
+		detail: "This resource does not support that method."},
+	"body-too-large": {status: fiber.StatusRequestEntityTooLarge, title: "Request body too large",
+		detail: "Request bodies are limited to 1 MiB."},
+	"headers-too-large": {status: fiber.StatusRequestHeaderFieldsTooLarge, title: "Request headers too large",
+		detail: "The request's headers are larger than the server accepts."},
+	"bad-request": {status: fiber.StatusBadRequest, title: "Bad request"},
+	"internal": {status: fiber.StatusInternalServerError, title: "Internal error",
+		detail: "Something went wrong on our side. Quote the request id when you report it."},
+}
+
+// fiberSlugs names the problem kind of the HTTP errors Fiber raises itself.
+var fiberSlugs = map[int]string{
+	fiber.StatusNotFound:                    string(inventory.KindNotFound),
+	fiber.StatusMethodNotAllowed:            "method-not-allowed",
+	fiber.StatusRequestEntityTooLarge:       "body-too-large",
+	fiber.StatusRequestHeaderFieldsTooLarge: "headers-too-large",
+}
+
+// newProblem is the problem of a kind in problemTypes; an empty detail
+// takes the table's.
+func newProblem(slug, detail string) *Problem {
+	t := problemTypes[slug]
+	if detail == "" {
+		detail = t.detail
+	}
+	return problemError(t.status, slug, t.title, detail)
+}
+
+// domainProblem is the problem for a domain error: the table's status and
+// title, the error's own sentence and fields.
+func domainProblem(de inventory.Error, lockTimeout int) *Problem {
+	p := newProblem(string(de.Kind()), de.Sentence())
+	switch e := de.(type) {
+	case *inventory.ValidationError:
+		p.Errors = e.Fields
+		if len(e.Fields) == 0 {
+			p.Detail = ""
+		}
+	case *inventory.NotFoundError:
+		p.Errors = e.FieldErrors()
+	case *inventory.ConflictError:
+		p.Errors = e.FieldErrors()
+	case *inventory.InsufficientQuantityError:
+		p.QuantityAvailable, p.QuantityRequested, p.BatchID = &e.QuantityAvailable, &e.Requested, e.BatchID
+		if e.Item >= 0 {
+			p.Item = &e.Item
+		}
+	case *inventory.VersionConflictError:
+		p.CurrentVersion, p.BatchID = &e.CurrentVersion, e.BatchID
+	case *inventory.NotConsumableError:
+		p.BatchID = e.BatchID
+		if e.Item >= 0 {
+			p.Item = &e.Item
+		}
+	}
+	if de.Kind() == inventory.KindLockTimeout {
+		p.Detail += " Nothing was changed."
+		p.RetryAfter = lockTimeout
 	}
 	return p
 }
@@ -56,12 +143,7 @@ func validationProblem(fields ...inventory.FieldError) *Problem {
 func toProblem(err error, lockTimeout int) *Problem {
 	var (
 		p  *Problem
-		ve *inventory.ValidationError
-		nf *inventory.NotFoundError
-		ce *inventory.ConflictError
-		iq *inventory.InsufficientQuantityError
-		vc *inventory.VersionConflictError
-		nc *inventory.NotConsumableError
+		de inventory.Error
 		fe *fiber.Error
 		rl *ratelimit.RefusedError
 	)
@@ -70,76 +152,23 @@ func toProblem(err error, lockTimeout int) *Problem {
 		return p
 	case errors.As(err, &rl):
 		return rateLimitedProblem(rl)
-	case errors.As(err, &ve):
-		return validationProblem(ve.Fields...)
-	case errors.As(err, &nf):
-		p := problemError(fiber.StatusNotFound, "not-found", "Not found", "The "+nf.What+" does not exist.")
-		if nf.Field != "" {
-			p.Errors = []inventory.FieldError{{Field: nf.Field, Message: "names a " + nf.What + " that does not exist"}}
-		}
-		return p
-	case errors.As(err, &ce):
-		p := problemError(fiber.StatusConflict, "conflict", "Already exists", ce.Message)
-		p.Errors = []inventory.FieldError{{Field: ce.Field, Message: "is already taken"}}
-		return p
-	case errors.As(err, &iq):
-		p := problemError(fiber.StatusConflict, "insufficient-quantity", "Insufficient quantity",
-			"The batch has "+iq.QuantityAvailable.String()+" available; "+iq.Requested.String()+" was requested.")
-		p.QuantityAvailable, p.QuantityRequested, p.BatchID = &iq.QuantityAvailable, &iq.Requested, iq.BatchID
-		if iq.Item >= 0 {
-			p.Item = &iq.Item
-		}
-		return p
-	case errors.As(err, &vc):
-		p := problemError(fiber.StatusConflict, "version-conflict", "Version conflict",
-			"The batch changed since you read it: it is at version "+strconv.FormatInt(vc.CurrentVersion, 10)+
-				", not "+strconv.FormatInt(vc.ExpectedVersion, 10)+".")
-		p.CurrentVersion, p.BatchID = &vc.CurrentVersion, vc.BatchID
-		return p
-	case errors.As(err, &nc):
-		reason := "it is " + nc.QualityStatus
-		if nc.Expired {
-			reason = "it is past its expiry date"
-		}
-		p := problemError(fiber.StatusConflict, "batch-not-consumable", "Batch not consumable",
-			"The batch cannot be consumed: "+reason+".")
-		p.BatchID = nc.BatchID
-		if nc.Item >= 0 {
-			p.Item = &nc.Item
-		}
-		return p
-	case errors.Is(err, inventory.ErrLockTimeout):
-		p := problemError(fiber.StatusServiceUnavailable, "lock-timeout", "Batch busy",
-			"Others are changing this batch right now; nothing was changed. Retry shortly.")
-		p.RetryAfter = lockTimeout
-		return p
+	case errors.As(err, &de):
+		return domainProblem(de, lockTimeout)
 	case errors.Is(err, idempotency.ErrKeyReused):
-		return problemError(fiber.StatusUnprocessableEntity, "idempotency-key-reuse", "Idempotency key reused",
-			"This Idempotency-Key was already used with a different request.")
-	case errors.Is(db.Translate(err), db.ErrUnavailable):
-		p := problemError(fiber.StatusServiceUnavailable, "unavailable", "Service unavailable",
-			"The database cannot be reached right now; retry shortly. A write sent with an Idempotency-Key "+
-				"can be retried with the same key: it is carried out at most once.")
+		return newProblem("idempotency-key-reuse", "")
+	case inventory.IsUnavailable(err):
+		p := newProblem("unavailable", "")
 		p.RetryAfter = 2
 		return p
 	case errors.As(err, &fe):
-		switch fe.Code {
-		case fiber.StatusNotFound:
-			return problemError(fe.Code, "not-found", "Not found", "No such resource.")
-		case fiber.StatusMethodNotAllowed:
-			return problemError(fe.Code, "method-not-allowed", "Method not allowed", "This resource does not support that method.")
-		case fiber.StatusRequestEntityTooLarge:
-			return problemError(fe.Code, "body-too-large", "Request body too large", "Request bodies are limited to 1 MiB.")
-		case fiber.StatusRequestHeaderFieldsTooLarge:
-			return problemError(fe.Code, "headers-too-large", "Request headers too large",
-				"The request's headers are larger than the server accepts.")
+		if slug, ok := fiberSlugs[fe.Code]; ok {
+			return newProblem(slug, "")
 		}
 		if fe.Code < 500 {
-			return problemError(fe.Code, "bad-request", "Bad request", fe.Message)
+			return problemError(fe.Code, "bad-request", problemTypes["bad-request"].title, fe.Message)
 		}
 	}
-	return problemError(fiber.StatusInternalServerError, "internal", "Internal error",
-		"Something went wrong on our side. Quote the request id when you report it.")
+	return newProblem("internal", "")
 }
 
 // handleError is the app's one error handler.

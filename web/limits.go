@@ -2,6 +2,7 @@ package web
 
 import (
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -91,7 +92,7 @@ func plural(n int, unit string) string {
 	if n == 1 {
 		return "1 " + unit
 	}
-	return itoa(n) + " " + unit + "s"
+	return strconv.Itoa(n) + " " + unit + "s"
 }
 
 // tokenPolicy is the limit an admin set for the request's API token (a

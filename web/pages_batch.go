@@ -22,16 +22,16 @@ const (
 )
 
 // batchDetail loads what the batch page shows.
-func (u *ui) batchDetail(ctx context.Context, c *fiber.Ctx, id uuid.UUID) (views.BatchDetail, error) {
-	b, err := u.inv.GetBatch(ctx, id)
+func (s *Server) batchDetail(ctx context.Context, c *fiber.Ctx, id uuid.UUID) (views.BatchDetail, error) {
+	b, err := s.deps.Inventory.GetBatch(ctx, id)
 	if err != nil {
 		return views.BatchDetail{}, err
 	}
-	d := views.BatchDetail{CSRF: csrfToken(c), Batch: b, DigitalLink: u.s.digitalLink(b), Today: time.Now()}
-	if err := u.loadHistory(ctx, &d); err != nil {
+	d := views.BatchDetail{CSRF: csrfToken(c), Batch: b, DigitalLink: s.digitalLink(b), Today: time.Now()}
+	if err := s.loadHistory(ctx, &d); err != nil {
 		return views.BatchDetail{}, err
 	}
-	if d.Trace, err = u.inv.TraceLinks(ctx, id); err != nil {
+	if d.Trace, err = s.deps.Inventory.TraceLinks(ctx, id); err != nil {
 		return views.BatchDetail{}, err
 	}
 	d.Consume = views.ConsumeForm{CSRF: d.CSRF, BatchID: id.String(), ExpectedVersion: b.Version, Unit: b.UnitOfMeasure}
@@ -40,27 +40,27 @@ func (u *ui) batchDetail(ctx context.Context, c *fiber.Ctx, id uuid.UUID) (views
 }
 
 // loadHistory reads the ledger and events fragments of d.Batch.
-func (u *ui) loadHistory(ctx context.Context, d *views.BatchDetail) error {
+func (s *Server) loadHistory(ctx context.Context, d *views.BatchDetail) error {
 	id := d.Batch.ID
-	ledger, err := u.inv.ListConsumptions(ctx, id, inventory.ListOptions{Limit: pageLedgerRows})
+	ledger, err := s.deps.Inventory.ListConsumptions(ctx, id, inventory.ListOptions{Limit: pageLedgerRows})
 	if err != nil {
 		return err
 	}
 	d.Ledger = ledger.Items
-	events, err := u.inv.ListEvents(ctx, inventory.EventFilter{BatchID: &id}, inventory.ListOptions{Limit: pageEventRows})
+	events, err := s.deps.Inventory.ListEvents(ctx, inventory.EventFilter{BatchID: &id}, inventory.ListOptions{Limit: pageEventRows})
 	if err != nil {
 		return err
 	}
-	d.Events, err = u.eventViews(ctx, events.Items)
+	d.Events, err = s.eventViews(ctx, events.Items)
 	return err
 }
 
-func (u *ui) showBatch(c *fiber.Ctx) error {
+func (s *Server) showBatchPage(c *fiber.Ctx) error {
 	id, err := pathUUID(c, "id")
 	if err != nil {
 		return err
 	}
-	d, err := u.batchDetail(c.UserContext(), c, id)
+	d, err := s.batchDetail(c.UserContext(), c, id)
 	if err != nil {
 		return err
 	}
@@ -70,14 +70,14 @@ func (u *ui) showBatch(c *fiber.Ctx) error {
 // showBalance answers the balance poll: 204 while the batch is at the
 // version the page has, else the balance with the ledger, events and the
 // consume form's expected version swapped out of band.
-func (u *ui) showBalance(c *fiber.Ctx) error {
+func (s *Server) showBalance(c *fiber.Ctx) error {
 	id, err := pathUUID(c, "id")
 	if err != nil {
 		return err
 	}
 	ctx := c.UserContext()
 	c.Vary("HX-Request")
-	b, err := u.inv.GetBatch(ctx, id)
+	b, err := s.deps.Inventory.GetBatch(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (u *ui) showBalance(c *fiber.Ctx) error {
 		return c.SendStatus(fiber.StatusNoContent)
 	}
 	d := views.BatchDetail{CSRF: csrfToken(c), Batch: b, Today: time.Now()}
-	if err := u.loadHistory(ctx, &d); err != nil {
+	if err := s.loadHistory(ctx, &d); err != nil {
 		return err
 	}
 	return render(c, fiber.StatusOK, views.BalanceRefresh(d))
@@ -94,7 +94,7 @@ func (u *ui) showBalance(c *fiber.Ctx) error {
 // consumeFromForm is the batch page's inline consume. With htmx, success
 // and refusal both answer with fragments (form, balance, ledger, events);
 // without, success redirects and a refusal re-renders the page.
-func (u *ui) consumeFromForm(c *fiber.Ctx) error {
+func (s *Server) consumeFromForm(c *fiber.Ctx) error {
 	id, err := pathUUID(c, "id")
 	if err != nil {
 		return err
@@ -106,8 +106,8 @@ func (u *ui) consumeFromForm(c *fiber.Ctx) error {
 	}
 	req := inventory.ConsumeRequest{BatchID: id, Reason: f.Reason}
 	req.Quantity = parseQuantity(f.Quantity, "quantity_to_consume", f.Errors)
-	if s := formValue(c, "expected_version"); s != "" {
-		v, err := strconv.ParseInt(s, 10, 64)
+	if raw := formValue(c, "expected_version"); raw != "" {
+		v, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || v < 1 {
 			f.Errors.Add("expected_version", "must be a version number")
 		} else {
@@ -117,26 +117,26 @@ func (u *ui) consumeFromForm(c *fiber.Ctx) error {
 	}
 	status := fiber.StatusUnprocessableEntity
 	if !f.Errors.Any() {
-		b, cons, err := u.inv.Consume(ctx, uiActor(c), req)
+		b, cons, err := s.deps.Inventory.Consume(ctx, uiActor(c), req)
 		if err == nil {
 			done := "Consumed " + cons.Quantity.String() + " " + b.UnitOfMeasure + "; " +
 				b.QuantityAvailable.String() + " " + b.UnitOfMeasure + " left."
 			if !wantsFragment(c) {
 				return redirectAfterPost(c, "/batches/"+id.String(), done)
 			}
-			d, err := u.batchDetail(ctx, c, id)
+			d, err := s.batchDetail(ctx, c, id)
 			if err != nil {
 				return err
 			}
 			d.Consume.Done = done
 			return render(c, fiber.StatusOK, views.ConsumeResult(d))
 		}
-		status, err = consumeRefusal(&f, err, int(u.s.deps.LockTimeout.Seconds()+0.999), c)
+		status, err = consumeRefusal(&f, err, int(s.deps.LockTimeout.Seconds()+0.999), c)
 		if err != nil {
 			return err
 		}
 	}
-	d, err := u.batchDetail(ctx, c, id)
+	d, err := s.batchDetail(ctx, c, id)
 	if err != nil {
 		return err
 	}
@@ -157,52 +157,42 @@ func (u *ui) consumeFromForm(c *fiber.Ctx) error {
 // consumeRefusal words a refused consume into the form and picks the
 // status; other errors are returned for the error handler.
 func consumeRefusal(f *views.ConsumeForm, err error, retryAfter int, c *fiber.Ctx) (int, error) {
-	var (
-		ve *inventory.ValidationError
-		iq *inventory.InsufficientQuantityError
-		vc *inventory.VersionConflictError
-		nc *inventory.NotConsumableError
-	)
-	switch {
-	case errors.As(err, &ve):
+	var ve *inventory.ValidationError
+	if errors.As(err, &ve) {
 		for k, v := range views.FromValidation(ve.Fields) {
 			f.Errors.Add(k, v)
 		}
 		return fiber.StatusUnprocessableEntity, nil
-	case errors.As(err, &iq):
-		f.Problem = &views.ConsumeProblem{Kind: "insufficient-quantity", Title: "Not enough left",
-			Detail: "You asked for " + iq.Requested.String() + "; the batch has " + iq.QuantityAvailable.String() + " available. Nothing was consumed."}
-		return fiber.StatusConflict, nil
-	case errors.As(err, &vc):
-		f.Problem = &views.ConsumeProblem{Kind: "version-conflict", Title: "Someone else changed this batch first",
-			Detail: "It went from version " + strconv.FormatInt(vc.ExpectedVersion, 10) + " to " +
-				strconv.FormatInt(vc.CurrentVersion, 10) + " since you loaded the page. Nothing was consumed; check the balance and submit again."}
-		return fiber.StatusConflict, nil
-	case errors.As(err, &nc):
-		reason := "it is " + nc.QualityStatus
-		if nc.Expired {
-			reason = "it is past its expiry date"
-		}
-		f.Problem = &views.ConsumeProblem{Kind: "not-consumable", Title: "This batch cannot be consumed",
-			Detail: "Nothing was consumed: " + reason + "."}
-		return fiber.StatusConflict, nil
-	case errors.Is(err, inventory.ErrLockTimeout):
-		f.Problem = &views.ConsumeProblem{Kind: "lock-timeout", Title: "The batch is busy",
-			Detail: "Others are changing this batch right now; nothing was consumed. Your entry is kept: submit again in a moment."}
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfter))
-		return fiber.StatusServiceUnavailable, nil
 	}
-	return 0, err
+	var de inventory.Error
+	if !errors.As(err, &de) {
+		return 0, err
+	}
+	t := problemTypes[string(de.Kind())]
+	if t.formKind == "" {
+		return 0, err
+	}
+	detail := de.Sentence() + " Nothing was consumed."
+	switch de.Kind() {
+	case inventory.KindVersionConflict:
+		detail = de.Sentence() + " Nothing was consumed; check the balance and submit again."
+	case inventory.KindLockTimeout:
+		detail = de.Sentence() + " Nothing was consumed; your entry is kept."
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfter))
+	}
+	f.Problem = &views.ConsumeProblem{Kind: t.formKind, Title: t.formTitle, Detail: detail}
+	return t.status, nil
 }
 
 // Quality status changes: approve and reject are operator work, recall
 // is admin work, hence one route each. A recall is asked back first: it
 // happens only when the form returns with confirm=yes.
-func (u *ui) approveBatch(c *fiber.Ctx) error { return u.changeStatus(c, "approved", "approved") }
-func (u *ui) rejectBatch(c *fiber.Ctx) error  { return u.changeStatus(c, "rejected", "rejected") }
-func (u *ui) recallBatch(c *fiber.Ctx) error  { return u.changeStatus(c, "recalled", "recalled") }
+func (s *Server) approveBatch(c *fiber.Ctx) error { return s.changeStatus(c, inventory.StatusApproved) }
+func (s *Server) rejectBatch(c *fiber.Ctx) error  { return s.changeStatus(c, inventory.StatusRejected) }
+func (s *Server) recallBatch(c *fiber.Ctx) error  { return s.changeStatus(c, inventory.StatusRecalled) }
 
-func (u *ui) changeStatus(c *fiber.Ctx, status, verb string) error {
+func (s *Server) changeStatus(c *fiber.Ctx, to inventory.QualityStatus) error {
+	status := string(to) // also the verb: "Batch L-1 recalled."
 	id, err := pathUUID(c, "id")
 	if err != nil {
 		return err
@@ -211,13 +201,13 @@ func (u *ui) changeStatus(c *fiber.Ctx, status, verb string) error {
 	f := views.StatusForm{CSRF: csrfToken(c), BatchID: id.String(), CanRecall: isAdmin(c), Reason: formValue(c, "reason"), Errors: views.FieldErrors{}}
 	httpStatus := fiber.StatusUnprocessableEntity
 	if f.Reason == "" {
-		f.Errors.Add("reason", "is required: say why the batch is "+verb)
-	} else if status == "recalled" && formValue(c, "confirm") != "yes" {
+		f.Errors.Add("reason", "is required: say why the batch is "+status)
+	} else if to == inventory.StatusRecalled && formValue(c, "confirm") != "yes" {
 		f.ConfirmRecall, httpStatus = true, fiber.StatusOK
 	} else {
-		b, err := u.inv.UpdateBatch(ctx, uiActor(c), id, inventory.BatchUpdate{QualityStatus: &status, Reason: f.Reason}, nil)
+		b, err := s.deps.Inventory.UpdateBatch(ctx, uiActor(c), id, inventory.BatchUpdate{QualityStatus: &status, Reason: f.Reason}, nil)
 		if err == nil {
-			return redirectAfterPost(c, "/batches/"+id.String(), "Batch "+b.BatchNumber+" "+verb+".")
+			return redirectAfterPost(c, "/batches/"+id.String(), "Batch "+b.BatchNumber+" "+status+".")
 		}
 		fe, ok := fieldErrors(err)
 		if !ok {
@@ -227,7 +217,7 @@ func (u *ui) changeStatus(c *fiber.Ctx, status, verb string) error {
 			f.Errors.Add(k, v)
 		}
 	}
-	d, err := u.batchDetail(ctx, c, id)
+	d, err := s.batchDetail(ctx, c, id)
 	if err != nil {
 		return err
 	}
@@ -250,12 +240,12 @@ func editValues(b inventory.Batch) views.EditValues {
 		BestBeforeDate: opt(b.BestBeforeDate), Notes: b.Notes}
 }
 
-func (u *ui) showEditBatch(c *fiber.Ctx) error {
+func (s *Server) showEditBatch(c *fiber.Ctx) error {
 	id, err := pathUUID(c, "id")
 	if err != nil {
 		return err
 	}
-	b, err := u.inv.GetBatch(c.UserContext(), id)
+	b, err := s.deps.Inventory.GetBatch(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -267,7 +257,7 @@ func (u *ui) showEditBatch(c *fiber.Ctx) error {
 
 // saveBatch stores edited metadata if nobody changed the batch since the
 // form was loaded; otherwise it shows what changed and keeps the entries.
-func (u *ui) saveBatch(c *fiber.Ctx) error {
+func (s *Server) saveBatch(c *fiber.Ctx) error {
 	id, err := pathUUID(c, "id")
 	if err != nil {
 		return err
@@ -297,7 +287,7 @@ func (u *ui) saveBatch(c *fiber.Ctx) error {
 	upd.ClearBestBefore = f.BestBeforeDate == ""
 	status := fiber.StatusUnprocessableEntity
 	if !f.Errors.Any() {
-		b, err := u.inv.UpdateBatch(ctx, uiActor(c), id, upd, &version)
+		b, err := s.deps.Inventory.UpdateBatch(ctx, uiActor(c), id, upd, &version)
 		if err == nil {
 			return redirectAfterPost(c, "/batches/"+id.String(), "Batch "+b.BatchNumber+" saved.")
 		}
@@ -313,7 +303,7 @@ func (u *ui) saveBatch(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	cur, err := u.inv.GetBatch(ctx, id)
+	cur, err := s.deps.Inventory.GetBatch(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -349,8 +339,8 @@ func changedFields(was, now views.EditValues, yours views.EditBatchForm) []views
 
 // labelFor builds one printable label, with the QR code drawn inline so a
 // sheet of many labels prints without fetching an image per label.
-func (u *ui) labelFor(b inventory.Batch) (views.LabelModel, error) {
-	link := u.s.digitalLink(b)
+func (s *Server) labelFor(b inventory.Batch) (views.LabelModel, error) {
+	link := s.digitalLink(b)
 	code, err := qrCodeFor(link)
 	if err != nil {
 		return views.LabelModel{}, err
@@ -359,56 +349,56 @@ func (u *ui) labelFor(b inventory.Batch) (views.LabelModel, error) {
 		GTIN: b.ProductGTIN, Expiry: b.ExpiryDate, BestBefore: b.BestBeforeDate, DigitalLink: link, QRSVG: qrSVG(code)}, nil
 }
 
-func (u *ui) showLabel(c *fiber.Ctx) error {
+func (s *Server) showLabel(c *fiber.Ctx) error {
 	id, err := pathUUID(c, "id")
 	if err != nil {
 		return err
 	}
-	b, err := u.inv.GetBatch(c.UserContext(), id)
+	b, err := s.deps.Inventory.GetBatch(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
-	l, err := u.labelFor(b)
+	l, err := s.labelFor(b)
 	if err != nil {
 		return err
 	}
-	return render(c, fiber.StatusOK, views.LabelsPage(chromeFor(c, "Label of "+b.BatchNumber, "batches"), []views.LabelModel{l}, "/batches/"+id.String(), u.localBase()))
+	return render(c, fiber.StatusOK, views.LabelsPage(chromeFor(c, "Label of "+b.BatchNumber, "batches"), []views.LabelModel{l}, "/batches/"+id.String(), s.localBase()))
 }
 
 // maxLabels bounds one sheet.
 const maxLabels = 200
 
 // showLabelSheet prints the batches ticked in the list (?ids=...).
-func (u *ui) showLabelSheet(c *fiber.Ctx) error {
+func (s *Server) showLabelSheet(c *fiber.Ctx) error {
 	ids := formValues(c, "ids")
 	if len(ids) > maxLabels {
 		return validationProblem(inventory.FieldError{Field: "ids", Message: "must name at most " + strconv.Itoa(maxLabels) + " batches"})
 	}
 	var labels []views.LabelModel
-	for _, s := range ids {
-		id, err := uuid.Parse(s)
+	for _, raw := range ids {
+		id, err := uuid.Parse(raw)
 		if err != nil {
 			return validationProblem(inventory.FieldError{Field: "ids", Message: "must be batch ids"})
 		}
-		b, err := u.inv.GetBatch(c.UserContext(), id)
+		b, err := s.deps.Inventory.GetBatch(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
-		l, err := u.labelFor(b)
+		l, err := s.labelFor(b)
 		if err != nil {
 			return err
 		}
 		labels = append(labels, l)
 	}
 	title := "Labels: " + strconv.Itoa(len(labels)) + " batches"
-	return render(c, fiber.StatusOK, views.LabelsPage(chromeFor(c, title, "batches"), labels, "/batches", u.localBase()))
+	return render(c, fiber.StatusOK, views.LabelsPage(chromeFor(c, title, "batches"), labels, "/batches", s.localBase()))
 }
 
 // localBase is PUBLIC_URL when only this machine can resolve it, which the
 // label page warns about; "" otherwise.
-func (u *ui) localBase() string {
-	if IsLoopbackURL(u.s.deps.PublicURL) {
-		return u.s.deps.PublicURL
+func (s *Server) localBase() string {
+	if IsLoopbackURL(s.deps.PublicURL) {
+		return s.deps.PublicURL
 	}
 	return ""
 }

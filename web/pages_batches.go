@@ -35,7 +35,7 @@ func batchListQuery(c *fiber.Ctx) (views.BatchList, inventory.BatchFilter, inven
 	f.ProductID = parseOptUUID(m.ProductID, "product_id", "must be a product from the list", m.Errors)
 	f.LocationID = parseOptUUID(m.LocationID, "location_id", "must be a location from the list", m.Errors)
 	if m.QualityStatus != "" {
-		if slices.Contains(inventory.QualityStatuses, m.QualityStatus) {
+		if inventory.QualityStatus(m.QualityStatus).Valid() {
 			f.QualityStatus = m.QualityStatus
 		} else {
 			m.Errors.Add("quality_status", "Quality status must be one of the list")
@@ -77,7 +77,7 @@ func parseOptDate(s, field string, errs views.FieldErrors) *time.Time {
 }
 
 // showBatches is the batches list; an htmx request gets only the table.
-func (u *ui) showBatches(c *fiber.Ctx) error {
+func (s *Server) showBatches(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	m, f, opts := batchListQuery(c)
 	m.CSRF, m.Today = csrfToken(c), time.Now()
@@ -85,7 +85,7 @@ func (u *ui) showBatches(c *fiber.Ctx) error {
 	if m.Errors.Any() {
 		status = fiber.StatusUnprocessableEntity
 	} else {
-		page, err := u.inv.ListBatchesSorted(ctx, f, m.Sort, opts)
+		page, err := s.deps.Inventory.ListBatchesSorted(ctx, f, m.Sort, opts)
 		if fe, ok := fieldErrors(err); ok {
 			for k, v := range fe {
 				m.Errors.Add(k, k+" "+v)
@@ -98,7 +98,7 @@ func (u *ui) showBatches(c *fiber.Ctx) error {
 	}
 	if !wantsFragment(c) {
 		var err error
-		if m.Products, m.Locations, err = u.masterOptions(ctx); err != nil {
+		if m.Products, m.Locations, err = s.masterOptions(ctx); err != nil {
 			return err
 		}
 	}
@@ -107,15 +107,15 @@ func (u *ui) showBatches(c *fiber.Ctx) error {
 
 // masterOptions are the products and locations to choose from in forms
 // and filters (the first 200 of each by name).
-func (u *ui) masterOptions(ctx context.Context) (products, locations []views.Option, err error) {
-	ps, err := u.inv.ListProducts(ctx, inventory.ProductFilter{}, inventory.ListOptions{Limit: 200})
+func (s *Server) masterOptions(ctx context.Context) (products, locations []views.Option, err error) {
+	ps, err := s.deps.Inventory.ListProducts(ctx, inventory.ProductFilter{}, inventory.ListOptions{Limit: 200})
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, p := range ps.Items {
 		products = append(products, views.Option{Value: p.ID.String(), Label: p.Name + " (" + p.GTIN + ")"})
 	}
-	ls, err := u.inv.ListLocations(ctx, inventory.LocationFilter{}, inventory.ListOptions{Limit: 200})
+	ls, err := s.deps.Inventory.ListLocations(ctx, inventory.LocationFilter{}, inventory.ListOptions{Limit: 200})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -125,17 +125,17 @@ func (u *ui) masterOptions(ctx context.Context) (products, locations []views.Opt
 	return products, locations, nil
 }
 
-func (u *ui) batchForm(ctx context.Context, c *fiber.Ctx, f views.BatchForm) (views.BatchForm, error) {
+func (s *Server) batchForm(ctx context.Context, c *fiber.Ctx, f views.BatchForm) (views.BatchForm, error) {
 	var err error
 	f.CSRF, f.Units = csrfToken(c), gs1.Units()
-	f.Products, f.Locations, err = u.masterOptions(ctx)
+	f.Products, f.Locations, err = s.masterOptions(ctx)
 	return f, err
 }
 
-func (u *ui) showNewBatch(c *fiber.Ctx) error {
-	f, err := u.batchForm(c.UserContext(), c, views.BatchForm{
+func (s *Server) showNewBatch(c *fiber.Ctx) error {
+	f, err := s.batchForm(c.UserContext(), c, views.BatchForm{
 		ProductID: queryValue(c, "product_id"), LocationID: queryValue(c, "location_id"),
-		ProductionDate: time.Now().Format(time.DateOnly), QualityStatus: "pending",
+		ProductionDate: time.Now().Format(time.DateOnly), QualityStatus: string(inventory.StatusPending),
 	})
 	if err != nil {
 		return err
@@ -145,7 +145,7 @@ func (u *ui) showNewBatch(c *fiber.Ctx) error {
 
 // createBatchFromForm creates a batch from the new-batch form; an invalid
 // form comes back with its errors and everything typed (422).
-func (u *ui) createBatchFromForm(c *fiber.Ctx) error {
+func (s *Server) createBatchFromForm(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	f := views.BatchForm{
 		BatchNumber: formValue(c, "batch_number"), ProductID: formValue(c, "product_id"),
@@ -166,7 +166,7 @@ func (u *ui) createBatchFromForm(c *fiber.Ctx) error {
 	in.BestBeforeDate = parseOptDate(f.BestBeforeDate, "best_before_date", f.Errors)
 	in.QuantityProduced = parseQuantity(f.QuantityProduced, "quantity_produced", f.Errors)
 	if !f.Errors.Any() {
-		b, err := u.inv.CreateBatch(ctx, uiActor(c), in)
+		b, err := s.deps.Inventory.CreateBatch(ctx, uiActor(c), in)
 		if err == nil {
 			return redirectAfterPost(c, "/batches/"+b.ID.String(), "Batch "+b.BatchNumber+" created.")
 		}
@@ -178,7 +178,7 @@ func (u *ui) createBatchFromForm(c *fiber.Ctx) error {
 			f.Errors.Add(k, v)
 		}
 	}
-	f, err := u.batchForm(ctx, c, f)
+	f, err := s.batchForm(ctx, c, f)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func attachment(c *fiber.Ctx, name string) {
 }
 
 // exportBatchesCSV writes the batches list under the current filters.
-func (u *ui) exportBatchesCSV(c *fiber.Ctx) error {
+func (s *Server) exportBatchesCSV(c *fiber.Ctx) error {
 	m, f, _ := batchListQuery(c)
 	if m.Errors.Any() {
 		return filterProblem(m.Errors)
@@ -55,12 +55,12 @@ func (u *ui) exportBatchesCSV(c *fiber.Ctx) error {
 	// The stream runs after the handler returns: it gets its own context,
 	// bounded, carrying the request's values (logger).
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), csvExportLimit)
-	page, err := u.inv.ListBatchesSorted(ctx, f, m.Sort, inventory.ListOptions{Limit: csvPageSize})
+	page, err := s.deps.Inventory.ListBatchesSorted(ctx, f, m.Sort, inventory.ListOptions{Limit: csvPageSize})
 	if err != nil {
 		cancel()
 		return err
 	}
-	log := u.s.log(c)
+	log := s.log(c)
 	attachment(c, "batches")
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer cancel()
@@ -73,14 +73,14 @@ func (u *ui) exportBatchesCSV(c *fiber.Ctx) error {
 				_ = cw.Write([]string{b.ID.String(), b.BatchNumber, b.ProductGTIN, csvCell(b.ProductName), b.LocationGLN,
 					csvCell(b.LocationName), b.ProductionDate.Format(time.DateOnly), datePtrText(b.ExpiryDate),
 					datePtrText(b.BestBeforeDate), b.QuantityProduced.String(), b.QuantityAvailable.String(), b.UnitOfMeasure,
-					b.QualityStatus, strconv.FormatInt(b.Version, 10), u.s.digitalLink(b), csvCell(b.Notes),
+					string(b.QualityStatus), strconv.FormatInt(b.Version, 10), s.digitalLink(b), csvCell(b.Notes),
 					b.CreatedAt.Format(time.RFC3339)})
 			}
 			cw.Flush()
 			if err := w.Flush(); err != nil || page.NextCursor == "" {
 				return // done, or the client went away
 			}
-			page, err = u.inv.ListBatchesSorted(ctx, f, m.Sort, inventory.ListOptions{Limit: csvPageSize, Cursor: page.NextCursor})
+			page, err = s.deps.Inventory.ListBatchesSorted(ctx, f, m.Sort, inventory.ListOptions{Limit: csvPageSize, Cursor: page.NextCursor})
 			if err != nil {
 				log.Error("batches export failed mid-stream", "err", err)
 				return
@@ -92,9 +92,9 @@ func (u *ui) exportBatchesCSV(c *fiber.Ctx) error {
 
 // exportEventsCSV writes the events list under the current filters, one
 // row per batch an event names (an FSMA 204 sortable spreadsheet).
-func (u *ui) exportEventsCSV(c *fiber.Ctx) error {
+func (s *Server) exportEventsCSV(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), csvExportLimit)
-	m, f, _, err := u.eventListQuery(ctx, c)
+	m, f, _, err := s.eventListQuery(ctx, c)
 	if err != nil {
 		cancel()
 		return err
@@ -103,12 +103,12 @@ func (u *ui) exportEventsCSV(c *fiber.Ctx) error {
 		cancel()
 		return filterProblem(m.Errors)
 	}
-	page, err := u.inv.ListEvents(ctx, f, inventory.ListOptions{Limit: csvPageSize})
+	page, err := s.deps.Inventory.ListEvents(ctx, f, inventory.ListOptions{Limit: csvPageSize})
 	if err != nil {
 		cancel()
 		return err
 	}
-	log := u.s.log(c)
+	log := s.log(c)
 	attachment(c, "events")
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer cancel()
@@ -117,7 +117,7 @@ func (u *ui) exportEventsCSV(c *fiber.Ctx) error {
 			"disposition", "read_point", "read_point_name", "biz_location", "biz_location_name", "role", "batch_id",
 			"batch_number", "product", "quantity", "unit", "source_type", "actor", "notes"})
 		for {
-			evs, err := u.eventViews(ctx, page.Items)
+			evs, err := s.eventViews(ctx, page.Items)
 			if err != nil {
 				log.Error("events export failed mid-stream", "err", err)
 				return
@@ -139,7 +139,7 @@ func (u *ui) exportEventsCSV(c *fiber.Ctx) error {
 			if err := w.Flush(); err != nil || page.NextCursor == "" {
 				return
 			}
-			page, err = u.inv.ListEvents(ctx, f, inventory.ListOptions{Limit: csvPageSize, Cursor: page.NextCursor})
+			page, err = s.deps.Inventory.ListEvents(ctx, f, inventory.ListOptions{Limit: csvPageSize, Cursor: page.NextCursor})
 			if err != nil {
 				log.Error("events export failed mid-stream", "err", err)
 				return
@@ -168,7 +168,7 @@ func filterProblem(errs views.FieldErrors) error {
 // CSV import: a preview that validates every row, then a commit of all
 // rows in one transaction.
 
-func (u *ui) showImport(c *fiber.Ctx) error {
+func (s *Server) showImport(c *fiber.Ctx) error {
 	f := views.ImportForm{CSRF: csrfToken(c), CSV: strings.Join(views.ImportColumns, ",") + "\n"}
 	return render(c, fiber.StatusOK, views.ImportPage(chromeFor(c, "Import batches", "batches"), f), views.ImportFormID)
 }
@@ -190,12 +190,12 @@ func importText(c *fiber.Ctx) (string, error) {
 	return strings.Clone(c.FormValue("csv")), nil
 }
 
-func (u *ui) previewImport(c *fiber.Ctx) error {
+func (s *Server) previewImport(c *fiber.Ctx) error {
 	text, err := importText(c)
 	if err != nil {
 		return err
 	}
-	f, _ := u.checkImport(c, text)
+	f, _ := s.checkImport(c, text)
 	status := fiber.StatusOK
 	if !f.Valid() {
 		status = fiber.StatusUnprocessableEntity
@@ -203,14 +203,14 @@ func (u *ui) previewImport(c *fiber.Ctx) error {
 	return render(c, status, views.ImportPage(chromeFor(c, "Import batches", "batches"), f), views.ImportFormID)
 }
 
-func (u *ui) commitImport(c *fiber.Ctx) error {
+func (s *Server) commitImport(c *fiber.Ctx) error {
 	text, err := importText(c)
 	if err != nil {
 		return err
 	}
-	f, rows := u.checkImport(c, text)
+	f, rows := s.checkImport(c, text)
 	if f.Valid() {
-		batches, err := u.inv.ImportBatches(c.UserContext(), inventory.Actor{Name: actor(c).Name, Source: "import"}, rows)
+		batches, err := s.deps.Inventory.ImportBatches(c.UserContext(), inventory.Actor{Name: actor(c).Name, Source: "import"}, rows)
 		if err == nil {
 			return redirectAfterPost(c, "/batches", "Imported "+strconv.Itoa(len(batches))+" batches.")
 		}
@@ -264,7 +264,7 @@ func applyRowErrors(f *views.ImportForm, fe views.FieldErrors) {
 
 // checkImport parses the CSV, resolves GTINs and GLNs, and runs the
 // domain's checks on every row.
-func (u *ui) checkImport(c *fiber.Ctx, text string) (views.ImportForm, []inventory.NewBatch) {
+func (s *Server) checkImport(c *fiber.Ctx, text string) (views.ImportForm, []inventory.NewBatch) {
 	ctx := c.UserContext()
 	f := views.ImportForm{CSRF: csrfToken(c), CSV: text, Checked: true, Errors: views.FieldErrors{}}
 	r := csv.NewReader(strings.NewReader(text))
@@ -316,14 +316,14 @@ func (u *ui) checkImport(c *fiber.Ctx, text string) (views.ImportForm, []invento
 		in := inventory.NewBatch{BatchNumber: row.BatchNumber, UnitOfMeasure: row.Unit, QualityStatus: row.QualityStatus, Notes: get(rec, "notes")}
 		if p, ok := products[row.GTIN]; ok {
 			in.ProductID, row.ProductName = p.ID, p.Name
-		} else if p, err := u.inv.ProductByGTIN(ctx, row.GTIN); err == nil {
+		} else if p, err := s.deps.Inventory.ProductByGTIN(ctx, row.GTIN); err == nil {
 			products[row.GTIN], in.ProductID, row.ProductName = p, p.ID, p.Name
 		} else {
 			errs.Add("gtin", importRefError(err, "product"))
 		}
 		if l, ok := locations[row.GLN]; ok {
 			in.LocationID, row.LocationName = l.ID, l.Name
-		} else if l, err := u.inv.LocationByGLN(ctx, row.GLN); err == nil {
+		} else if l, err := s.deps.Inventory.LocationByGLN(ctx, row.GLN); err == nil {
 			locations[row.GLN], in.LocationID, row.LocationName = l, l.ID, l.Name
 		} else {
 			errs.Add("gln", importRefError(err, "location"))
@@ -340,13 +340,13 @@ func (u *ui) checkImport(c *fiber.Ctx, text string) (views.ImportForm, []invento
 			row.Errors = append(row.Errors, k+" "+errs[k])
 		}
 		if row.QualityStatus == "" {
-			row.QualityStatus = "pending"
+			row.QualityStatus = string(inventory.StatusPending)
 		}
 		f.Rows = append(f.Rows, row)
 		rows = append(rows, in)
 		cellErrs = append(cellErrs, errs)
 	}
-	if err := u.inv.CheckImport(ctx, rows); err != nil {
+	if err := s.deps.Inventory.CheckImport(ctx, rows); err != nil {
 		fe, ok := fieldErrors(err)
 		if !ok {
 			f.Errors.Add("", "The rows could not be checked; try again")

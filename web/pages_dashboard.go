@@ -9,7 +9,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"batchtrack/db"
 	"batchtrack/static"
 	"batchtrack/views"
 	"batchtrack/web/cache"
@@ -32,9 +31,10 @@ type operations struct {
 // dashboardRoutesShown bounds the per-route table; /api/metrics has all.
 const dashboardRoutesShown = 15
 
-// newOperations fills in what deps leave out: tests pass neither a
-// registry nor a recorder, and get working ones that sample only when
-// asked (Recorder.SampleNow).
+// newOperations fills in what deps leave out: a caller that passes neither
+// a registry nor a recorder gets working ones that sample only when asked
+// (Recorder.SampleNow) and list no lock waiters (main and the test app
+// pass a recorder that does).
 func newOperations(deps *Deps) *operations {
 	if deps.Registry == nil {
 		deps.Registry = prometheus.NewRegistry()
@@ -48,7 +48,7 @@ func newOperations(deps *Deps) *operations {
 			cfg.Cache = deps.Caching.Cache
 		}
 		if deps.Pool != nil {
-			cfg.Pool, cfg.LockWaiters = deps.Pool, db.NewStore(deps.Pool)
+			cfg.Pool = deps.Pool
 		}
 		rec, err := metrics.NewRecorder(deps.Registry, cfg)
 		if err != nil {

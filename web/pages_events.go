@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 )
 
 // eventViews names the batches and locations of events for reading.
-func (u *ui) eventViews(ctx context.Context, events []inventory.Event) ([]views.EventView, error) {
+func (s *Server) eventViews(ctx context.Context, events []inventory.Event) ([]views.EventView, error) {
 	var ids []uuid.UUID
 	locs := map[uuid.UUID]string{}
 	for _, e := range events {
@@ -27,12 +28,12 @@ func (u *ui) eventViews(ctx context.Context, events []inventory.Event) ([]views.
 			}
 		}
 	}
-	names, err := u.inv.BatchNames(ctx, ids)
+	names, err := s.deps.Inventory.BatchNames(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
 	for id := range locs {
-		l, err := u.inv.GetLocation(ctx, id)
+		l, err := s.deps.Inventory.GetLocation(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -71,7 +72,7 @@ func unitName(code string) string {
 }
 
 // eventListQuery reads the events list's filters as typed.
-func (u *ui) eventListQuery(ctx context.Context, c *fiber.Ctx) (views.EventList, inventory.EventFilter, inventory.ListOptions, error) {
+func (s *Server) eventListQuery(ctx context.Context, c *fiber.Ctx) (views.EventList, inventory.EventFilter, inventory.ListOptions, error) {
 	q := newQuery(c)
 	m := views.EventList{
 		EventType: q.str("event_type"), BizStep: q.str("biz_step"), Batch: q.str("batch"),
@@ -102,7 +103,7 @@ func (u *ui) eventListQuery(ctx context.Context, c *fiber.Ctx) (views.EventList,
 	}
 	f.BatchID = parseOptUUID(m.BatchID, "batch_id", "Batch must be a batch id", m.Errors)
 	if m.Batch != "" && f.BatchID == nil {
-		found, err := u.inv.BatchIDsByNumber(ctx, []string{m.Batch})
+		found, err := s.deps.Inventory.BatchIDsByNumber(ctx, []string{m.Batch})
 		if err != nil {
 			return m, f, inventory.ListOptions{}, err
 		}
@@ -124,9 +125,9 @@ func (u *ui) eventListQuery(ctx context.Context, c *fiber.Ctx) (views.EventList,
 	return m, f, inventory.ListOptions{Cursor: cursor, Limit: 50}, nil
 }
 
-func (u *ui) showEvents(c *fiber.Ctx) error {
+func (s *Server) showEvents(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	m, f, opts, err := u.eventListQuery(ctx, c)
+	m, f, opts, err := s.eventListQuery(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -134,7 +135,7 @@ func (u *ui) showEvents(c *fiber.Ctx) error {
 	if m.Errors.Any() {
 		status = fiber.StatusUnprocessableEntity
 	} else {
-		page, err := u.inv.ListEvents(ctx, f, opts)
+		page, err := s.deps.Inventory.ListEvents(ctx, f, opts)
 		if fe, ok := fieldErrors(err); ok {
 			for k, v := range fe {
 				m.Errors.Add(k, k+" "+v)
@@ -143,13 +144,13 @@ func (u *ui) showEvents(c *fiber.Ctx) error {
 		} else if err != nil {
 			return err
 		}
-		if m.Events, err = u.eventViews(ctx, page.Items); err != nil {
+		if m.Events, err = s.eventViews(ctx, page.Items); err != nil {
 			return err
 		}
 		m.NextCursor = page.NextCursor
 	}
 	if !wantsFragment(c) {
-		if _, m.Locations, err = u.masterOptions(ctx); err != nil {
+		if _, m.Locations, err = s.masterOptions(ctx); err != nil {
 			return err
 		}
 	}
@@ -207,7 +208,7 @@ func padRows(rows []views.QuantityRow) []views.QuantityRow {
 }
 
 // completeEventForm adds the choices and blank lines the form shows.
-func (u *ui) completeEventForm(ctx context.Context, c *fiber.Ctx, f views.EventForm) (views.EventForm, error) {
+func (s *Server) completeEventForm(ctx context.Context, c *fiber.Ctx, f views.EventForm) (views.EventForm, error) {
 	f.CSRF = csrfToken(c)
 	f.EventTypes, f.Actions, f.BizSteps, f.Dispositions = gs1.EventTypes, gs1.Actions, gs1.BizSteps, gs1.Dispositions
 	if f.EventType == "" {
@@ -217,25 +218,25 @@ func (u *ui) completeEventForm(ctx context.Context, c *fiber.Ctx, f views.EventF
 		f.EventTimezone = time.Now().Format("-07:00")
 	}
 	f.Quantities, f.Inputs, f.Outputs = padRows(f.Quantities), padRows(f.Inputs), padRows(f.Outputs)
-	ls, err := u.inv.ListLocations(ctx, inventory.LocationFilter{}, inventory.ListOptions{Limit: 200})
+	ls, err := s.deps.Inventory.ListLocations(ctx, inventory.LocationFilter{}, inventory.ListOptions{Limit: 200})
 	if err != nil {
 		return f, err
 	}
 	for _, l := range ls.Items {
 		f.Locations = append(f.Locations, views.Option{Value: l.GLN, Label: l.Name + " (" + l.GLN + ")"})
 	}
-	f.BatchNumbers, err = u.inv.RecentBatchNumbers(ctx, 200)
+	f.BatchNumbers, err = s.deps.Inventory.RecentBatchNumbers(ctx, 200)
 	return f, err
 }
 
 // showNewEvent is the event form; changing its type re-renders it (htmx
 // fragment) with what was typed so far.
-func (u *ui) showNewEvent(c *fiber.Ctx) error {
+func (s *Server) showNewEvent(c *fiber.Ctx) error {
 	f := eventFormFrom(c)
 	if f.Action == "" && f.EventType != "TransformationEvent" {
 		f.Action = "OBSERVE"
 	}
-	f, err := u.completeEventForm(c.UserContext(), c, f)
+	f, err := s.completeEventForm(c.UserContext(), c, f)
 	if err != nil {
 		return err
 	}
@@ -244,7 +245,7 @@ func (u *ui) showNewEvent(c *fiber.Ctx) error {
 
 // recordEventFromForm records the event or shows the form again with its
 // errors beside the fields (422).
-func (u *ui) recordEventFromForm(c *fiber.Ctx) error {
+func (s *Server) recordEventFromForm(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	f := eventFormFrom(c)
 	isTransformation := f.EventType == "TransformationEvent"
@@ -269,14 +270,14 @@ func (u *ui) recordEventFromForm(c *fiber.Ctx) error {
 			}
 		}
 	}
-	ids, err := u.inv.BatchIDsByNumber(ctx, numbers)
+	ids, err := s.deps.Inventory.BatchIDsByNumber(ctx, numbers)
 	if err != nil {
 		return err
 	}
 	toItems := func(field string, rows []views.QuantityRow) []inventory.QuantityItem {
 		items := make([]inventory.QuantityItem, 0, len(rows))
 		for i, r := range rows {
-			p := field + "[" + itoaInt(i) + "]."
+			p := field + "[" + strconv.Itoa(i) + "]."
 			it := inventory.QuantityItem{}
 			switch id, ok := ids[r.Batch]; {
 			case r.Batch == "":
@@ -298,7 +299,7 @@ func (u *ui) recordEventFromForm(c *fiber.Ctx) error {
 		in.QuantityList = toItems("quantity_list", f.Quantities)
 	}
 	if !f.Errors.Any() {
-		e, err := u.inv.RecordEvent(ctx, uiActor(c), in)
+		e, err := s.deps.Inventory.RecordEvent(ctx, uiActor(c), in)
 		if err == nil {
 			return redirectAfterPost(c, "/events", e.EventType+" recorded.")
 		}
@@ -310,7 +311,7 @@ func (u *ui) recordEventFromForm(c *fiber.Ctx) error {
 			f.Errors.Add(k, v)
 		}
 	}
-	f, err = u.completeEventForm(ctx, c, f)
+	f, err = s.completeEventForm(ctx, c, f)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"batchtrack/views"
 )
 
-func (u *ui) showProducts(c *fiber.Ctx) error {
+func (s *Server) showProducts(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	q := newQuery(c)
 	m := views.ProductList{Q: q.str("q"), Category: q.str("category"), Query: url.Values{}}
@@ -25,23 +25,23 @@ func (u *ui) showProducts(c *fiber.Ctx) error {
 		return err
 	}
 	m.Paged = cursor != ""
-	page, err := u.inv.ListProducts(ctx, inventory.ProductFilter{Q: m.Q, Category: m.Category}, inventory.ListOptions{Cursor: cursor, Limit: 50})
+	page, err := s.deps.Inventory.ListProducts(ctx, inventory.ProductFilter{Q: m.Q, Category: m.Category}, inventory.ListOptions{Cursor: cursor, Limit: 50})
 	if err != nil {
 		return err
 	}
 	m.Products, m.NextCursor = page.Items, page.NextCursor
-	if m.Categories, err = u.inv.ProductCategories(ctx); err != nil {
+	if m.Categories, err = s.deps.Inventory.ProductCategories(ctx); err != nil {
 		return err
 	}
 	return render(c, fiber.StatusOK, views.ProductsPage(chromeFor(c, "Products", "products"), m), views.ProductListID)
 }
 
-func (u *ui) showNewProduct(c *fiber.Ctx) error {
+func (s *Server) showNewProduct(c *fiber.Ctx) error {
 	f := views.ProductForm{CSRF: csrfToken(c), Units: gs1.Units()}
 	return render(c, fiber.StatusOK, views.NewProductPage(chromeFor(c, "New product", "products"), f), views.ProductFormID)
 }
 
-func (u *ui) createProductFromForm(c *fiber.Ctx) error {
+func (s *Server) createProductFromForm(c *fiber.Ctx) error {
 	f := views.ProductForm{
 		CSRF: csrfToken(c), GTIN: formValue(c, "gtin"), Name: formValue(c, "name"), Description: formValue(c, "description"),
 		Category: formValue(c, "category"), Unit: formValue(c, "unit"), Units: gs1.Units(), Errors: views.FieldErrors{},
@@ -50,7 +50,7 @@ func (u *ui) createProductFromForm(c *fiber.Ctx) error {
 		f.Errors.Add("gtin", "is required")
 	}
 	if !f.Errors.Any() {
-		p, err := u.inv.CreateProduct(c.UserContext(), inventory.NewProduct{GTIN: f.GTIN, Name: f.Name,
+		p, err := s.deps.Inventory.CreateProduct(c.UserContext(), inventory.NewProduct{GTIN: f.GTIN, Name: f.Name,
 			Description: f.Description, Category: f.Category, Unit: f.Unit})
 		if err == nil {
 			return redirectAfterPost(c, "/products", "Product "+p.Name+" created.")
@@ -64,7 +64,7 @@ func (u *ui) createProductFromForm(c *fiber.Ctx) error {
 	return render(c, fiber.StatusUnprocessableEntity, views.NewProductPage(chromeFor(c, "New product", "products"), f), views.ProductFormID)
 }
 
-func (u *ui) showLocations(c *fiber.Ctx) error {
+func (s *Server) showLocations(c *fiber.Ctx) error {
 	q := newQuery(c)
 	m := views.LocationList{Q: q.str("q"), Type: q.str("type"), Query: url.Values{}}
 	for k, v := range map[string]string{"q": m.Q, "type": m.Type} {
@@ -80,7 +80,7 @@ func (u *ui) showLocations(c *fiber.Ctx) error {
 		return err
 	}
 	m.Paged = cursor != ""
-	page, err := u.inv.ListLocations(c.UserContext(), inventory.LocationFilter{Q: m.Q, Type: m.Type}, inventory.ListOptions{Cursor: cursor, Limit: 50})
+	page, err := s.deps.Inventory.ListLocations(c.UserContext(), inventory.LocationFilter{Q: m.Q, Type: m.Type}, inventory.ListOptions{Cursor: cursor, Limit: 50})
 	if err != nil {
 		return err
 	}
@@ -88,9 +88,9 @@ func (u *ui) showLocations(c *fiber.Ctx) error {
 	return render(c, fiber.StatusOK, views.LocationsPage(chromeFor(c, "Locations", "locations"), m), views.LocationListID)
 }
 
-func (u *ui) locationForm(c *fiber.Ctx, f views.LocationForm) (views.LocationForm, error) {
+func (s *Server) locationForm(c *fiber.Ctx, f views.LocationForm) (views.LocationForm, error) {
 	f.CSRF, f.Types = csrfToken(c), inventory.LocationTypes
-	ls, err := u.inv.ListLocations(c.UserContext(), inventory.LocationFilter{}, inventory.ListOptions{Limit: 200})
+	ls, err := s.deps.Inventory.ListLocations(c.UserContext(), inventory.LocationFilter{}, inventory.ListOptions{Limit: 200})
 	if err != nil {
 		return f, err
 	}
@@ -100,15 +100,15 @@ func (u *ui) locationForm(c *fiber.Ctx, f views.LocationForm) (views.LocationFor
 	return f, nil
 }
 
-func (u *ui) showNewLocation(c *fiber.Ctx) error {
-	f, err := u.locationForm(c, views.LocationForm{})
+func (s *Server) showNewLocation(c *fiber.Ctx) error {
+	f, err := s.locationForm(c, views.LocationForm{})
 	if err != nil {
 		return err
 	}
 	return render(c, fiber.StatusOK, views.NewLocationPage(chromeFor(c, "New location", "locations"), f), views.LocationFormID)
 }
 
-func (u *ui) createLocationFromForm(c *fiber.Ctx) error {
+func (s *Server) createLocationFromForm(c *fiber.Ctx) error {
 	f := views.LocationForm{GLN: formValue(c, "gln"), Name: formValue(c, "name"), Type: formValue(c, "type"),
 		Address: formValue(c, "address"), ParentID: formValue(c, "parent_id"), Errors: views.FieldErrors{}}
 	in := inventory.NewLocation{GLN: f.GLN, Name: f.Name, Type: f.Type, Address: f.Address}
@@ -117,7 +117,7 @@ func (u *ui) createLocationFromForm(c *fiber.Ctx) error {
 	}
 	in.ParentID = parseOptUUID(f.ParentID, "parent_id", "must be a location from the list", f.Errors)
 	if !f.Errors.Any() {
-		l, err := u.inv.CreateLocation(c.UserContext(), in)
+		l, err := s.deps.Inventory.CreateLocation(c.UserContext(), in)
 		if err == nil {
 			return redirectAfterPost(c, "/locations", "Location "+l.Name+" created.")
 		}
@@ -127,7 +127,7 @@ func (u *ui) createLocationFromForm(c *fiber.Ctx) error {
 		}
 		f.Errors = fe
 	}
-	f, err := u.locationForm(c, f)
+	f, err := s.locationForm(c, f)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -39,15 +38,15 @@ func render(c *fiber.Ctx, status int, comp templ.Component, fragments ...any) er
 	return c.Send(buf.Bytes())
 }
 
-// uiLocalsKey carries the staff UI into handlers outside it (the error page).
-type uiLocalsKey struct{}
+// assetsKey carries the static assets into every page's chrome.
+type assetsKey struct{}
 
 // chromeFor builds the frame of a full page. Other page handlers (login)
 // can use it too.
 func chromeFor(c *fiber.Ctx, title, section string) views.Chrome {
 	ch := views.Chrome{Title: title, Section: section, CSRFToken: csrfToken(c), RequestID: requestID(c)}
-	if u, ok := c.Locals(uiLocalsKey{}).(*ui); ok {
-		ch.Assets = u.assets
+	if a, ok := c.Locals(assetsKey{}).(*static.Assets); ok {
+		ch.Assets = a
 	}
 	if a := actor(c); a.Name != "anonymous" {
 		ch.User = a.Name
@@ -87,25 +86,10 @@ func takeFlash(c *fiber.Ctx) string {
 	return msg
 }
 
-// ui holds what the staff pages need; its methods are the page handlers.
-type ui struct {
-	s      *Server
-	inv    *inventory.Service
-	assets *static.Assets
-}
-
-func newUI(s *Server) *ui {
-	assets, err := static.New()
-	if err != nil {
-		// The files are embedded at build time: failing here is a broken build.
-		panic(err)
-	}
-	return &ui{s: s, inv: s.deps.Inventory, assets: assets}
-}
-
-// attach makes the UI reachable from the error handler.
-func (u *ui) attach(c *fiber.Ctx) error {
-	c.Locals(uiLocalsKey{}, u)
+// attachAssets makes the static assets reachable from pages rendered
+// outside the staff UI's handlers (the error page, login).
+func (s *Server) attachAssets(c *fiber.Ctx) error {
+	c.Locals(assetsKey{}, s.assets)
 	return c.Next()
 }
 
@@ -148,12 +132,10 @@ func fieldErrors(err error) (views.FieldErrors, bool) {
 		return views.FromValidation(e.Fields), true
 	case *inventory.NotFoundError:
 		if e.Field != "" {
-			return views.FieldErrors{e.Field: "names a " + e.What + " that does not exist"}, true
+			return views.FromValidation(e.FieldErrors()), true
 		}
 	case *inventory.ConflictError:
 		return views.FieldErrors{e.Field: "is already taken: " + e.Message}, true
 	}
 	return nil, false
 }
-
-func itoaInt(n int) string { return strconv.Itoa(n) }

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"batchtrack/idempotency"
 	"batchtrack/inventory"
+	"batchtrack/static"
 	"batchtrack/web/metrics"
 )
 
@@ -69,10 +71,11 @@ func IsLoopbackURL(publicURL string) bool {
 
 // Server holds the app and its dependencies.
 type Server struct {
-	deps  Deps
-	app   *fiber.App
-	authn *authenticator
-	ops   *operations // dashboard, /metrics, /api/metrics (pages_dashboard.go)
+	deps   Deps
+	app    *fiber.App
+	authn  *authenticator
+	ops    *operations // dashboard, /metrics, /api/metrics (pages_dashboard.go)
+	assets *static.Assets
 }
 
 // BodyLimit is the largest request body accepted (413 above).
@@ -87,7 +90,12 @@ func New(deps Deps) *Server {
 		deps.LockTimeout = deps.Inventory.LockTimeout()
 	}
 	ops := newOperations(&deps)
-	s := &Server{deps: deps, ops: ops}
+	assets, err := static.New()
+	if err != nil {
+		// The files are embedded at build time: failing here is a broken build.
+		panic(err)
+	}
+	s := &Server{deps: deps, ops: ops, assets: assets}
 	s.authn = newAuthenticator(deps)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "batchtrack",
@@ -187,7 +195,7 @@ func (s *Server) withRequest(c *fiber.Ctx) error {
 func (s *Server) recoverPanic(c *fiber.Ctx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.log(c).Error("panic", "panic", r, "stack", string(stack()))
+			s.log(c).Error("panic", "panic", r, "stack", string(debug.Stack()))
 			err = fiber.ErrInternalServerError
 		}
 	}()

@@ -8,8 +8,8 @@ import (
 
 // serveStatic answers /static/: fingerprinted URLs are immutable for a
 // year; plain names (old bookmarks, tools) revalidate by ETag.
-func (u *ui) serveStatic(c *fiber.Ctx) error {
-	f, immutable, ok := u.assets.Lookup(c.Path())
+func (s *Server) serveStatic(c *fiber.Ctx) error {
+	f, immutable, ok := s.assets.Lookup(c.Path())
 	if !ok {
 		return fiber.ErrNotFound
 	}
