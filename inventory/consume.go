@@ -447,16 +447,9 @@ func (s *Service) ListConsumptions(ctx context.Context, batchID uuid.UUID, opts 
 	if err != nil {
 		return Page[Consumption]{}, err
 	}
-	page := Page[Consumption]{Items: make([]Consumption, 0, len(rows))}
-	for _, r := range rows {
-		page.Items = append(page.Items, consumptionFromRow(r))
-	}
-	if len(page.Items) > int(limit) {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = cursor{Version: &last.VersionAfter, ID: last.ID}.encode()
-	}
-	return page, nil
+	return pageOf(rows, limit, consumptionFromRow, func(last Consumption) string {
+		return cursor{Version: &last.VersionAfter, ID: last.ID}.encode()
+	}), nil
 }
 
 // Ledger is what the ledger says about a batch's balance.

@@ -48,3 +48,18 @@ func decodeCursor(s, need string, v *ValidationError) *cursor {
 	}
 	return &c
 }
+
+// pageOf turns rows fetched with limit+1 into a page of at most limit
+// items, converted by item; when there were more, the cursor after the
+// last item shown comes from next.
+func pageOf[R, T any](rows []R, limit int32, item func(R) T, next func(last T) string) Page[T] {
+	page := Page[T]{Items: make([]T, 0, min(len(rows), int(limit)))}
+	for i, r := range rows {
+		if i == int(limit) {
+			page.NextCursor = next(page.Items[i-1])
+			break
+		}
+		page.Items = append(page.Items, item(r))
+	}
+	return page
+}

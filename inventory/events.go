@@ -466,16 +466,9 @@ func (s *Service) ListEvents(ctx context.Context, f EventFilter, opts ListOption
 	if err != nil {
 		return Page[Event]{}, err
 	}
-	page := Page[Event]{Items: make([]Event, 0, len(rows))}
-	for _, r := range rows {
-		page.Items = append(page.Items, eventFromRow(r))
-	}
-	if len(page.Items) > int(limit) {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = cursor{Time: &last.EventTime, ID: last.ID}.encode()
-	}
-	return page, nil
+	return pageOf(rows, limit, eventFromRow, func(last Event) string {
+		return cursor{Time: &last.EventTime, ID: last.ID}.encode()
+	}), nil
 }
 
 func eventFromRow(r db.ListEventsRow) Event {

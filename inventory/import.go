@@ -26,17 +26,7 @@ func (s *Service) ImportBatches(ctx context.Context, actor Actor, rows []NewBatc
 	case len(rows) > MaxImportRows:
 		v.Add("rows", "must have at most "+itoa(MaxImportRows)+" batches")
 	}
-	seen := map[string]int{}
-	for i := range rows {
-		p := "rows[" + itoa(i) + "]."
-		checkNewBatch(&v, p, &rows[i])
-		if n := rows[i].BatchNumber; n != "" {
-			if j, dup := seen[n]; dup {
-				v.Add(p+"batch_number", "repeats the batch number of row "+itoa(j+1))
-			}
-			seen[n] = i
-		}
-	}
+	checkImportRows(&v, rows)
 	if err := v.OrNil(); err != nil {
 		return nil, err
 	}
@@ -69,15 +59,14 @@ func (s *Service) ImportBatches(ctx context.Context, actor Actor, rows []NewBatc
 	return out, nil
 }
 
-// CheckImport validates rows as ImportBatches would, without writing, and
-// also reports batch numbers already taken: the preview before a commit.
-func (s *Service) CheckImport(ctx context.Context, rows []NewBatch) error {
-	var v ValidationError
+// checkImportRows holds the rules of every row and of the rows together
+// (no batch number twice); it returns the batch numbers given.
+func checkImportRows(v *ValidationError, rows []NewBatch) []string {
 	seen := map[string]int{}
 	var numbers []string
 	for i := range rows {
 		p := "rows[" + itoa(i) + "]."
-		checkNewBatch(&v, p, &rows[i])
+		checkNewBatch(v, p, &rows[i])
 		if n := rows[i].BatchNumber; n != "" {
 			if j, dup := seen[n]; dup {
 				v.Add(p+"batch_number", "repeats the batch number of row "+itoa(j+1))
@@ -86,6 +75,14 @@ func (s *Service) CheckImport(ctx context.Context, rows []NewBatch) error {
 			numbers = append(numbers, n)
 		}
 	}
+	return numbers
+}
+
+// CheckImport validates rows as ImportBatches would, without writing, and
+// also reports batch numbers already taken: the preview before a commit.
+func (s *Service) CheckImport(ctx context.Context, rows []NewBatch) error {
+	var v ValidationError
+	numbers := checkImportRows(&v, rows)
 	taken, err := s.BatchIDsByNumber(ctx, numbers)
 	if err != nil {
 		return err

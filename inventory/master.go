@@ -97,16 +97,9 @@ func (s *Service) ListProducts(ctx context.Context, f ProductFilter, opts ListOp
 	if err != nil {
 		return Page[Product]{}, err
 	}
-	page := Page[Product]{Items: make([]Product, 0, len(rows))}
-	for _, r := range rows {
-		page.Items = append(page.Items, productFromRow(r))
-	}
-	if len(page.Items) > int(limit) {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = cursor{Name: &last.Name, ID: last.ID}.encode()
-	}
-	return page, nil
+	return pageOf(rows, limit, productFromRow, func(last Product) string {
+		return cursor{Name: &last.Name, ID: last.ID}.encode()
+	}), nil
 }
 
 // ProductCategories lists the categories in use.
@@ -194,16 +187,9 @@ func (s *Service) ListLocations(ctx context.Context, f LocationFilter, opts List
 	if err != nil {
 		return Page[Location]{}, err
 	}
-	page := Page[Location]{Items: make([]Location, 0, len(rows))}
-	for _, r := range rows {
-		page.Items = append(page.Items, locationFromRow(r))
-	}
-	if len(page.Items) > int(limit) {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = cursor{Name: &last.Name, ID: last.ID}.encode()
-	}
-	return page, nil
+	return pageOf(rows, limit, locationFromRow, func(last Location) string {
+		return cursor{Name: &last.Name, ID: last.ID}.encode()
+	}), nil
 }
 
 func productFromRow(r db.Product) Product {

@@ -179,18 +179,14 @@ func (s *Service) ListBatchesSorted(ctx context.Context, f BatchFilter, sort str
 	if err != nil {
 		return Page[Batch]{}, err
 	}
-	page := Page[Batch]{Items: make([]Batch, 0, len(rows))}
-	for _, r := range rows {
-		page.Items = append(page.Items, batchFromRow(r.Batch, r.ProductGtin, r.ProductName, r.LocationGln, r.LocationName))
+	item := func(r db.ListBatchesRow) Batch {
+		return batchFromRow(r.Batch, r.ProductGtin, r.ProductName, r.LocationGln, r.LocationName)
 	}
-	if len(page.Items) > int(limit) {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
+	return pageOf(rows, limit, item, func(last Batch) string {
 		c := sortCursor{Sort: sort, ID: last.ID}
 		switch sort {
 		case SortNewest:
-			page.NextCursor = cursor{Time: &last.CreatedAt, ID: last.ID}.encode()
-			return page, nil
+			return cursor{Time: &last.CreatedAt, ID: last.ID}.encode()
 		case SortNumber:
 			c.Key = last.BatchNumber
 		case SortExpiry:
@@ -201,7 +197,6 @@ func (s *Service) ListBatchesSorted(ctx context.Context, f BatchFilter, sort str
 		case SortAvailable:
 			c.Key = last.QuantityAvailable.String()
 		}
-		page.NextCursor = c.encode()
-	}
-	return page, nil
+		return c.encode()
+	}), nil
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"batchtrack/db/pgtest"
 	"batchtrack/idempotency"
 	"batchtrack/inventory"
+	"batchtrack/logtest"
 	"batchtrack/web/cache"
 	"batchtrack/web/metrics"
 	"batchtrack/web/ratelimit"
@@ -35,7 +35,7 @@ type testApp struct {
 	srv    *Server
 	svc    *inventory.Service
 	pool   *pgxpool.Pool
-	logBuf *bytes.Buffer
+	logBuf *logtest.Buffer
 	// auth holds the accounts; requests from do carry adminToken (a
 	// seeded admin's API token) unless anonymous is set or the request
 	// brings its own Authorization or Cookie header.
@@ -98,8 +98,8 @@ func (a *testApp) sibling(c *cache.Cache) *testApp {
 func buildTestApp(t testing.TB, pool *pgxpool.Pool, o appOptions) *testApp {
 	t.Helper()
 	store := db.NewStore(pool)
-	var logBuf bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logBuf logtest.Buffer
+	logger := slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(metrics.NewPoolCollector(pool))
 	cacheMetrics, err := cache.NewMetrics(reg)
@@ -222,18 +222,6 @@ func readBody(t testing.TB, resp *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// lockedWriter serialises writes of concurrent request loggers.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func mustUUID(t testing.TB, s string) uuid.UUID {
