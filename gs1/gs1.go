@@ -5,6 +5,7 @@ package gs1
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -47,6 +48,10 @@ func validDigits(s string) error {
 	return nil
 }
 
+// ValidCheckDigit says whether s is digits ending in their GS1 mod-10
+// check digit (GTIN, GLN, SSCC and the other keys that carry one).
+func ValidCheckDigit(s string) bool { return validDigits(s) == nil }
+
 // NormalizeGTIN validates a GTIN-8, -12, -13 or -14 and returns it as 14
 // digits, left-padded with zeros.
 func NormalizeGTIN(s string) (string, error) {
@@ -79,26 +84,55 @@ func ValidateGLN(s string) error {
 	return validDigits(s)
 }
 
-const lotChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!\"%&'()*+,-./:;<=>?_"
+// cset82 is GS1 AI encodable character set 82.
+const cset82 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!\"%&'()*+,-./:;<=>?_"
+
+// IsCSET82 says whether every character of s is in character set 82.
+func IsCSET82(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !strings.ContainsRune(cset82, rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidateLot checks a batch/lot number against AI (10): 1 to 20
 // characters of GS1 AI encodable character set 82.
 func ValidateLot(s string) error {
-	if len(s) < 1 || len(s) > 20 {
+	if len(s) < 1 || len(s) > 20 || !IsCSET82(s) {
 		return ErrLot
 	}
+	return nil
+}
+
+// EscapeDigitalLink percent-encodes an AI value for a Digital Link the
+// canonical way GS1's Syntax Engine does: everything but A-Z a-z 0-9 and
+// "-._~" as %XX in upper case; a space is %20 in the path and + in the
+// query string.
+func EscapeDigitalLink(s string, inQuery bool) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
 	for i := 0; i < len(s); i++ {
-		if !strings.ContainsRune(lotChars, rune(s[i])) {
-			return ErrLot
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '.', c == '_', c == '~':
+			b.WriteByte(c)
+		case c == ' ' && inQuery:
+			b.WriteByte('+')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
 		}
 	}
-	return nil
+	return b.String()
 }
 
 // DigitalLink is the GS1 Digital Link URI of a lot:
 // {base}/01/{gtin14}/10/{lot}[?17=YYMMDD].
 func DigitalLink(base, gtin14, lot string, expiry *time.Time) string {
-	u := strings.TrimRight(base, "/") + "/01/" + gtin14 + "/10/" + url.PathEscape(lot)
+	u := strings.TrimRight(base, "/") + "/01/" + gtin14 + "/10/" + EscapeDigitalLink(lot, false)
 	if expiry != nil {
 		u += "?17=" + expiry.Format("060102")
 	}
@@ -120,6 +154,40 @@ func ParseDigitalLinkPath(gtin, lot string) (string, string, error) {
 		return "", "", err
 	}
 	return g, l, nil
+}
+
+// CheckDigitalLinkQuery checks the query string of a Digital Link: every
+// numeric key is a GS1 Application Identifier that may appear once, with
+// a value of character set 82 (an expiry date, AI 17, as YYMMDD). Other
+// keys (linkType, context...) are the resolver's and pass as they are.
+func CheckDigitalLinkQuery(rawQuery string) error {
+	seen := map[string]bool{}
+	for _, pair := range strings.Split(rawQuery, "&") {
+		if pair == "" {
+			continue
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		if key == "" || strings.Trim(key, "0123456789") != "" {
+			continue
+		}
+		if seen[key] {
+			return fmt.Errorf("AI (%s) appears more than once", key)
+		}
+		seen[key] = true
+		v, err := url.QueryUnescape(value)
+		if err != nil || v == "" || !IsCSET82(v) {
+			return fmt.Errorf("AI (%s) must be characters of the GS1 AI character set, no spaces", key)
+		}
+		if key == "17" {
+			if len(v) == 6 && v[4:] == "00" {
+				v = v[:4] + "01" // day 00: the end of the month
+			}
+			if _, err := time.Parse("060102", v); err != nil {
+				return fmt.Errorf("AI (17) must be a date as YYMMDD")
+			}
+		}
+	}
+	return nil
 }
 
 // SGLN is the EPC URI of a location given its GLN, with extension 0:

@@ -460,3 +460,48 @@ func FuzzConsumeDecoder(f *testing.F) {
 		}
 	})
 }
+
+// The resolver follows GS1 Digital Link: the lot escaped canonically (and
+// the older loose form still resolves), a serial-level link goes to its
+// lot, and an invalid query string is 400.
+func TestDigitalLinkResolver(t *testing.T) {
+	a := newTestApp(t)
+	b := a.fixture("10")
+	expiry := time.Now().AddDate(0, 2, 0)
+	lot, err := a.svc.CreateBatch(context.Background(), inventory.System, inventory.NewBatch{
+		BatchNumber: "ABC+1:2&3", ProductID: b.ProductID, LocationID: b.LocationID,
+		ProductionDate: time.Now(), ExpiryDate: &expiry, QuantityProduced: quantity.MustParse("5"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := decode[batchJSON](t, a.do("GET", "/api/batches/"+lot.ID.String(), nil))
+	if !strings.Contains(got.DigitalLink, "/10/ABC%2B1%3A2%263?17=") {
+		t.Fatalf("digital_link %s: the lot is not escaped canonically", got.DigitalLink)
+	}
+	base := "/01/" + lot.ProductGTIN + "/10/"
+	for _, tt := range []struct {
+		name, path string
+		status     int
+	}{
+		{"canonical", base + "ABC%2B1%3A2%263", 303},
+		{"loosely escaped, as links printed before", base + "ABC+1:2&3", 303},
+		{"with its expiry", base + "ABC%2B1%3A2%263?17=" + expiry.Format("060102"), 303},
+		{"serial level", base + "ABC%2B1%3A2%263/21/SERIAL9", 303},
+		{"a resolver's own key", base + "ABC%2B1%3A2%263?linkType=all", 303},
+		{"an AI twice", base + "ABC%2B1%3A2%263?17=270101&17=270102", 400},
+		{"a space in an AI's value", base + "ABC%2B1%3A2%263?10=A%20B", 400},
+		{"not a date", base + "ABC%2B1%3A2%263?17=271399", 400},
+		{"no such lot", base + "NOPE", 404},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := a.do("GET", tt.path, nil, "Accept", "application/json")
+			if resp.StatusCode != tt.status {
+				t.Fatalf("%s: %d, want %d", tt.path, resp.StatusCode, tt.status)
+			}
+			if tt.status == 303 && resp.Header.Get("Location") != "/api/batches/"+lot.ID.String() {
+				t.Errorf("%s -> %s", tt.path, resp.Header.Get("Location"))
+			}
+		})
+	}
+}

@@ -23,6 +23,7 @@ var routeRoles = map[string]string{
 	"POST /login":  "public",
 
 	"GET /01/:gtin/10/:lot": "viewer",
+	"GET /01/:gtin/10/:lot/21/:serial": "viewer",
 
 	"GET /api/products":      "viewer",
 	"POST /api/products":     "operator",

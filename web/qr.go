@@ -6,6 +6,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	qrcode "github.com/skip2/go-qrcode"
+
+	"batchtrack/gs1"
 )
 
 // showBatchQRPNG serves the QR code of the batch's Digital Link as PNG.
@@ -66,8 +68,13 @@ func qrSVG(code *qrcode.QRCode) string {
 
 // resolveDigitalLink answers the batch's GS1 Digital Link URI: the app is
 // its own resolver, sending people to the batch's page and scripts that
-// ask for JSON to the API.
+// ask for JSON to the API. A serial-level link (/21/...) resolves to its
+// lot; an invalid query string (an AI twice, a bad value) is 400.
 func (s *Server) resolveDigitalLink(c *fiber.Ctx) error {
+	if err := gs1.CheckDigitalLinkQuery(string(c.Request().URI().QueryString())); err != nil {
+		return problemError(fiber.StatusBadRequest, "invalid-digital-link", "Invalid GS1 Digital Link",
+			"This link is not a valid GS1 Digital Link: "+err.Error()+".")
+	}
 	id, err := s.deps.Inventory.FindBatchByDigitalLink(c.UserContext(), c.Params("gtin"), c.Params("lot"))
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ func (s *Server) routes() {
 
 	// GS1 Digital Link resolver: the URI in every batch's QR code.
 	app.Get("/01/:gtin/10/:lot", s.viewer(s.resolveDigitalLink))
+	app.Get("/01/:gtin/10/:lot/21/:serial", s.viewer(s.resolveDigitalLink))
 
 	// JSON API (api.md).
 	// Writes run once per Idempotency-Key (once, after the role check: an
