@@ -22,7 +22,7 @@ var routeRoles = map[string]string{
 	"GET /login":   "public",
 	"POST /login":  "public",
 
-	"GET /01/:gtin/10/:lot": "viewer",
+	"GET /01/:gtin/10/:lot":            "viewer",
 	"GET /01/:gtin/10/:lot/21/:serial": "viewer",
 
 	"GET /api/products":      "viewer",
