@@ -252,6 +252,51 @@ var Dispositions = []string{
 	"needs_replacement", "non_conformant", "unavailable",
 }
 
+// Vocabulary is one CBV 2.0 vocabulary: its values and the two URI forms
+// that name them (the EPC URN and the GS1 web URI).
+type Vocabulary struct {
+	Name    string // "business step"
+	Example string // "shipping or receiving"
+	Values  []string
+	URN    string // "urn:epcglobal:cbv:bizstep:"
+	WebURI string // "https://ref.gs1.org/cbv/BizStep-"
+}
+
+var (
+	BizStepVocabulary = Vocabulary{Name: "business step", Example: "shipping or receiving", Values: BizSteps,
+		URN: "urn:epcglobal:cbv:bizstep:", WebURI: "https://ref.gs1.org/cbv/BizStep-"}
+	DispositionVocabulary = Vocabulary{Name: "disposition", Example: "in_transit or active", Values: Dispositions,
+		URN: "urn:epcglobal:cbv:disp:", WebURI: "https://ref.gs1.org/cbv/Disp-"}
+)
+
+// The CBV's own namespaces: a URI in them must be a CBV value.
+var cbvNamespaces = []string{"urn:epcglobal:cbv:", "https://ref.gs1.org/cbv/", "http://ref.gs1.org/cbv/"}
+
+// Normalize returns v in the form batchtrack stores: a CBV value bare
+// ("receiving"), whether it came bare, as a URN or as a GS1 web URI; an
+// extension as the absolute URI it is. A URI in a CBV namespace that is
+// not a value of this vocabulary ("urn:epcglobal:cbv:bizstep:teleporting")
+// is refused, as is anything that is neither.
+func (voc Vocabulary) Normalize(v string) (string, error) {
+	if slices.Contains(voc.Values, v) {
+		return v, nil
+	}
+	for _, prefix := range []string{voc.URN, voc.WebURI} {
+		if bare, ok := strings.CutPrefix(v, prefix); ok && slices.Contains(voc.Values, bare) {
+			return bare, nil
+		}
+	}
+	for _, ns := range cbvNamespaces {
+		if strings.HasPrefix(v, ns) {
+			return "", fmt.Errorf("is in the CBV's namespace but is not a CBV 2.0 %s", voc.Name)
+		}
+	}
+	if !ValidVocabulary(nil, v) {
+		return "", fmt.Errorf("must be a CBV 2.0 %s (such as %s) or an absolute URI naming an extension", voc.Name, voc.Example)
+	}
+	return v, nil
+}
+
 // ValidVocabulary reports whether v is a CBV value from list or an
 // absolute URI naming a documented extension.
 func ValidVocabulary(list []string, v string) bool {

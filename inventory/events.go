@@ -94,12 +94,9 @@ func (s *Service) RecordEvent(ctx context.Context, actor Actor, in NewEvent) (Ev
 	case !isTransformation && !slices.Contains(gs1.Actions, in.Action):
 		v.Add("action", "must be one of ADD, OBSERVE, DELETE")
 	}
-	if in.BizStep != "" && !gs1.ValidVocabulary(gs1.BizSteps, in.BizStep) {
-		v.Add("biz_step", "must be a CBV 2.0 business step (such as shipping or receiving) or an absolute URI")
-	}
-	if in.Disposition != "" && !gs1.ValidVocabulary(gs1.Dispositions, in.Disposition) {
-		v.Add("disposition", "must be a CBV 2.0 disposition (such as in_transit or active) or an absolute URI")
-	}
+	// CBV values are stored bare, whichever of their forms came in.
+	in.BizStep = normalizeCBV(&v, "biz_step", gs1.BizStepVocabulary, in.BizStep)
+	in.Disposition = normalizeCBV(&v, "disposition", gs1.DispositionVocabulary, in.Disposition)
 	now := s.now()
 	eventTime := now
 	if in.EventTime != nil {
@@ -275,6 +272,19 @@ func (s *Service) RecordEvent(ctx context.Context, actor Actor, in NewEvent) (Ev
 	return ev, nil
 }
 
+// normalizeCBV returns value in its stored form, or adds field's error.
+func normalizeCBV(v *ValidationError, field string, voc gs1.Vocabulary, value string) string {
+	if value == "" {
+		return ""
+	}
+	bare, err := voc.Normalize(value)
+	if err != nil {
+		v.Add(field, err.Error())
+		return value
+	}
+	return bare
+}
+
 func validOffset(tz string) bool {
 	if len(tz) != 6 || (tz[0] != '+' && tz[0] != '-') || tz[3] != ':' {
 		return false
@@ -419,9 +429,7 @@ func (s *Service) ListEvents(ctx context.Context, f EventFilter, opts ListOption
 	if f.EventType != "" && !slices.Contains(gs1.EventTypes, f.EventType) {
 		v.Add("event_type", "must be one of "+strings.Join(gs1.EventTypes, ", "))
 	}
-	if f.BizStep != "" && !gs1.ValidVocabulary(gs1.BizSteps, f.BizStep) {
-		v.Add("biz_step", "must be a CBV 2.0 business step or an absolute URI")
-	}
+	f.BizStep = normalizeCBV(&v, "biz_step", gs1.BizStepVocabulary, f.BizStep)
 	if f.SourceType != "" && !slices.Contains([]string{"manual", "api", "system", "import"}, f.SourceType) {
 		v.Add("source_type", "must be one of manual, api, system, import")
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -503,5 +504,36 @@ func TestDigitalLinkResolver(t *testing.T) {
 				t.Errorf("%s -> %s", tt.path, resp.Header.Get("Location"))
 			}
 		})
+	}
+}
+
+// CBV values are stored bare whatever form they came in, a URI in the
+// CBV's namespace that is not a CBV value is refused, and a filter may
+// name a value in any of its forms.
+func TestEventCBVValuesStoredBare(t *testing.T) {
+	a := newTestApp(t)
+	b := a.fixture("10")
+	post := func(bizStep, disposition string) *http.Response {
+		return a.do("POST", "/api/events", `{"event_type": "ObjectEvent", "action": "OBSERVE", "biz_step": "`+bizStep+
+			`", "disposition": "`+disposition+`", "batch_ids": ["`+b.ID.String()+`"]}`)
+	}
+	for _, tt := range []struct{ bizStep, disposition string }{
+		{"urn:epcglobal:cbv:bizstep:shipping", "urn:epcglobal:cbv:disp:in_transit"},
+		{"https://ref.gs1.org/cbv/BizStep-shipping", "https://ref.gs1.org/cbv/Disp-in_transit"},
+	} {
+		resp := post(tt.bizStep, tt.disposition)
+		ev := decode[map[string]any](t, resp)
+		if resp.StatusCode != 201 || ev["biz_step"] != "shipping" || ev["disposition"] != "in_transit" {
+			t.Errorf("%s, %s: %d %v", tt.bizStep, tt.disposition, resp.StatusCode, ev)
+		}
+	}
+	resp := post("urn:epcglobal:cbv:bizstep:teleporting", "active")
+	if p := decode[Problem](t, resp); resp.StatusCode != 422 || len(p.Errors) == 0 || p.Errors[0].Field != "biz_step" {
+		t.Errorf("teleporting: %d %+v", resp.StatusCode, p)
+	}
+	page := decode[struct{ Items []map[string]any }](t,
+		a.do("GET", "/api/events?biz_step="+url.QueryEscape("urn:epcglobal:cbv:bizstep:shipping"), nil))
+	if len(page.Items) != 2 {
+		t.Errorf("filter by the URN form: %d events, want 2", len(page.Items))
 	}
 }
