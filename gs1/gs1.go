@@ -258,8 +258,8 @@ type Vocabulary struct {
 	Name    string // "business step"
 	Example string // "shipping or receiving"
 	Values  []string
-	URN    string // "urn:epcglobal:cbv:bizstep:"
-	WebURI string // "https://ref.gs1.org/cbv/BizStep-"
+	URN     string // "urn:epcglobal:cbv:bizstep:"
+	WebURI  string // "https://ref.gs1.org/cbv/BizStep-"
 }
 
 var (
