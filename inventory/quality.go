@@ -53,7 +53,7 @@ const (
 // never, others not after their expiry date. The status comes first: it
 // says more than the date. The consume statement (queries/batches.sql,
 // ConsumeBatch) and the overview's lists repeat it in SQL;
-// db's TestUsabilityRuleMatchesSQL keeps them in step.
+// TestUsabilityRuleMatchesSQL keeps the consume statement in step.
 func (s QualityStatus) Unusable(expiry *time.Time, today time.Time) Unusable {
 	switch {
 	case s == StatusRejected:

@@ -34,7 +34,7 @@ func (s *Server) checkCSRF(c *fiber.Ctx) error {
 		s.log(c).Warn("csrf check failed", "method", c.Method(), "path", c.Path(),
 			"token_sent", token != "", "sec_fetch_site", c.Get("Sec-Fetch-Site"))
 		return problemError(fiber.StatusForbidden, "csrf", "Forbidden",
-			"The request did not carry this session's CSRF token; nothing was changed. Reload the page and try again.")
+			"The form was sent without the security token of your login; nothing was changed. Reload the page and try again.")
 	}
 	return c.Next()
 }
