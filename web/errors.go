@@ -80,7 +80,8 @@ var problemTypes = map[string]problemType{
 		detail: "Request bodies are limited to 1 MiB."},
 	"headers-too-large": {status: fiber.StatusRequestHeaderFieldsTooLarge, title: "Request headers too large",
 		detail: "The request's headers are larger than the server accepts."},
-	"bad-request": {status: fiber.StatusBadRequest, title: "Bad request"},
+	"bad-request":          {status: fiber.StatusBadRequest, title: "Bad request"},
+	"invalid-digital-link": {status: fiber.StatusBadRequest, title: "Invalid GS1 Digital Link"},
 	"internal": {status: fiber.StatusInternalServerError, title: "Internal error",
 		detail: "Something went wrong on our side. Quote the request id when you report it."},
 }

@@ -72,8 +72,7 @@ func qrSVG(code *qrcode.QRCode) string {
 // lot; an invalid query string (an AI twice, a bad value) is 400.
 func (s *Server) resolveDigitalLink(c *fiber.Ctx) error {
 	if err := gs1.CheckDigitalLinkQuery(string(c.Request().URI().QueryString())); err != nil {
-		return problemError(fiber.StatusBadRequest, "invalid-digital-link", "Invalid GS1 Digital Link",
-			"This link is not a valid GS1 Digital Link: "+err.Error()+".")
+		return newProblem("invalid-digital-link", "This link is not a valid GS1 Digital Link: "+err.Error()+".")
 	}
 	id, err := s.deps.Inventory.FindBatchByDigitalLink(c.UserContext(), c.Params("gtin"), c.Params("lot"))
 	if err != nil {
