@@ -31,15 +31,7 @@ func StartOrAttach(ctx context.Context, opts Options) (*Cluster, error) {
 // until it accepts connections. Stop on the result leaves the server
 // running. Only DataDir, Database, Logger and StartTimeout are used.
 func Attach(ctx context.Context, opts Options) (*Cluster, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Database == "" {
-		opts.Database = "batchtrack"
-	}
-	if opts.StartTimeout == 0 {
-		opts.StartTimeout = time.Minute
-	}
+	opts = opts.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
 	defer cancel()
 	dataDir, err := Locate(opts.DataDir)

@@ -69,6 +69,20 @@ type Options struct {
 	StartTimeout time.Duration
 }
 
+// withDefaults fills in what Start and Attach take when it is not given.
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Database == "" {
+		o.Database = "batchtrack"
+	}
+	if o.StartTimeout == 0 {
+		o.StartTimeout = time.Minute
+	}
+	return o
+}
+
 // Cluster is a running server started by Start.
 type Cluster struct {
 	dataDir   string
@@ -104,15 +118,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.DataDir == "" {
 		return nil, errors.New("embedded postgres: no data directory given")
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Database == "" {
-		opts.Database = "batchtrack"
-	}
-	if opts.StartTimeout == 0 {
-		opts.StartTimeout = time.Minute
-	}
+	opts = opts.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
 	defer cancel()
 	began := time.Now()
