@@ -186,6 +186,10 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if p.RetryAfter > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(p.RetryAfter))
 	}
+	if isEPCIS(c) {
+		p = asEPCISProblem(p, c.Method() == fiber.MethodGet && strings.HasPrefix(c.Path(), "/epcis/events"))
+		return writeProblem(c, p)
+	}
 	if isAPI(c) || (beforeRouting(p.Status) && !strings.Contains(c.Get(fiber.HeaderAccept), "text/html")) {
 		return writeProblem(c, p)
 	}

@@ -26,7 +26,7 @@ func apiPolicy(method, path string) string {
 	switch {
 	case strings.HasSuffix(path, "/consume") || path == "/api/consumptions":
 		return ratelimit.PolicyConsume
-	case path == "/api/events":
+	case path == "/api/events" || strings.HasPrefix(path, "/epcis/"):
 		return ratelimit.PolicyEventsWrite
 	case path == "/api/products" || path == "/api/locations":
 		return ratelimit.PolicyMasterWrite

@@ -146,6 +146,8 @@ func buildTestApp(t testing.TB, pool *pgxpool.Pool, o appOptions) *testApp {
 		RateLimits: o.limits, Caching: Caching{Cache: readCache, TTL: 2 * time.Minute},
 		Registry: reg, HTTPMetrics: metrics.NewHTTP(reg), Recorder: rec,
 	})
+	// Capture jobs still storing finish before the database goes away.
+	t.Cleanup(func() { srv.waitForCaptures(time.Minute) })
 	return &testApp{t: t, srv: srv, svc: svc, pool: pool, logBuf: &logBuf, auth: accounts, clock: clock,
 		anonymous: o.anonymous, opts: o, reg: reg, rec: rec}
 }

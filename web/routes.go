@@ -9,7 +9,7 @@ func (s *Server) routes() {
 	// session; the guards below decide), then CSRF for session writes.
 	// Text that could not be stored (invalid UTF-8, NUL, control
 	// characters) is refused up front, wherever in the URL or form it is.
-	app.Use(s.securityHeaders, s.checkInputText, s.authenticate, s.checkCSRF)
+	app.Use(s.securityHeaders, limitBody, s.checkInputText, s.authenticate, s.checkCSRF)
 
 	app.Get("/healthz", s.public(s.showHealth))
 	app.Get("/readyz", s.public(s.showReadiness))
@@ -45,6 +45,19 @@ func (s *Server) routes() {
 	api.Get("/events", s.viewer(s.listEvents))
 	api.Post("/events", s.operator(s.once(s.createEvent)))
 	api.Get("/events/:id", s.viewer(s.showEvent))
+
+	// EPCIS 2.0 REST binding (GS1's openapi.yaml): standard capture and
+	// query over the same store, the same tokens, roles and rate limits.
+	ep := app.Group("/epcis", s.withEPCISHeaders, s.limitAPI())
+	ep.Get("/", s.viewer(s.showEPCISTopLevel))
+	ep.Options("/capture", s.viewer(s.showCaptureOptions))
+	ep.Post("/capture", s.operator(s.once(s.captureDocument)))
+	ep.Get("/capture", s.viewer(s.listCaptureJobs))
+	ep.Get("/capture/:captureID", s.viewer(s.showCaptureJob))
+	ep.Options("/events", s.viewer(s.showEventsOptions))
+	ep.Get("/events", s.viewer(s.queryEvents))
+	ep.Post("/events", s.operator(s.once(s.captureEvent)))
+	ep.Get("/events/:eventID", s.viewer(s.showEPCISEvent))
 
 	// Staff pages (server-rendered, htmx fragments).
 	app.Use(s.attachAssets)

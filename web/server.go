@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -76,6 +77,8 @@ type Server struct {
 	authn  *authenticator
 	ops    *operations // dashboard, /metrics, /api/metrics (pages_dashboard.go)
 	assets *static.Assets
+	// captures counts capture jobs still storing, for a graceful stop.
+	captures sync.WaitGroup
 }
 
 // BodyLimit is the largest request body accepted (413 above).
@@ -99,7 +102,9 @@ func New(deps Deps) *Server {
 	s.authn = newAuthenticator(deps)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "batchtrack",
-		BodyLimit:             BodyLimit,
+		// The largest body of any route: EPCIS capture documents. Every
+		// other route keeps BodyLimit (limitBody).
+		BodyLimit:             CaptureFileSizeLimit,
 		ErrorHandler:          s.handleError,
 		DisableStartupMessage: true,
 		ReadTimeout:           30 * time.Second,
@@ -146,10 +151,23 @@ func (s *Server) Listen(ctx context.Context, addr string, grace time.Duration) e
 		return err
 	case <-ctx.Done():
 	}
+	deadline := time.Now().Add(grace)
 	if err := s.app.ShutdownWithTimeout(grace); err != nil {
 		return err
 	}
+	s.waitForCaptures(time.Until(deadline))
 	return <-errc
+}
+
+// waitForCaptures lets running capture jobs finish, up to d. One cut
+// short rolls back whole (rollback) and its job reports the interruption.
+func (s *Server) waitForCaptures(d time.Duration) {
+	done := make(chan struct{})
+	go func() { s.captures.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(max(d, 0)):
+	}
 }
 
 // localLogger holds the request's logger once made (see log).
