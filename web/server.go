@@ -101,7 +101,7 @@ func New(deps Deps) *Server {
 	s := &Server{deps: deps, ops: ops, assets: assets}
 	s.authn = newAuthenticator(deps)
 	s.app = fiber.New(fiber.Config{
-		AppName:               "batchtrack",
+		AppName: "batchtrack",
 		// The largest body of any route: EPCIS capture documents. Every
 		// other route keeps BodyLimit (limitBody).
 		BodyLimit:             CaptureFileSizeLimit,
