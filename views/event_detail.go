@@ -111,12 +111,12 @@ type Sensor struct {
 
 // SensorReport is one sensorReport, its common fields apart.
 type SensorReport struct {
-	Type                   string
-	Value, Min, Max, Mean  string
-	UnitCode, Unit         string
-	Time                   string
-	Device                 Value
-	Other                  []Field
+	Type                  string
+	Value, Min, Max, Mean string
+	UnitCode, Unit        string
+	Time                  string
+	Device                Value
+	Other                 []Field
 }
 
 // ErrorDeclaration says the event should not have been recorded as it was.
@@ -160,14 +160,14 @@ type EventDetail struct {
 	BizLocation *Place
 
 	// Why
-	BizStep          *Vocabulary
-	Disposition      *Vocabulary
-	PersistentSet    []Vocabulary
-	PersistentUnset  []Vocabulary
-	PersistentExtra  []Field
-	BizTransactions  []TypedRef
-	Sources          []TypedRef
-	Destinations     []TypedRef
+	BizStep         *Vocabulary
+	Disposition     *Vocabulary
+	PersistentSet   []Vocabulary
+	PersistentUnset []Vocabulary
+	PersistentExtra []Field
+	BizTransactions []TypedRef
+	Sources         []TypedRef
+	Destinations    []TypedRef
 
 	Sensors       []Sensor
 	Certification []Value
