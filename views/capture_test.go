@@ -41,6 +41,7 @@ func TestCaptureJobPage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			page := renderDoc(t, CaptureJobPage(Chrome{Title: "Upload"}, tt.job))
+			checkStructure(t, page)
 			job := page.Find(`[data-testid="capture-job"]`)
 			if got := job.AttrOr("data-status", ""); got != tt.status {
 				t.Errorf("status = %q, want %q", got, tt.status)
@@ -92,6 +93,7 @@ func TestCaptureUploadPage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			page := renderDoc(t, CaptureUploadPage(Chrome{Title: "Upload EPCIS", CSRFToken: "tok"}, tt.form))
+			checkStructure(t, page)
 			form := page.Find(`form[data-testid="capture-form"]`)
 			for attr, want := range map[string]string{"action": tt.form.Action, "hx-post": tt.form.Action, "method": "post",
 				"enctype": "multipart/form-data", "hx-encoding": "multipart/form-data"} {

@@ -127,7 +127,9 @@ func TestEventDetailShowsEveryValueOfTheOfficialExamples(t *testing.T) {
 			if err != nil {
 				t.Fatalf("NewEventDetail: %v", err)
 			}
-			text := shownText(renderDoc(t, EventDetailPage(Chrome{Title: "Event"}, d)))
+			page := renderDoc(t, EventDetailPage(Chrome{Title: "Event"}, d))
+			checkStructure(t, page)
+			text := shownText(page)
 
 			dec := json.NewDecoder(bytes.NewReader(ev.doc))
 			dec.UseNumber()
@@ -161,6 +163,25 @@ func TestEventDetailShowsEveryValueOfTheOfficialExamples(t *testing.T) {
 			})
 		})
 	}
+}
+
+// checkStructure asserts what assistive technology relies on: headings
+// that never skip a level, and table headers that say what they head.
+func checkStructure(t *testing.T, page *goquery.Document) {
+	t.Helper()
+	level := 0
+	page.Find("main h1, main h2, main h3, main h4, main h5, main h6").Each(func(_ int, h *goquery.Selection) {
+		n := int(goquery.NodeName(h)[1] - '0')
+		if n > level+1 {
+			t.Errorf("heading %q is h%d after h%d", strings.TrimSpace(h.Text()), n, level)
+		}
+		level = n
+	})
+	page.Find("main th").Each(func(_ int, th *goquery.Selection) {
+		if scope := th.AttrOr("scope", ""); scope != "col" && scope != "row" {
+			t.Errorf("table header %q has no scope", strings.TrimSpace(th.Text()))
+		}
+	})
 }
 
 func TestEventDetailShowsTheEventTimeInItsOffsetAndUTC(t *testing.T) {
