@@ -75,6 +75,9 @@ func (j CaptureJobView) Summary() string {
 		}
 		return "Reading the document…"
 	case "success":
+		if j.EventCount == 0 {
+			return "The document held no events"
+		}
 		if j.EventCount == 1 {
 			return "The event was stored"
 		}

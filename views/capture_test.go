@@ -28,6 +28,8 @@ func TestCaptureJobPage(t *testing.T) {
 			status: "running", summary: "Storing 12 events…", polls: true},
 		{name: "success", job: CaptureJobView{ID: "j2", Href: "/events/upload/j2", Success: true, CreatedAt: created, FinishedAt: &finished, EventCount: 12, StoredCount: 12},
 			status: "success", summary: "All 12 events stored"},
+		{name: "success without events", job: CaptureJobView{ID: "j6", Href: "/events/upload/j6", Success: true, CreatedAt: created, FinishedAt: &finished},
+			status: "success", summary: "The document held no events"},
 		{name: "failed rollback", job: CaptureJobView{ID: "j3", Href: "/events/upload/j3", Behaviour: CaptureRollback, CreatedAt: created, FinishedAt: &finished, EventCount: 12, Errors: refused},
 			status: "failed", summary: "Nothing stored: 2 of 12 events have errors", errors: 2,
 			firstRow: []string{"4", "urn:uuid:e4", "Invalid event", "eventTime is missing"}},

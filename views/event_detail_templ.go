@@ -1156,7 +1156,7 @@ func whoCard(d EventDetail) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 119, "<section class=\"card\" aria-labelledby=\"ed-who\" data-testid=\"event-who\"><h2 id=\"ed-who\">Who</h2><dl class=\"facts\"><dt>Source</dt><dd data-testid=\"source-type\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 119, "<section class=\"card\" aria-labelledby=\"ed-who\" data-testid=\"event-who\"><h2 id=\"ed-who\">Who</h2><dl class=\"facts\"><dt>Source type</dt><dd data-testid=\"source-type\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

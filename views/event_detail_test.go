@@ -333,3 +333,26 @@ func TestInWords(t *testing.T) {
 		}
 	}
 }
+
+// FuzzNewEventDetail: whatever the document, the builder answers an error
+// or a detail that renders, and never panics.
+func FuzzNewEventDetail(f *testing.F) {
+	for _, seed := range []string{
+		`{"type":"ObjectEvent","epcList":["urn:epc:id:sgtin:0614141.107346.2017"],"eventTime":"2020-01-01T00:00:00Z","eventTimeZoneOffset":"+01:00"}`,
+		`{"sensorElementList":[{"sensorReport":[{"value":1e400,"uom":7}]}],"errorDeclaration":{"reason":5}}`,
+		`{"quantityList":[{"quantity":"x"}],"readPoint":{"id":{"a":[null]}},"eventTimeZoneOffset":"+99:99"}`,
+		`{"a":{"b":{"c":[[[]]]}}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		d, err := NewEventDetail(doc, EventMeta{})
+		if err != nil {
+			return
+		}
+		var buf bytes.Buffer
+		if err := EventDetailPage(Chrome{}, d).Render(context.Background(), &buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
