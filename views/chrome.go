@@ -30,7 +30,11 @@ type Chrome struct {
 	Flash     string // a one-time message after a redirect
 	User      string
 	Admin     bool // the caller may manage users and tokens, recall, adjust
+	Operator  bool // the caller may record events, upload EPCIS documents, consume (operator role or above)
 }
+
+// CanOperate says whether to offer operator actions; viewers do not see them.
+func (c Chrome) CanOperate() bool { return c.Operator || c.Admin }
 
 // Asset is the URL of a static file.
 func (c Chrome) Asset(name string) string {
