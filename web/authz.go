@@ -32,6 +32,11 @@ func guard(need auth.Role, h fiber.Handler) fiber.Handler {
 
 // isAdmin says whether the caller is an admin, for views that offer admin
 // actions (the routes check again).
+func isOperator(c *fiber.Ctx) bool {
+	u, ok := currentUser(c)
+	return ok && u.Role.Allows(roleOperator)
+}
+
 func isAdmin(c *fiber.Ctx) bool {
 	u, ok := currentUser(c)
 	return ok && u.Role.Allows(roleAdmin)

@@ -133,7 +133,7 @@ func (s *Server) showCaptureJobPage(c *fiber.Ctx) error {
 		return err
 	}
 	v := captureJobView(job)
-	return render(c, fiber.StatusOK, views.CaptureJobPage(chromeFor(c, "Capture job", "events"), v), views.CaptureJobFragment)
+	return render(c, fiber.StatusOK, views.CaptureJobPage(chromeFor(c, "Capture job", "events"), v), views.CaptureJobID)
 }
 
 func captureJobView(j inventory.CaptureJob) views.CaptureJobView {

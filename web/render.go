@@ -52,6 +52,7 @@ func chromeFor(c *fiber.Ctx, title, section string) views.Chrome {
 		ch.User = a.Name
 	}
 	ch.Admin = isAdmin(c)
+	ch.Operator = isOperator(c)
 	if !wantsFragment(c) {
 		ch.Flash = takeFlash(c)
 	}
