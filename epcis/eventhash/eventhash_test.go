@@ -1,0 +1,124 @@
+package eventhash
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// referenceDoc is one example document of the reference implementation
+// with its expected hash IDs (and pre-hash strings, when published), one
+// line per event.
+type referenceDoc struct {
+	name      string
+	events    []json.RawMessage
+	context   map[string]string
+	hashes    []string
+	prehashes []string
+}
+
+func loadReference(t testing.TB, name string) referenceDoc {
+	t.Helper()
+	matches, err := filepath.Glob(filepath.Join("testdata", name+".json*"))
+	if err != nil || len(matches) != 1 {
+		t.Fatalf("document %s: %v %v", name, matches, err)
+	}
+	raw, err := os.ReadFile(matches[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Context   json.RawMessage `json:"@context"`
+		EPCISBody struct {
+			EventList []json.RawMessage `json:"eventList"`
+		} `json:"epcisBody"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := ContextPrefixes(doc.Context)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := referenceDoc{name: name, events: doc.EPCISBody.EventList, context: ctx}
+	d.hashes = readLines(t, filepath.Join("testdata", name+".hashes"))
+	if _, err := os.Stat(filepath.Join("testdata", name+".prehashes")); err == nil {
+		d.prehashes = readLines(t, filepath.Join("testdata", name+".prehashes"))
+	}
+	if len(d.hashes) != len(d.events) {
+		t.Fatalf("%s: %d events but %d hashes", name, len(d.events), len(d.hashes))
+	}
+	return d
+}
+
+func readLines(t testing.TB, path string) []string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
+}
+
+// The reference implementation's published examples (see testdata/SOURCES.md).
+var referenceDocs = []string{
+	"ObjectEvent_all_possible_fields",
+}
+
+func TestReferenceExamples(t *testing.T) {
+	for _, name := range referenceDocs {
+		doc := loadReference(t, name)
+		for i, event := range doc.events {
+			t.Run(name+"/"+string(rune('0'+i/10))+string(rune('0'+i%10)), func(t *testing.T) {
+				if doc.prehashes != nil {
+					pre, err := PreHash(event, doc.context)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if diff := cmp.Diff(splitPreHash(doc.prehashes[i]), splitPreHash(pre)); diff != "" {
+						t.Errorf("pre-hash string (-reference +ours):\n%s", diff)
+					}
+				}
+				got, err := HashID(event, doc.context)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != doc.hashes[i] {
+					t.Errorf("HashID = %s, reference %s", got, doc.hashes[i])
+				}
+			})
+		}
+	}
+}
+
+// splitPreHash cuts a pre-hash string before each property name so that a
+// difference shows as a few lines rather than one long one.
+func splitPreHash(s string) []string {
+	var parts []string
+	start := 0
+	for i := 1; i < len(s); i++ {
+		if s[i] == '{' || (s[i-1] >= 'a' && s[i-1] <= 'z' && strings.HasPrefix(s[i:], "List")) {
+			continue
+		}
+		if s[i-1] != '=' && s[i] >= 'a' && s[i] <= 'z' && i+1 < len(s) && isPropertyStart(s[i:]) {
+			parts = append(parts, s[start:i])
+			start = i
+		}
+	}
+	return append(parts, s[start:])
+}
+
+func isPropertyStart(s string) bool {
+	for _, p := range []string{"eventTime", "epc", "quantity", "action", "bizStep", "disposition", "readPoint",
+		"bizLocation", "type=", "bizTransaction=", "source=", "destination=", "sensor", "ilmd", "parentID",
+		"childEPCs", "input", "output", "transformationID", "persistentDisposition", "uom="} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
