@@ -161,7 +161,7 @@ func expandBareVocabulary(event map[string]any) {
 	each(event["sensorElementList"], func(el any) {
 		each(field(el, "sensorReport"), func(r any) {
 			add(field(r, "type"), gs1Voc)
-			add(field(r, "exception"), gs1Voc+"SensorAlertType-")
+			add(field(r, "exception"), gs1Voc)
 		})
 	})
 	var walkValues func(v any)

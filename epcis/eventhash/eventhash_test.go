@@ -67,6 +67,9 @@ func readLines(t testing.TB, path string) []string {
 // The reference implementation's published examples (see testdata/SOURCES.md).
 var referenceDocs = []string{
 	"ObjectEvent_all_possible_fields",
+	"epcisDocWithVariousEventTypes",
+	"TimeStampRoundOff",
+	"epcisDocWithAllGS1Keys",
 }
 
 func TestReferenceExamples(t *testing.T) {
