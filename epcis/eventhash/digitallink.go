@@ -50,17 +50,15 @@ func gtinOf(cp, rest string) string {
 	return withCheck(ref[:1] + cp + ref[1:])
 }
 
-func webEscape(s string) string {
-	return strings.NewReplacer("!", "%21", "(", "%28", ")", "%29", "*", "%2A", "+", "%2B", ",", "%2C", ":", "%3A").Replace(s)
-}
-
 func scheme(prefix, body string, convert func(cp, rest string) string) epcScheme {
 	return epcScheme{prefix: prefix, pattern: regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + body + `$`), convert: convert}
 }
 
+// Serials are copied as they are: EPC URIs are already percent-encoded and
+// TDS Table I.3.1-1 allows ! ( ) * + , : literally in a Digital Link.
 var epcSchemes = []epcScheme{
 	scheme("urn:epc:id:sgtin:", cp13+`\.`+epcChar+`{1,20}`, func(cp, rest string) string {
-		return "https://id.gs1.org/01/" + gtinOf(cp, rest) + "/21/" + webEscape(rest[14-len(cp):])
+		return "https://id.gs1.org/01/" + gtinOf(cp, rest) + "/21/" + rest[14-len(cp):]
 	}),
 	scheme("urn:epc:id:sscc:", cp17, func(cp, rest string) string {
 		return "https://id.gs1.org/00/" + withCheck(rest[:1]+cp+rest[1:])
@@ -71,13 +69,13 @@ var epcSchemes = []epcScheme{
 		if ext == "0" {
 			return "https://id.gs1.org/414/" + gln
 		}
-		return "https://id.gs1.org/414/" + gln + "/254/" + webEscape(ext)
+		return "https://id.gs1.org/414/" + gln + "/254/" + ext
 	}),
 	scheme("urn:epc:id:grai:", cp12dots+`\.`+epcChar+`{1,16}`, func(cp, rest string) string {
-		return "https://id.gs1.org/8003/" + withCheck("0"+cp+rest[:12-len(cp)]) + webEscape(rest[13-len(cp):])
+		return "https://id.gs1.org/8003/" + withCheck("0"+cp+rest[:12-len(cp)]) + rest[13-len(cp):]
 	}),
 	scheme("urn:epc:id:giai:", variable(epcChar, 30), func(cp, rest string) string {
-		return "https://id.gs1.org/8004/" + cp + webEscape(rest)
+		return "https://id.gs1.org/8004/" + cp + rest
 	}),
 	scheme("urn:epc:id:gsrn:", cp17, func(cp, rest string) string {
 		return "https://id.gs1.org/8018/" + withCheck(cp+rest)
@@ -86,33 +84,33 @@ var epcSchemes = []epcScheme{
 		return "https://id.gs1.org/8017/" + withCheck(cp+rest)
 	}),
 	scheme("urn:epc:id:gdti:", cp12dots+epcChar+`{1,20}`, func(cp, rest string) string {
-		return "https://id.gs1.org/253/" + withCheck(cp+rest[:12-len(cp)]) + webEscape(rest[13-len(cp):])
+		return "https://id.gs1.org/253/" + withCheck(cp+rest[:12-len(cp)]) + rest[13-len(cp):]
 	}),
 	scheme("urn:epc:id:cpi:", variable(cpiChar, 30)+`\.\d{1,12}`, func(cp, rest string) string {
 		dot := strings.LastIndexByte(rest, '.')
-		return "https://id.gs1.org/8010/" + webEscape(cp+rest[:dot]) + "/8011/" + rest[dot+1:]
+		return "https://id.gs1.org/8010/" + cp + rest[:dot] + "/8011/" + rest[dot+1:]
 	}),
 	scheme("urn:epc:id:sgcn:", cp12+`\.\d{1,12}`, func(cp, rest string) string {
 		return "https://id.gs1.org/255/" + withCheck(cp+rest[:12-len(cp)]) + rest[13-len(cp):]
 	}),
 	scheme("urn:epc:id:ginc:", variable(epcChar, 30), func(cp, rest string) string {
-		return "https://id.gs1.org/401/" + cp + webEscape(rest)
+		return "https://id.gs1.org/401/" + cp + rest
 	}),
 	scheme("urn:epc:id:gsin:", cp16, func(cp, rest string) string {
 		return "https://id.gs1.org/402/" + withCheck(cp+rest)
 	}),
 	scheme("urn:epc:id:itip:", cp13+`\.\d{2}\.\d{2}\.`+epcChar+`{1,20}`, func(cp, rest string) string {
 		n := 14 - len(cp)
-		return "https://id.gs1.org/8006/" + gtinOf(cp, rest) + rest[n:n+2] + rest[n+3:n+5] + "/21/" + webEscape(rest[n+6:])
+		return "https://id.gs1.org/8006/" + gtinOf(cp, rest) + rest[n:n+2] + rest[n+3:n+5] + "/21/" + rest[n+6:]
 	}),
 	scheme("urn:epc:id:upui:", cp13+`\.`+epcChar+`{1,28}`, func(cp, rest string) string {
-		return "https://id.gs1.org/01/" + gtinOf(cp, rest) + "/235/" + webEscape(rest[14-len(cp):])
+		return "https://id.gs1.org/01/" + gtinOf(cp, rest) + "/235/" + rest[14-len(cp):]
 	}),
 	scheme("urn:epc:id:pgln:", cp12, func(cp, rest string) string {
 		return "https://id.gs1.org/417/" + withCheck(cp+rest[:12-len(cp)])
 	}),
 	scheme("urn:epc:class:lgtin:", cp13+`\.`+epcChar+`{1,20}`, func(cp, rest string) string {
-		return "https://id.gs1.org/01/" + gtinOf(cp, rest) + "/10/" + webEscape(rest[14-len(cp):])
+		return "https://id.gs1.org/01/" + gtinOf(cp, rest) + "/10/" + rest[14-len(cp):]
 	}),
 	scheme("urn:epc:idpat:sgtin:", cp13+`\.\*`, func(cp, rest string) string {
 		return "https://id.gs1.org/01/" + gtinOf(cp, rest)
@@ -127,7 +125,7 @@ var epcSchemes = []epcScheme{
 		return "https://id.gs1.org/255/" + withCheck(cp+rest[:12-len(cp)])
 	}),
 	scheme("urn:epc:idpat:cpi:", variable(cpiChar, 30)+`\.\*`, func(cp, rest string) string {
-		return "https://id.gs1.org/8010/" + webEscape(cp+rest[:strings.LastIndexByte(rest, '.')])
+		return "https://id.gs1.org/8010/" + cp + rest[:strings.LastIndexByte(rest, '.')]
 	}),
 	scheme("urn:epc:idpat:itip:", cp13+`\.\d{2}\.\d{2}\.\*`, func(cp, rest string) string {
 		n := 14 - len(cp)

@@ -70,6 +70,9 @@ var referenceDocs = []string{
 	"epcisDocWithVariousEventTypes",
 	"TimeStampRoundOff",
 	"epcisDocWithAllGS1Keys",
+	"ReferenceEventHashAlgorithm",
+	"TransformationEventWithUserExtensions",
+	"epclist_normalisation",
 }
 
 func TestReferenceExamples(t *testing.T) {
