@@ -49,35 +49,28 @@ type decimal struct {
 const maxExponent = 4096
 
 // parseDecimal accepts what decimal.Decimal accepts for finite numbers:
-// an optional sign, digits with an optional point, an optional exponent,
-// and single underscores between digits.
+// an optional sign, digits with an optional point and an optional
+// exponent, once all underscores are removed.
 func parseDecimal(s string) (decimal, bool) {
 	var d decimal
+	s = strings.ReplaceAll(s, "_", "")
 	i := 0
 	if i < len(s) && (s[i] == '+' || s[i] == '-') {
 		d.neg = s[i] == '-'
 		i++
 	}
-	digits := func() (string, bool) {
+	digits := func() string {
 		start := i
-		var b strings.Builder
-		for i < len(s) {
-			switch c := s[i]; {
-			case c >= '0' && c <= '9':
-				b.WriteByte(c)
-			case c == '_' && i > start && i+1 < len(s) && s[i-1] >= '0' && s[i-1] <= '9' && s[i+1] >= '0' && s[i+1] <= '9':
-			default:
-				return b.String(), true
-			}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 			i++
 		}
-		return b.String(), true
+		return s[start:i]
 	}
-	intPart, _ := digits()
+	intPart := digits()
 	var frac string
 	if i < len(s) && s[i] == '.' {
 		i++
-		frac, _ = digits()
+		frac = digits()
 	}
 	if intPart == "" && frac == "" {
 		return d, false
@@ -89,7 +82,7 @@ func parseDecimal(s string) (decimal, bool) {
 			neg = s[i] == '-'
 			i++
 		}
-		e, _ := digits()
+		e := digits()
 		if e == "" {
 			return d, false
 		}

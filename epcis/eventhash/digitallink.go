@@ -227,10 +227,13 @@ func digitalLink(uri string) (string, bool) {
 	if cpvMiddle.MatchString(uri) {
 		i := strings.Index(uri, "/22/")
 		rest := uri[i+4:]
-		if j := strings.IndexByte(rest, '/'); j >= 0 {
+		switch j := strings.IndexByte(rest, '/'); {
+		case j >= 0:
 			uri = uri[:i] + rest[j:]
-		} else {
-			uri = uri[:i] + rest[len(rest)-1:]
+		case rest != "":
+			uri = uri[:i] + rest[len(rest)-1:] // Python's rest[-1:]
+		default:
+			uri = uri[:i]
 		}
 	}
 	// A serial is finer than a lot: keep only the serial.
