@@ -73,6 +73,8 @@ var referenceDocs = []string{
 	"ReferenceEventHashAlgorithm",
 	"TransformationEventWithUserExtensions",
 	"epclist_normalisation",
+	"epcisDocWithSensorComponent",
+	"CertificationInfoAndSensorReportWithCRS",
 }
 
 func TestReferenceExamples(t *testing.T) {
