@@ -75,6 +75,7 @@ var referenceDocs = []string{
 	"epclist_normalisation",
 	"epcisDocWithSensorComponent",
 	"CertificationInfoAndSensorReportWithCRS",
+	"AggregationEvent_all_possible_fields",
 }
 
 func TestReferenceExamples(t *testing.T) {
