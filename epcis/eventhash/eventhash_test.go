@@ -76,6 +76,8 @@ var referenceDocs = []string{
 	"epcisDocWithSensorComponent",
 	"CertificationInfoAndSensorReportWithCRS",
 	"AggregationEvent_all_possible_fields",
+	"AssociationEvent_all_possible_fields",
+	"ReferenceEventHashAlgorithm2",
 }
 
 func TestReferenceExamples(t *testing.T) {
