@@ -78,6 +78,8 @@ var referenceDocs = []string{
 	"AggregationEvent_all_possible_fields",
 	"AssociationEvent_all_possible_fields",
 	"ReferenceEventHashAlgorithm2",
+	"ReferenceEventHashAlgorithm3",
+	"TransactionEvent_all_possible_fields",
 }
 
 func TestReferenceExamples(t *testing.T) {
