@@ -80,6 +80,8 @@ var referenceDocs = []string{
 	"ReferenceEventHashAlgorithm2",
 	"ReferenceEventHashAlgorithm3",
 	"TransactionEvent_all_possible_fields",
+	"TransformationEvent_all_possible_fields",
+	"epcisDocWithXMLstartTagAndErrorDeclaration",
 }
 
 func TestReferenceExamples(t *testing.T) {
