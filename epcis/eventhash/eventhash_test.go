@@ -82,6 +82,8 @@ var referenceDocs = []string{
 	"TransactionEvent_all_possible_fields",
 	"TransformationEvent_all_possible_fields",
 	"epcisDocWithXMLstartTagAndErrorDeclaration",
+	"epcisDocWithCustomExtensions",
+	"masterDataAvailableForIncludingGS1DEWebVoc",
 }
 
 func TestReferenceExamples(t *testing.T) {
