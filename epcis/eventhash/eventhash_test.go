@@ -2,6 +2,7 @@ package eventhash
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,12 @@ func loadReference(t testing.TB, name string) referenceDoc {
 	var doc struct {
 		Context   json.RawMessage `json:"@context"`
 		EPCISBody struct {
-			EventList []json.RawMessage `json:"eventList"`
+			EventList    []json.RawMessage `json:"eventList"`
+			QueryResults struct {
+				ResultsBody struct {
+					EventList []json.RawMessage `json:"eventList"`
+				} `json:"resultsBody"`
+			} `json:"queryResults"`
 		} `json:"epcisBody"`
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
@@ -45,6 +51,9 @@ func loadReference(t testing.TB, name string) referenceDoc {
 		t.Fatal(err)
 	}
 	d := referenceDoc{name: name, events: doc.EPCISBody.EventList, context: ctx}
+	if d.events == nil {
+		d.events = doc.EPCISBody.QueryResults.ResultsBody.EventList
+	}
 	d.hashes = readLines(t, filepath.Join("testdata", name+".hashes"))
 	if _, err := os.Stat(filepath.Join("testdata", name+".prehashes")); err == nil {
 		d.prehashes = readLines(t, filepath.Join("testdata", name+".prehashes"))
@@ -84,13 +93,28 @@ var referenceDocs = []string{
 	"epcisDocWithXMLstartTagAndErrorDeclaration",
 	"epcisDocWithCustomExtensions",
 	"masterDataAvailableForIncludingGS1DEWebVoc",
+	"masterDataAvailableForWithVeryMixedVoc",
+	"epcisQueryDocument",
+}
+
+// Reference events we knowingly hash differently, and why.
+var knownDifferences = map[string]string{
+	"masterDataAvailableForWithVeryMixedVoc/00": "the reference expands the master data code " +
+		`"locationRoleType": "BACKROOM" to https://ref.gs1.org/voc/LocationRoleType-BACKROOM through ` +
+		"JSON-LD expansion with the GS1 Web Vocabulary context; we expand only EPCIS/CBV code lists",
 }
 
 func TestReferenceExamples(t *testing.T) {
 	for _, name := range referenceDocs {
 		doc := loadReference(t, name)
 		for i, event := range doc.events {
-			t.Run(name+"/"+string(rune('0'+i/10))+string(rune('0'+i%10)), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/%02d", name, i), func(t *testing.T) {
+				if why, ok := knownDifferences[fmt.Sprintf("%s/%02d", name, i)]; ok {
+					if got, _ := HashID(event, doc.context); got == doc.hashes[i] {
+						t.Fatalf("now matches the reference; remove it from knownDifferences")
+					}
+					t.Skip("known difference: " + why)
+				}
 				if doc.prehashes != nil {
 					pre, err := PreHash(event, doc.context)
 					if err != nil {
