@@ -96,15 +96,17 @@ func preHash(eventType string, event *node) string {
 		if f.sub == nil && !f.pairs {
 			continue
 		}
-		for _, c := range slices.Clone(event.children) {
-			if c.name != f.name {
-				continue
+		kept := event.children[:0]
+		for _, c := range event.children {
+			if c.name == f.name {
+				if inner := fieldExtensions(c.children, f.sub); inner != "" {
+					b.WriteString(displayName(f.name) + inner)
+					continue
+				}
 			}
-			if inner := fieldExtensions(c.children, f.sub); inner != "" {
-				b.WriteString(displayName(f.name) + inner)
-				event.children = slices.DeleteFunc(event.children, func(x *node) bool { return x == c })
-			}
+			kept = append(kept, c)
 		}
+		event.children = kept
 	}
 	rest := slices.DeleteFunc(event.children, func(c *node) bool { return slices.Contains(excludedFromHash, c.name) })
 	if len(rest) > 0 {
@@ -119,17 +121,15 @@ func inOrder(children *[]*node, order []field) string {
 	var b strings.Builder
 	for _, f := range order {
 		var values []string
-		for _, c := range slices.Clone(*children) {
+		for _, c := range *children {
 			if c.name != f.name {
 				continue
 			}
 			if s := entry(c, f); s != "" {
 				values = append(values, s)
 			}
-			if len(c.children) == 0 {
-				*children = slices.DeleteFunc(*children, func(x *node) bool { return x == c })
-			}
 		}
+		*children = slices.DeleteFunc(*children, func(c *node) bool { return c.name == f.name && len(c.children) == 0 })
 		sort.Strings(values)
 		for _, v := range values {
 			b.WriteString(v)
