@@ -137,7 +137,7 @@ func TestPreHashRejects(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{``, `{`, `{} {}`, `{"type": "ObjectEvent"} x`} {
+	for _, bad := range []string{``, `{`, `{} {}`, `{"type": "ObjectEvent"} x`, `{"type": "ObjectEvent"}]`} {
 		if _, err := HashID(json.RawMessage(bad), nil); err == nil {
 			t.Errorf("HashID(%q) accepted malformed JSON", bad)
 		}

@@ -4,7 +4,16 @@
 //
 // The canonical pre-hash string follows the reference implementation,
 // github.com/RalphTro/epcis-event-hash-generator, in its CBV 2.0 mode, and
-// is checked against that project's published examples (testdata/).
+// is checked against that project's published examples (testdata/). Where
+// the reference relies on a JSON-LD processor we approximate it:
+//   - bare CBV values ("shipping") are expanded for the properties the
+//     EPCIS context types as vocabulary, and other strings equal to one of
+//     them are expanded as the reference does, but within the event rather
+//     than the whole document;
+//   - code lists of the GS1 Web Vocabulary outside EPCIS and CBV (master
+//     data such as locationRoleType) are not expanded;
+//   - a date-time without a time zone is read as UTC, not as the machine's
+//     local time.
 package eventhash
 
 import (
@@ -14,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -44,8 +54,8 @@ func PreHash(event json.RawMessage, context map[string]string) (string, error) {
 	if err := dec.Decode(&v); err != nil {
 		return "", fmt.Errorf("eventhash: %w", err)
 	}
-	if dec.More() {
-		return "", fmt.Errorf("eventhash: more than one JSON value")
+	if _, err := dec.Token(); err != io.EOF {
+		return "", errors.New("eventhash: data after the event's JSON object")
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {

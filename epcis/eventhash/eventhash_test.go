@@ -137,29 +137,41 @@ func TestReferenceExamples(t *testing.T) {
 }
 
 // splitPreHash cuts a pre-hash string before each property name so that a
-// difference shows as a few lines rather than one long one.
+// difference shows as a few short lines rather than one long one.
 func splitPreHash(s string) []string {
+	var names []string
+	var walk func([]field)
+	walk = func(fs []field) {
+		for _, f := range fs {
+			names = append(names, f.name)
+			walk(f.sub)
+		}
+	}
+	walk(propertyOrder)
+	names = append(names, "ilmd", "type=", "bizTransaction=", "source=", "destination=")
 	var parts []string
 	start := 0
 	for i := 1; i < len(s); i++ {
-		if s[i] == '{' || (s[i-1] >= 'a' && s[i-1] <= 'z' && strings.HasPrefix(s[i:], "List")) {
+		if s[i] == '{' {
+			parts, start = append(parts, s[start:i]), i
+			if end := strings.IndexByte(s[i:], '}'); end > 0 {
+				i += end
+			}
 			continue
 		}
-		if s[i-1] != '=' && s[i] >= 'a' && s[i] <= 'z' && i+1 < len(s) && isPropertyStart(s[i:]) {
-			parts = append(parts, s[start:i])
-			start = i
+		if s[i-1] == '=' || s[i-1] == '/' {
+			continue
+		}
+		longest := ""
+		for _, n := range names {
+			if len(n) > len(longest) && strings.HasPrefix(s[i:], n) {
+				longest = n
+			}
+		}
+		if longest != "" {
+			parts, start = append(parts, s[start:i]), i
+			i += len(longest) - 1
 		}
 	}
 	return append(parts, s[start:])
-}
-
-func isPropertyStart(s string) bool {
-	for _, p := range []string{"eventTime", "epc", "quantity", "action", "bizStep", "disposition", "readPoint",
-		"bizLocation", "type=", "bizTransaction=", "source=", "destination=", "sensor", "ilmd", "parentID",
-		"childEPCs", "input", "output", "transformationID", "persistentDisposition", "uom="} {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
 }
