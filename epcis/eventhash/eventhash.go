@@ -13,7 +13,9 @@
 //   - code lists of the GS1 Web Vocabulary outside EPCIS and CBV (master
 //     data such as locationRoleType) are not expanded;
 //   - a date-time without a time zone is read as UTC, not as the machine's
-//     local time.
+//     local time;
+//   - an event's own @context is not hashed (the reference would hash it
+//     like a user extension).
 package eventhash
 
 import (
@@ -66,6 +68,9 @@ func PreHash(event json.RawMessage, context map[string]string) (string, error) {
 		return "", ErrNoType
 	}
 
+	// An event's own @context only binds prefixes (the caller passes them
+	// in context); the reference would hash it as if it were an extension.
+	delete(obj, "@context")
 	expandBareVocabulary(obj)
 
 	ns := namespaces{

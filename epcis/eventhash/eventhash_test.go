@@ -2,6 +2,7 @@ package eventhash
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -174,4 +175,80 @@ func splitPreHash(s string) []string {
 		}
 	}
 	return append(parts, s[start:])
+}
+
+func TestPreHashRejects(t *testing.T) {
+	tests := []struct {
+		name, event string
+		want        error
+	}{
+		{"array", `[]`, ErrNotObject},
+		{"string", `"ObjectEvent"`, ErrNotObject},
+		{"no type", `{"eventTime": "2020-01-01T00:00:00Z"}`, ErrNoType},
+		{"type not a string", `{"type": 5}`, ErrNoType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := HashID(json.RawMessage(tt.event), nil); !errors.Is(err, tt.want) {
+				t.Errorf("HashID = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{``, `{`, `{} {}`, `{"type": "ObjectEvent"} x`, `{"type": "ObjectEvent"}]`} {
+		if _, err := HashID(json.RawMessage(bad), nil); err == nil {
+			t.Errorf("HashID(%q) accepted malformed JSON", bad)
+		}
+	}
+}
+
+// What the hash must not depend on: key order, recordTime, eventID,
+// errorDeclaration, list order, the spelling of EPCs, CBV values and times.
+func TestHashIDIgnoresPresentation(t *testing.T) {
+	base := `{"type":"ObjectEvent","eventTime":"2020-03-04T11:00:30.000+01:00","eventTimeZoneOffset":"+01:00",
+		"epcList":["urn:epc:id:sgtin:4012345.011111.9876","urn:epc:id:sgtin:4012345.011111.5432"],
+		"action":"OBSERVE","bizStep":"shipping","quantityList":[{"epcClass":"urn:epc:class:lgtin:4012345.012345.998877","quantity":200}]}`
+	same := []string{
+		`{"action":"OBSERVE","bizStep":"urn:epcglobal:cbv:bizstep:shipping","type":"ObjectEvent",
+		"eventTimeZoneOffset":"+01:00","eventTime":"2020-03-04T10:00:30Z","recordTime":"2021-01-01T00:00:00Z",
+		"eventID":"urn:uuid:1","epcList":["https://id.gs1.org/01/04012345111118/21/5432","urn:epc:id:sgtin:4012345.011111.9876"],
+		"quantityList":[{"epcClass":"https://id.gs1.org/01/04012345123456/10/998877","quantity":200.0}],
+		"errorDeclaration":{"declarationTime":"2021-01-01T00:00:00Z"}}`,
+		`{"@context":["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],
+		"type":"ObjectEvent","eventTime":"2020-03-04T11:00:30.0004+01:00","eventTimeZoneOffset":"+01:00",
+		"epcList":["urn:epc:id:sgtin:4012345.011111.5432","urn:epc:id:sgtin:4012345.011111.9876"],
+		"action":"OBSERVE","bizStep":"https://ref.gs1.org/cbv/BizStep-shipping",
+		"quantityList":[{"epcClass":"urn:epc:class:lgtin:4012345.012345.998877","quantity":"200"}]}`,
+	}
+	want, err := HashID(json.RawMessage(base), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(want, "ni:///sha-256;") || !strings.HasSuffix(want, "?ver=CBV2.0") || len(want) != len("ni:///sha-256;?ver=CBV2.0")+64 {
+		t.Fatalf("HashID = %q, not an ni URI of a SHA-256", want)
+	}
+	for i, ev := range same {
+		if got, err := HashID(json.RawMessage(ev), nil); err != nil || got != want {
+			pre, _ := PreHash(json.RawMessage(ev), nil)
+			basePre, _ := PreHash(json.RawMessage(base), nil)
+			t.Errorf("variant %d: HashID = %s, %v; want %s\nours: %s\nbase: %s", i, got, err, want, pre, basePre)
+		}
+	}
+	different := strings.Replace(base, `"quantity":200`, `"quantity":201`, 1)
+	if got, _ := HashID(json.RawMessage(different), nil); got == want {
+		t.Error("a different quantity gave the same hash ID")
+	}
+}
+
+func TestContextPrefixes(t *testing.T) {
+	got, err := ContextPrefixes(json.RawMessage(`["https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
+		{"example": "http://ns.example.com/epcis/"}, {"n": 5}, {}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got["example"] != "http://ns.example.com/epcis/" {
+		t.Errorf("ContextPrefixes = %v", got)
+	}
+	if _, err := ContextPrefixes(json.RawMessage(`[`)); err == nil {
+		t.Error("ContextPrefixes accepted malformed JSON")
+	}
 }
