@@ -252,3 +252,25 @@ func TestContextPrefixes(t *testing.T) {
 		t.Error("ContextPrefixes accepted malformed JSON")
 	}
 }
+
+// Legacy XML-in-JSON extensions: "@xmlns:prefix" declares the namespace
+// and "#text" the element's text. The expected tail is the reference's
+// pre-hash of its ReferenceEventHashAlgorithm.jsonld as published at commit
+// 0099dc1b51281bb28d9f761bed097c307c8f7570.
+func TestPreHashXMLNamespaces(t *testing.T) {
+	event := `{"type": "ObjectEvent", "eventTime": "2020-03-04T11:00:30.000+01:00", "eventTimeZoneOffset": "+01:00",
+		"example:myField1": {"@xmlns:example": "https://ns.example.com/epcis", "example:mySubField1": "2", "example:mySubField2": "5"},
+		"example:myField2": {"@xmlns:example": "https://ns.example.com/epcis", "#text": "0"},
+		"example:myField3": {"@xmlns:example": "https://ns.example.com/epcis", "example:mySubField3": ["3", "1"]}}`
+	want := "{https://ns.example.com/epcis}myField1{https://ns.example.com/epcis}mySubField1=2" +
+		"{https://ns.example.com/epcis}mySubField2=5{https://ns.example.com/epcis}myField2=0" +
+		"{https://ns.example.com/epcis}myField3{https://ns.example.com/epcis}mySubField3=1" +
+		"{https://ns.example.com/epcis}mySubField3=3"
+	got, err := PreHash(json.RawMessage(event), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(got, "eventTimeZoneOffset=+01:00"+want) {
+		t.Errorf("PreHash = %s\nwant it to end with %s", got, want)
+	}
+}

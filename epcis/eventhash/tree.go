@@ -72,8 +72,13 @@ var ignoredKeys = map[string]bool{"#text": true, "rdfs:comment": true, "comment"
 func (ns namespaces) build(v any) (string, []*node) {
 	switch v := v.(type) {
 	case map[string]any:
+		// "#text" carries an XML element's text in JSON, taken as written.
 		var value string
-		if t, ok := v["#text"]; ok {
+		switch t := v["#text"].(type) {
+		case string:
+			value = t
+		case nil:
+		default:
 			value, _ = ns.build(t)
 		}
 		var children []*node
