@@ -60,7 +60,9 @@ var (
 	}
 )
 
-// Never hashed: they differ between copies of the same event.
+// Never hashed: recordTime and eventID differ between copies of one event,
+// an errorDeclaration is added to it later, type is already the prefix, and
+// certificationInfo is outside the CBV 2.0 property order.
 var excludedFromHash = []string{"recordTime", "eventID", "type", "errorDeclaration", "certificationInfo"}
 
 // displayName drops the sensorElementList wrapper, which CBV 2.0 leaves
