@@ -29,6 +29,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"batchtrack/gs1"
 )
 
 var (
@@ -116,17 +118,56 @@ func ContextPrefixes(atContext json.RawMessage) (map[string]string, error) {
 	return prefixes, nil
 }
 
-// CBV code list values may be written bare ("shipping"); JSON-LD expansion
-// with the EPCIS context turns them into web URIs. Without a JSON-LD
-// processor we expand the properties the context types as vocabulary.
-const (
-	cbvBizStep = "https://ref.gs1.org/cbv/BizStep-"
-	cbvDisp    = "https://ref.gs1.org/cbv/Disp-"
-	cbvBTT     = "https://ref.gs1.org/cbv/BTT-"
-	cbvSDT     = "https://ref.gs1.org/cbv/SDT-"
-	cbvER      = "https://ref.gs1.org/cbv/ER-"
-	gs1Voc     = "https://ref.gs1.org/voc/"
+// CBV code list values may be written bare ("shipping"): the EPCIS 2.0
+// JSON-LD context maps these terms, property by property, to web URIs.
+// Bare values outside these lists are not expanded, as JSON-LD would not.
+type codeList struct {
+	prefix string
+	terms  []string
+}
+
+var (
+	bizSteps     = codeList{"https://ref.gs1.org/cbv/BizStep-", gs1.BizSteps}
+	dispositions = codeList{"https://ref.gs1.org/cbv/Disp-", gs1.Dispositions}
+	bizTxTypes   = codeList{"https://ref.gs1.org/cbv/BTT-", []string{"bol", "cert", "desadv", "inv", "pedigree", "po",
+		"poc", "prodorder", "recadv", "rma", "testprd", "testres", "upevt"}}
+	srcDestTypes = codeList{"https://ref.gs1.org/cbv/SDT-", []string{"owning_party", "possessing_party", "location"}}
+	errorReasons = codeList{"https://ref.gs1.org/cbv/ER-", []string{"did_not_occur", "incorrect_data"}}
+	components   = codeList{"https://ref.gs1.org/cbv/Comp-", []string{"x", "y", "z", "axial_distance", "azimuth",
+		"height", "spherical_radius", "polar_angle", "elevation_angle", "easting", "northing", "latitude",
+		"longitude", "altitude"}}
+	sensorExceptions = codeList{"https://ref.gs1.org/voc/", []string{"ALARM_CONDITION", "ERROR_CONDITION"}}
+	measurementTypes = codeList{"https://ref.gs1.org/voc/", []string{"AbsoluteHumidity", "AbsorbedDose",
+		"AbsorbedDoseRate", "Acceleration", "Radioactivity", "Altitude", "AmountOfSubstance",
+		"AmountOfSubstancePerUnitVolume", "Angle", "AngularAcceleration", "AngularMomentum", "AngularVelocity",
+		"Area", "Capacitance", "Conductance", "Conductivity", "Count", "Density", "Dimensionless",
+		"DoseEquivalent", "DoseEquivalentRate", "DynamicViscosity", "ElectricCharge", "ElectricCurrent",
+		"ElectricCurrentDensity", "ElectricFieldStrength", "Energy", "Exposure", "Force", "Frequency",
+		"Illuminance", "Inductance", "Irradiance", "KinematicViscosity", "Length", "LinearMomentum", "Luminance",
+		"LuminousFlux", "LuminousIntensity", "MagneticFlux", "MagneticFluxDensity", "MagneticVectorPotential",
+		"Mass", "MassConcentration", "MassFlowRate", "MassPerAreaTime", "MemoryCapacity", "MolalityOfSolute",
+		"MolarEnergy", "MolarMass", "MolarVolume", "Power", "Pressure", "RadiantFlux", "RadiantIntensity",
+		"RelativeHumidity", "Resistance", "Resistivity", "SolidAngle", "SpecificVolume", "Speed",
+		"SurfaceDensity", "SurfaceTension", "Temperature", "Time", "Torque", "Voltage", "Volume",
+		"VolumeFlowRate", "VolumeFraction", "VolumetricFlux", "Wavenumber"}}
 )
+
+// expand returns the web URI a value of this code list stands for: a term
+// of the list, or a CURIE in the context's protected cbv and gs1 prefixes.
+func (l codeList) expand(v any) (string, bool) {
+	s, ok := v.(string)
+	switch {
+	case !ok:
+		return "", false
+	case slices.Contains(l.terms, s):
+		return l.prefix + s, true
+	case strings.HasPrefix(s, "cbv:"):
+		return "https://ref.gs1.org/cbv/" + s[len("cbv:"):], true
+	case strings.HasPrefix(s, "gs1:"):
+		return "https://ref.gs1.org/voc/" + s[len("gs1:"):], true
+	}
+	return "", false
+}
 
 var expandedPrefixes = []string{"https://ref.gs1.org/cbv", "https://gs1.org/voc", "https://ref.gs1.org/voc"}
 
@@ -135,19 +176,10 @@ var expandedPrefixes = []string{"https://ref.gs1.org/cbv", "https://gs1.org/voc"
 // vocabulary value is replaced by that value.
 func expandBareVocabulary(event map[string]any) {
 	expanded := map[string]bool{}
-	add := func(v any, prefix string) {
-		s, ok := v.(string)
-		if !ok || s == "" {
-			return
+	add := func(v any, l codeList) {
+		if uri, ok := l.expand(v); ok {
+			expanded[uri] = true
 		}
-		if !strings.Contains(s, ":") {
-			s = prefix + s
-		} else if p, local, _ := strings.Cut(s, ":"); p == "cbv" {
-			s = "https://ref.gs1.org/cbv/" + local
-		} else if p == "gs1" {
-			s = gs1Voc + local
-		}
-		expanded[s] = true
 	}
 	each := func(v any, f func(any)) {
 		if list, ok := v.([]any); ok {
@@ -164,19 +196,20 @@ func expandBareVocabulary(event map[string]any) {
 		}
 		return nil
 	}
-	add(event["bizStep"], cbvBizStep)
-	add(event["disposition"], cbvDisp)
+	add(event["bizStep"], bizSteps)
+	add(event["disposition"], dispositions)
 	for _, k := range []string{"set", "unset"} {
-		each(field(event["persistentDisposition"], k), func(v any) { add(v, cbvDisp) })
+		each(field(event["persistentDisposition"], k), func(v any) { add(v, dispositions) })
 	}
-	each(event["bizTransactionList"], func(v any) { add(field(v, "type"), cbvBTT) })
-	each(event["sourceList"], func(v any) { add(field(v, "type"), cbvSDT) })
-	each(event["destinationList"], func(v any) { add(field(v, "type"), cbvSDT) })
-	add(field(event["errorDeclaration"], "reason"), cbvER)
+	each(event["bizTransactionList"], func(v any) { add(field(v, "type"), bizTxTypes) })
+	each(event["sourceList"], func(v any) { add(field(v, "type"), srcDestTypes) })
+	each(event["destinationList"], func(v any) { add(field(v, "type"), srcDestTypes) })
+	add(field(event["errorDeclaration"], "reason"), errorReasons)
 	each(event["sensorElementList"], func(el any) {
 		each(field(el, "sensorReport"), func(r any) {
-			add(field(r, "type"), gs1Voc)
-			add(field(r, "exception"), gs1Voc)
+			add(field(r, "type"), measurementTypes)
+			add(field(r, "exception"), sensorExceptions)
+			add(field(r, "component"), components)
 		})
 	})
 	var walkValues func(v any)

@@ -285,3 +285,45 @@ func TestPreHashXMLNamespaces(t *testing.T) {
 		t.Errorf("PreHash = %s\nwant it to end with %s", got, want)
 	}
 }
+
+// CBV values written bare are expanded only where the EPCIS context lists
+// them; like the reference, any other string equal to the last segment of
+// exactly one expanded value in the event is expanded too.
+func TestPreHashBareVocabulary(t *testing.T) {
+	tests := []struct {
+		name, fields string
+		want         []string // substrings of the pre-hash
+		notWant      []string
+	}{
+		{"bizStep", `"bizStep": "shipping"`, []string{"bizStep=https://ref.gs1.org/cbv/BizStep-shipping"}, nil},
+		{"unknown bizStep stays", `"bizStep": "teleporting"`, []string{"bizStep=teleporting"}, []string{"BizStep-teleporting"}},
+		{"CURIE", `"disposition": "cbv:Disp-active"`, []string{"disposition=https://ref.gs1.org/cbv/Disp-active"}, nil},
+		{"URN", `"disposition": "urn:epcglobal:cbv:disp:active"`, []string{"disposition=https://ref.gs1.org/cbv/Disp-active"}, nil},
+		{"extension value equal to a used term", `"bizStep": "shipping", "example:step": "shipping"`,
+			[]string{"{https://ns.example.com/epcis/}step=https://ref.gs1.org/cbv/BizStep-shipping"}, nil},
+		{"extension value alone stays", `"example:step": "shipping"`, []string{"{https://ns.example.com/epcis/}step=shipping"}, nil},
+		{"sensor", `"sensorElementList": [{"sensorReport": [{"type": "Temperature", "component": "latitude", "exception": "ALARM_CONDITION"}]}]`,
+			[]string{"type=https://ref.gs1.org/voc/Temperature", "exception=https://ref.gs1.org/voc/ALARM_CONDITION",
+				"component=https://ref.gs1.org/cbv/Comp-latitude"}, nil},
+	}
+	ctx := map[string]string{"example": "https://ns.example.com/epcis/"}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			event := `{"type": "ObjectEvent", "eventTime": "2020-03-04T11:00:30Z", "eventTimeZoneOffset": "+00:00", ` + tt.fields + `}`
+			got, err := PreHash(json.RawMessage(event), ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("PreHash = %s\nwant it to contain %s", got, w)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(got, w) {
+					t.Errorf("PreHash = %s\nwant it not to contain %s", got, w)
+				}
+			}
+		})
+	}
+}
