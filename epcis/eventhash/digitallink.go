@@ -25,7 +25,9 @@ const (
 	dlChar   = `[\x22\x27\x2D\x2E\x30-\x39\x3B-\x3F\x41-\x5A\x5F\x61-\x7A]`
 )
 
-func variable(class string, total int) string {
+// cpAndReference matches a 6 to 12 digit company prefix, a dot and a
+// reference of class characters, at most total characters in all.
+func cpAndReference(class string, total int) string {
 	var alts []string
 	for cp := 6; cp <= 12; cp++ {
 		alts = append(alts, `(\d{`+strconv.Itoa(cp)+`}\.`+class+`{1,`+strconv.Itoa(total-cp)+`})`)
@@ -33,8 +35,8 @@ func variable(class string, total int) string {
 	return "(" + strings.Join(alts, "|") + ")"
 }
 
-// epcScheme converts one EPC URI scheme; parts are the URI's text after the
-// scheme prefix, split at its first dot.
+// epcScheme converts one EPC URI scheme: convert gets the company prefix
+// and the text after the dot that ends it.
 type epcScheme struct {
 	prefix  string
 	pattern *regexp.Regexp
@@ -74,7 +76,7 @@ var epcSchemes = []epcScheme{
 	scheme("urn:epc:id:grai:", cp12dots+`\.`+epcChar+`{1,16}`, func(cp, rest string) string {
 		return "https://id.gs1.org/8003/" + withCheck("0"+cp+rest[:12-len(cp)]) + rest[13-len(cp):]
 	}),
-	scheme("urn:epc:id:giai:", variable(epcChar, 30), func(cp, rest string) string {
+	scheme("urn:epc:id:giai:", cpAndReference(epcChar, 30), func(cp, rest string) string {
 		return "https://id.gs1.org/8004/" + cp + rest
 	}),
 	scheme("urn:epc:id:gsrn:", cp17, func(cp, rest string) string {
@@ -86,14 +88,14 @@ var epcSchemes = []epcScheme{
 	scheme("urn:epc:id:gdti:", cp12dots+epcChar+`{1,20}`, func(cp, rest string) string {
 		return "https://id.gs1.org/253/" + withCheck(cp+rest[:12-len(cp)]) + rest[13-len(cp):]
 	}),
-	scheme("urn:epc:id:cpi:", variable(cpiChar, 30)+`\.\d{1,12}`, func(cp, rest string) string {
+	scheme("urn:epc:id:cpi:", cpAndReference(cpiChar, 30)+`\.\d{1,12}`, func(cp, rest string) string {
 		dot := strings.LastIndexByte(rest, '.')
 		return "https://id.gs1.org/8010/" + cp + rest[:dot] + "/8011/" + rest[dot+1:]
 	}),
 	scheme("urn:epc:id:sgcn:", cp12+`\.\d{1,12}`, func(cp, rest string) string {
 		return "https://id.gs1.org/255/" + withCheck(cp+rest[:12-len(cp)]) + rest[13-len(cp):]
 	}),
-	scheme("urn:epc:id:ginc:", variable(epcChar, 30), func(cp, rest string) string {
+	scheme("urn:epc:id:ginc:", cpAndReference(epcChar, 30), func(cp, rest string) string {
 		return "https://id.gs1.org/401/" + cp + rest
 	}),
 	scheme("urn:epc:id:gsin:", cp16, func(cp, rest string) string {
@@ -124,7 +126,7 @@ var epcSchemes = []epcScheme{
 	scheme("urn:epc:idpat:sgcn:", cp12dots+`\.\*`, func(cp, rest string) string {
 		return "https://id.gs1.org/255/" + withCheck(cp+rest[:12-len(cp)])
 	}),
-	scheme("urn:epc:idpat:cpi:", variable(cpiChar, 30)+`\.\*`, func(cp, rest string) string {
+	scheme("urn:epc:idpat:cpi:", cpAndReference(cpiChar, 30)+`\.\*`, func(cp, rest string) string {
 		return "https://id.gs1.org/8010/" + cp + rest[:strings.LastIndexByte(rest, '.')]
 	}),
 	scheme("urn:epc:idpat:itip:", cp13+`\.\d{2}\.\d{2}\.\*`, func(cp, rest string) string {

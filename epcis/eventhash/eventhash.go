@@ -92,7 +92,8 @@ func PreHash(event json.RawMessage, context map[string]string) (string, error) {
 }
 
 // ContextPrefixes returns the prefix to IRI bindings of an EPCIS document's
-// @context: the string-valued entries of its objects.
+// (or event's) @context: the string-valued entries of its objects, whether
+// @context is one object or a list. Context URLs bind no prefix.
 func ContextPrefixes(atContext json.RawMessage) (map[string]string, error) {
 	var v any
 	if err := json.Unmarshal(atContext, &v); err != nil {
