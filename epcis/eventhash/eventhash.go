@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"slices"
 )
 
 var (
@@ -115,5 +114,3 @@ func ContextPrefixes(atContext json.RawMessage) (map[string]string, error) {
 	}
 	return prefixes, nil
 }
-
-func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }

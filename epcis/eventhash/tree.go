@@ -2,6 +2,8 @@ package eventhash
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -82,7 +84,9 @@ func (ns namespaces) build(v any) (string, []*node) {
 			value, _ = ns.build(t)
 		}
 		var children []*node
-		for _, k := range sortedKeys(v) {
+		// Sorted: the reference sorts what it hashes, except the type and
+		// value of a pair, which are put in order below.
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			if ignoredKeys[k] || strings.HasPrefix(k, "@xmlns") {
 				continue
 			}
