@@ -13,9 +13,18 @@ import (
 // skipped: the official GS1 files are not part of the project.
 func gs1Dir(t testing.TB) string {
 	t.Helper()
+	dir, err := findGS1Dir()
+	if err != nil {
+		t.Skipf("the official GS1 files are not available (the shared/gs1 folder beside the checkout): %v: skipped", err)
+	}
+	return dir
+}
+
+// findGS1Dir walks up from the package to go.mod, then to ../shared/gs1.
+func findGS1Dir() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
@@ -23,15 +32,15 @@ func gs1Dir(t testing.TB) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("no go.mod above the package: cannot find ../shared/gs1")
+			return "", errors.New("no go.mod above the package")
 		}
 		dir = parent
 	}
 	gs1 := filepath.Join(dir, "..", "shared", "gs1")
 	if _, err := os.Stat(gs1); err != nil {
-		t.Skipf("the official GS1 files are not at %s (the shared/gs1 folder beside the checkout): skipped", gs1)
+		return "", err
 	}
-	return gs1
+	return gs1, nil
 }
 
 // documents lists the JSON files under dir/sub.
