@@ -40,4 +40,3 @@ func FuzzReadDocument(f *testing.F) {
 		MatchKey(string(data))
 	})
 }
-
