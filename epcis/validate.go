@@ -138,6 +138,38 @@ func (c *checker) uri(path string, n *node) (string, bool) {
 	return s, true
 }
 
+// epcURI checks an identifier: an absolute URI and, when it names an EPC
+// URN scheme of TDS 2.0 that Key reads, a well-formed one (the schema
+// asks only for a URI, but a malformed URN would key to itself and
+// silently break tracing).
+func (c *checker) epcURI(path string, n *node) (string, bool) {
+	s, ok := c.uri(path, n)
+	if !ok {
+		return "", false
+	}
+	if scheme, ok := epcURNScheme(s); ok && Key(s) == s {
+		c.fail(path, "%q is not a valid %s EPC URN (GS1 Tag Data Standard 2.0)", s, scheme)
+		return "", false
+	}
+	return s, true
+}
+
+// epcURNScheme is the scheme of an EPC URN that Key knows ("sgtin").
+func epcURNScheme(s string) (string, bool) {
+	rest, ok := strings.CutPrefix(s, "urn:epc:")
+	if !ok {
+		return "", false
+	}
+	kind, rest, _ := strings.Cut(rest, ":")
+	scheme, _, _ := strings.Cut(rest, ":")
+	switch kind + ":" + scheme {
+	case "id:sgtin", "id:sscc", "id:sgln", "id:pgln", "id:grai", "id:giai", "id:gsrn", "id:gsrnp", "id:gdti",
+		"id:sgcn", "id:cpi", "id:ginc", "id:gsin", "id:itip", "id:upui", "class:lgtin":
+		return scheme, true
+	}
+	return "", false
+}
+
 func (c *checker) time(path string, n *node) (time.Time, bool) {
 	s, ok := c.str(path, n)
 	if !ok {
@@ -414,7 +446,7 @@ func (c *checker) field(path, name string, n *node) {
 	case "outputQuantityList":
 		c.quantities(path, n, RoleOutput)
 	case "parentID":
-		if s, ok := c.uri(path, n); ok {
+		if s, ok := c.epcURI(path, n); ok {
 			c.ev.Identifiers = append(c.ev.Identifiers, Identifier{Role: RoleParent, Key: Key(s), URI: s})
 		}
 	case "bizStep":
@@ -462,7 +494,7 @@ func (c *checker) epcs(path string, n *node, role string, unique bool) {
 	}
 	seen := map[string]bool{}
 	for i, it := range n.items {
-		s, ok := c.uri(pointer(path, i), it)
+		s, ok := c.epcURI(pointer(path, i), it)
 		if !ok {
 			continue
 		}
@@ -488,7 +520,7 @@ func (c *checker) quantities(path string, n *node, role string) {
 			mp := pointer(p, m.name)
 			switch m.name {
 			case "epcClass":
-				if s, ok := c.uri(mp, m.value); ok {
+				if s, ok := c.epcURI(mp, m.value); ok {
 					id.URI, id.Key = s, Key(s)
 				}
 			case "quantity":
@@ -568,7 +600,7 @@ func (c *checker) location(path string, n *node) string {
 		c.fail(path, "id is required")
 		return ""
 	}
-	s, ok := c.uri(pointer(path, "id"), id)
+	s, ok := c.epcURI(pointer(path, "id"), id)
 	if !ok {
 		return ""
 	}
@@ -594,7 +626,7 @@ func (c *checker) typedList(path string, n *node, minItems int, idField string, 
 			case "type":
 				t.Type = c.vocabulary(mp, m.value, voc)
 			case idField:
-				if s, ok := c.uri(mp, m.value); ok {
+				if s, ok := c.epcURI(mp, m.value); ok {
 					t.ID, t.Key = s, Key(s)
 				}
 			default:
