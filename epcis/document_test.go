@@ -104,6 +104,10 @@ func TestReadDocumentProjectsAndNormalises(t *testing.T) {
 		t.Errorf("Raw:\n%s\nwant\n%s", ev.Raw, wantRaw)
 	}
 	ev.Raw = nil
+	if !strings.HasPrefix(ev.HashID, "ni:///sha-256;") {
+		t.Errorf("HashID %q", ev.HashID)
+	}
+	ev.HashID = "" // TestHashID checks it
 	want := Event{
 		Context:        map[string]string{"late": "https://late.example.com/"},
 		Type:           "ObjectEvent",
@@ -146,6 +150,10 @@ func TestProjectionOfEveryField(t *testing.T) {
 		}
 	}
 	ev.Raw = nil
+	if !strings.HasPrefix(ev.HashID, "ni:///sha-256;") {
+		t.Errorf("HashID %q", ev.HashID)
+	}
+	ev.HashID = "" // TestHashID checks it
 	want := Event{
 		Context:                    map[string]string{"ex": "https://ex.example.com/"},
 		Type:                       "TransformationEvent",

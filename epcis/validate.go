@@ -301,6 +301,7 @@ func checkEvent(raw []byte, docCtx map[string]string, index int, base string) (E
 	if len(c.errs) > 0 {
 		return Event{}, c.errs
 	}
+	c.ev.HashID = c.hashID(root)
 	c.ev.Raw = applyEdits(raw, c.edits) // a copy: raw may be the decoder's buffer
 	for p := range c.used {
 		if c.ev.Context == nil {
