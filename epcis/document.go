@@ -137,6 +137,8 @@ func syntaxError(docErr *DocumentError, dec *jsontext.Decoder, err error) {
 var headerFields = []string{"@context", "id", "type", "schemaVersion", "creationDate", "instanceIdentifier",
 	"sender", "receiver", "epcisHeader", "epcisBody"}
 
+var queryHeaderFields = []string{"@context", "id", "type", "schemaVersion", "creationDate", "epcisBody"}
+
 // readHeader reads the document's top-level fields but epcisBody.
 func readHeader(r io.Reader, docErr *DocumentError) (DocumentHeader, bool) {
 	h := DocumentHeader{Other: map[string]jsontext.Value{}}
@@ -221,9 +223,13 @@ func readHeader(r io.Reader, docErr *DocumentError) (DocumentHeader, bool) {
 	// Unknown top-level fields are extensions, checked once the
 	// document's own prefixes are known.
 	c.ctx = h.Context
+	fields := headerFields
+	if h.Type == "EPCISQueryDocument" {
+		fields = queryHeaderFields
+	}
 	for name := range h.Other {
-		if !containsString(headerFields, name) && (h.Type != "EPCISQueryDocument" || name != "instanceIdentifier") {
-			c.extensionName("", name, "an EPCIS document")
+		if !containsString(fields, name) {
+			c.extensionName("", name, "an "+h.Type)
 		}
 	}
 	if _, ok := h.Other["@context"]; !ok {

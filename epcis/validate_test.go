@@ -228,6 +228,17 @@ var mutations = []mutation{
 	{"document without schemaVersion", func(doc, _ map[string]any) { delete(doc, "schemaVersion") }, false, ""},
 	{"document bad creationDate", func(doc, _ map[string]any) { doc["creationDate"] = "today" }, false, ""},
 	{"document un-namespaced field", func(doc, _ map[string]any) { doc["note"] = "x" }, false, ""},
+	{"query document with a sender", func(doc, _ map[string]any) {
+		doc["type"] = "EPCISQueryDocument"
+		doc["sender"] = "urn:epc:id:pgln:0614141.00777"
+		doc["epcisBody"] = map[string]any{"queryResults": map[string]any{"queryName": "SimpleEventQuery",
+			"resultsBody": doc["epcisBody"]}}
+	}, false, ""},
+	{"query document", func(doc, _ map[string]any) {
+		doc["type"] = "EPCISQueryDocument"
+		doc["epcisBody"] = map[string]any{"queryResults": map[string]any{"queryName": "SimpleEventQuery",
+			"resultsBody": doc["epcisBody"]}}
+	}, true, ""},
 	{"document @context late prefix", func(doc, ev map[string]any) {
 		doc["@context"] = []any{"https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", map[string]any{"late": "https://late.example.com/"}}
 		ev["late:field"] = 1
