@@ -139,3 +139,43 @@ func TestOpenEPCISInvalidDocumentsAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// Every GS1 identifier of the official examples, URN or Digital Link,
+// has a GS1 key, and the key's Digital Link keys back to it.
+func TestOfficialIdentifiersHaveKeys(t *testing.T) {
+	seen := 0
+	for _, path := range validDocuments(t) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ReadDocument(bytes.NewReader(data), func(i int, ev Event) error {
+			uris := []string{}
+			for _, id := range ev.Identifiers {
+				uris = append(uris, id.URI)
+			}
+			for _, list := range [][]Typed{ev.BizTransactions, ev.Sources, ev.Destinations} {
+				for _, typed := range list {
+					uris = append(uris, typed.ID)
+				}
+			}
+			for _, uri := range uris {
+				_, known := epcURNScheme(uri)
+				if !known && !strings.HasPrefix(uri, "https://id.gs1.org/") {
+					continue
+				}
+				seen++
+				k := Key(uri)
+				if k == uri {
+					t.Errorf("%s event %d: %s has no GS1 key", filepath.Base(path), i, uri)
+				} else if back := Key(DigitalLink(k)); back != k {
+					t.Errorf("%s: %s keys to %s, whose Digital Link keys to %s", filepath.Base(path), uri, k, back)
+				}
+			}
+			return nil
+		})
+	}
+	if seen < 50 {
+		t.Errorf("only %d GS1 identifiers in the official examples", seen)
+	}
+}
