@@ -154,6 +154,7 @@ func readHeader(r io.Reader, docErr *DocumentError) (DocumentHeader, bool) {
 	dec.ReadToken()
 	hasBody := false
 	c := &checker{index: -1, used: map[string]bool{}}
+	var headers []*node // epcisHeader, whose extensions need the prefixes
 	for dec.PeekKind() != '}' {
 		tok, err := dec.ReadToken()
 		if err != nil {
@@ -210,7 +211,9 @@ func readHeader(r io.Reader, docErr *DocumentError) (DocumentHeader, bool) {
 		case "instanceIdentifier", "sender", "receiver":
 			c.str(path, n)
 		case "epcisHeader":
-			c.object(path, n)
+			if c.object(path, n) {
+				headers = append(headers, n)
+			}
 		}
 	}
 	if _, err := dec.ReadToken(); err != nil {
@@ -230,6 +233,13 @@ func readHeader(r io.Reader, docErr *DocumentError) (DocumentHeader, bool) {
 	for name := range h.Other {
 		if !containsString(fields, name) {
 			c.extensionName("", name, "an "+h.Type)
+		}
+	}
+	for _, n := range headers {
+		for _, m := range n.members {
+			if m.name != "epcisMasterData" {
+				c.extensionName("/epcisHeader", m.name, "epcisHeader")
+			}
 		}
 	}
 	if _, ok := h.Other["@context"]; !ok {
@@ -278,7 +288,7 @@ func validVersion(s string) bool {
 // calling fn (when not nil) for the valid ones.
 func readEvents(r io.Reader, h DocumentHeader, docErr *DocumentError, fn func(int, Event) error) error {
 	dec := jsontext.NewDecoder(r)
-	found := false
+	found, queryName := false, false
 	var walk func(path string, want []string) error
 	// walk descends through the objects named by want to the eventList.
 	walk = func(path string, want []string) error {
@@ -295,6 +305,11 @@ func readEvents(r io.Reader, h DocumentHeader, docErr *DocumentError, fn func(in
 			name := tok.String()
 			p := pointer(path, name)
 			switch {
+			case path == "/epcisBody/queryResults" && name == "queryName":
+				queryName = dec.PeekKind() == '"'
+				if err := dec.SkipValue(); err != nil {
+					return err
+				}
 			case len(want) > 0 && name == want[0]:
 				if err := walk(p, want[1:]); err != nil {
 					return err
@@ -345,6 +360,9 @@ func readEvents(r io.Reader, h DocumentHeader, docErr *DocumentError, fn func(in
 	}
 	if !found {
 		docErr.add(EventError{Index: -1, Path: "/epcisBody", Message: "eventList is required"})
+	}
+	if h.Type == "EPCISQueryDocument" && found && !queryName {
+		docErr.add(EventError{Index: -1, Path: "/epcisBody/queryResults", Message: "queryName is required (a string)"})
 	}
 	return nil
 }

@@ -239,6 +239,16 @@ var mutations = []mutation{
 		doc["epcisBody"] = map[string]any{"queryResults": map[string]any{"queryName": "SimpleEventQuery",
 			"resultsBody": doc["epcisBody"]}}
 	}, true, ""},
+	{"query document without queryName", func(doc, _ map[string]any) {
+		doc["type"] = "EPCISQueryDocument"
+		doc["epcisBody"] = map[string]any{"queryResults": map[string]any{"resultsBody": doc["epcisBody"]}}
+	}, false, ""},
+	{"epcisHeader with master data and an extension", func(doc, _ map[string]any) {
+		doc["epcisHeader"] = map[string]any{"epcisMasterData": map[string]any{"vocabularyList": []any{}}, "example:note": "x"}
+	}, true, ""},
+	{"epcisHeader un-namespaced field", func(doc, _ map[string]any) {
+		doc["epcisHeader"] = map[string]any{"note": "x"}
+	}, false, ""},
 	{"document @context late prefix", func(doc, ev map[string]any) {
 		doc["@context"] = []any{"https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", map[string]any{"late": "https://late.example.com/"}}
 		ev["late:field"] = 1
