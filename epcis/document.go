@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -231,7 +232,7 @@ func readHeader(r io.Reader, docErr *DocumentError) (DocumentHeader, bool) {
 		fields = queryHeaderFields
 	}
 	for name := range h.Other {
-		if !containsString(fields, name) {
+		if !slices.Contains(fields, name) {
 			c.extensionName("", name, "an "+h.Type)
 		}
 	}
@@ -264,15 +265,6 @@ func readHeader(r io.Reader, docErr *DocumentError) (DocumentHeader, bool) {
 	delete(h.Other, "schemaVersion")
 	delete(h.Other, "creationDate")
 	return h, len(docErr.Errors) == 0
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func validVersion(s string) bool {

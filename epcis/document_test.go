@@ -363,6 +363,10 @@ func TestRenderFormats(t *testing.T) {
 	if out, err := Render(json.RawMessage(`{}`), "", rt, FormatAsReceived); err != nil || string(out) != `{"recordTime":"2026-01-01T00:00:00Z"}` {
 		t.Errorf("empty event: %s, %v", out, err)
 	}
+	if out, err := Render(json.RawMessage(`{"eventID": "urn:uuid:kept"}`), "", rt, FormatAsReceived); err != nil ||
+		string(out) != `{"eventID": "urn:uuid:kept","recordTime":"2026-01-01T00:00:00Z"}` {
+		t.Errorf("event with its own eventID: %s, %v", out, err)
+	}
 	if _, err := Render(json.RawMessage(`[`), "", rt, FormatAsReceived); err == nil {
 		t.Error("invalid stored event rendered")
 	}

@@ -50,7 +50,8 @@ func translate(uri string, f Format) string {
 }
 
 // Render writes a stored event (Event.Raw) for a client: with eventID
-// set (added when absent), recordTime set, and its identifiers (EPC
+// set (added when absent; an empty eventID keeps the event's own),
+// recordTime set, and its identifiers (EPC
 // lists, parentID, quantity lists' epcClass, readPoint, bizLocation,
 // sources and destinations) in format f. Member order is kept; added
 // members go last.
@@ -74,16 +75,17 @@ func Render(raw json.RawMessage, eventID string, recordTime time.Time, f Format)
 		}
 	}
 	var added []string
-	rt := recordTime.Format(time.RFC3339Nano)
-	for name, value := range map[string]string{"eventID": eventID, "recordTime": rt} {
-		if n := root.get(name); n != nil {
-			edits = append(edits, edit{n.start, n.end, quote(value)})
-		} else if name == "eventID" && eventID != "" || name == "recordTime" {
-			added = append(added, string(quote(name))+":"+string(quote(value)))
+	for _, field := range []struct{ name, value string }{
+		{"eventID", eventID}, {"recordTime", recordTime.Format(time.RFC3339Nano)},
+	} {
+		if field.value == "" { // no eventID given: keep the event's own, if any
+			continue
 		}
-	}
-	if len(added) == 2 && !strings.HasPrefix(added[0], `"eventID"`) {
-		added[0], added[1] = added[1], added[0]
+		if n := root.get(field.name); n != nil {
+			edits = append(edits, edit{n.start, n.end, quote(field.value)})
+		} else {
+			added = append(added, string(quote(field.name))+":"+string(quote(field.value)))
+		}
 	}
 	if f != FormatAsReceived {
 		for _, m := range root.members {
