@@ -312,6 +312,20 @@ func readEvents(r io.Reader, h DocumentHeader, docErr *DocumentError, fn func(in
 					return err
 				}
 			default:
+				c := &checker{index: -1, ctx: h.Context, used: map[string]bool{}}
+				switch {
+				case path == "/epcisBody/queryResults" && name == "subscriptionID":
+					if dec.PeekKind() != '"' {
+						c.fail(p, "must be a string")
+					}
+				case path == "/epcisBody/queryResults/resultsBody" && name == "vocabularyList":
+					if dec.PeekKind() != '[' {
+						c.fail(p, "must be an array")
+					}
+				default:
+					c.extensionName(path, name, path)
+				}
+				docErr.add(c.errs...)
 				if err := dec.SkipValue(); err != nil {
 					return err
 				}

@@ -233,6 +233,10 @@ func (c *checker) vocabulary(path string, n *node, voc gs1.Vocabulary) string {
 		}
 	}
 	bare, err := voc.Normalize(v)
+	if prefix, _, ok := strings.Cut(v, ":"); err != nil && ok && isURI(v) && !strings.Contains(v, "//") && prefix != "urn" {
+		c.fail(path, "the namespace prefix %q of %q is not declared in @context", prefix, v)
+		return ""
+	}
 	if err != nil {
 		c.fail(path, "%q %s", v, err.Error())
 		return ""

@@ -379,3 +379,116 @@ func firstLine(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
 }
+
+// jsonPaths lists the paths (keys and indexes) of every value under v
+// but those of events after the first of a list.
+func jsonPaths(v any, prefix []any, out *[][]any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, child := range x {
+			p := append(slices.Clone(prefix), k)
+			*out = append(*out, p)
+			jsonPaths(child, p, out)
+		}
+	case []any:
+		for i, child := range x {
+			if i > 0 && len(prefix) > 0 && prefix[len(prefix)-1] == "eventList" {
+				break
+			}
+			p := append(slices.Clone(prefix), i)
+			*out = append(*out, p)
+			jsonPaths(child, p, out)
+		}
+	}
+}
+
+// setAt replaces (or, when remove, deletes) the value at path p in v.
+func setAt(v any, p []any, value any, remove bool) {
+	for i, k := range p {
+		last := i == len(p)-1
+		switch x := v.(type) {
+		case map[string]any:
+			switch {
+			case last && remove:
+				delete(x, k.(string))
+			case last:
+				x[k.(string)] = value
+			default:
+				v = x[k.(string)]
+			}
+		case []any:
+			if last {
+				x[k.(int)] = value
+			} else {
+				v = x[k.(int)]
+			}
+		}
+	}
+}
+
+// Every value of the official documents' first events (and of their
+// headers) replaced by a value of another kind, or removed: we and the
+// official schema agree, but where we refuse a namespace prefix that
+// @context does not declare (the schema takes any "scheme:" as a URI).
+func TestAgreesWithOfficialSchemaOnEveryFieldChange(t *testing.T) {
+	if testing.Short() {
+		t.Skip("thousands of documents")
+	}
+	s := officialSchema(t)
+	replacements := []any{nil, 1, "x", "https://example.com/x", []any{}, []any{"x"}, map[string]any{}, true,
+		"2020-01-01T00:00:00Z", "urn:epcglobal:cbv:bizstep:x"}
+	cases := 0
+	for _, path := range validDocuments(t) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		var paths [][]any
+		jsonPaths(doc, nil, &paths)
+		for _, p := range paths {
+			for r := -1; r < len(replacements); r++ {
+				if _, index := p[len(p)-1].(int); index && r < 0 {
+					continue
+				}
+				var changed map[string]any
+				json.Unmarshal(data, &changed)
+				var with any = "(removed)"
+				if r < 0 {
+					setAt(changed, p, nil, true)
+				} else {
+					with = replacements[r]
+					setAt(changed, p, with, false)
+				}
+				mutated, err := json.Marshal(changed)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cases++
+				_, ourErr := ReadDocument(bytes.NewReader(mutated), func(int, Event) error { return nil })
+				theirs, schemaErr := schemaAccepts(t, s, mutated)
+				if (ourErr == nil) == theirs {
+					continue
+				}
+				var docErr *DocumentError
+				if theirs && errors.As(ourErr, &docErr) && allUndeclaredPrefix(docErr) {
+					continue
+				}
+				t.Errorf("%s with %v = %v: we say %v, the schema %v", filepath.Base(path), p, with, ourErr, firstLine(schemaErr))
+			}
+		}
+	}
+	t.Logf("%d changed documents", cases)
+}
+
+func allUndeclaredPrefix(e *DocumentError) bool {
+	for _, err := range e.Errors {
+		if !strings.Contains(err.Message, "is not declared in @context") {
+			return false
+		}
+	}
+	return true
+}
