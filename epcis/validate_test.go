@@ -454,6 +454,9 @@ func TestAgreesWithOfficialSchemaOnEveryFieldChange(t *testing.T) {
 				if _, index := p[len(p)-1].(int); index && r < 0 {
 					continue
 				}
+				if cases++; raceEnabled && cases%10 != 0 {
+					continue
+				}
 				var changed map[string]any
 				json.Unmarshal(data, &changed)
 				var with any = "(removed)"
@@ -467,7 +470,6 @@ func TestAgreesWithOfficialSchemaOnEveryFieldChange(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				cases++
 				_, ourErr := ReadDocument(bytes.NewReader(mutated), func(int, Event) error { return nil })
 				theirs, schemaErr := schemaAccepts(t, s, mutated)
 				if (ourErr == nil) == theirs {
