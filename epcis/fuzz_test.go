@@ -40,3 +40,23 @@ func FuzzReadDocument(f *testing.F) {
 		MatchKey(string(data))
 	})
 }
+
+// FuzzKey: a GS1 key is a fixed point: its Digital Link keys back to it.
+func FuzzKey(f *testing.F) {
+	for _, s := range []string{"urn:epc:id:sgtin:0614141.107346.2017", "urn:epc:id:sgtin:4012345.011111.A%2FB",
+		"https://id.gs1.org/01/04012345111118/21/A%2fB", "urn:epc:class:lgtin:4012345.012345.998877",
+		"urn:epc:id:sgln:0012345.11111.400", "urn:epc:id:grai:0614141.12345.400", "urn:epc:id:itip:4012345.012345.01.02.987",
+		"https://example.com/p/414/0012345111112/254/x%20y", "urn:epc:id:cpi:0614141.123ABC.123456789"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k := Key(s)
+		if k == s {
+			return
+		}
+		if back := Key(DigitalLink(k)); back != k {
+			t.Fatalf("Key(%q) = %q, but its Digital Link %q keys to %q", s, k, DigitalLink(k), back)
+		}
+		MatchKey(s)
+	})
+}
