@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"batchtrack/epcis/eventhash"
 	"batchtrack/gs1"
 )
 
@@ -305,7 +306,6 @@ func checkEvent(raw []byte, docCtx map[string]string, index int, base string) (E
 	if len(c.errs) > 0 {
 		return Event{}, c.errs
 	}
-	c.ev.HashID = c.hashID(root)
 	c.ev.Raw = applyEdits(raw, c.edits) // a copy: raw may be the decoder's buffer
 	for p := range c.used {
 		if c.ev.Context == nil {
@@ -313,6 +313,12 @@ func checkEvent(raw []byte, docCtx map[string]string, index int, base string) (E
 		}
 		c.ev.Context[p] = c.ctx[p]
 	}
+	hash, err := eventhash.HashID(c.ev.Raw, c.ev.Context)
+	if err != nil {
+		c.fail("", "cannot compute the event's hash ID: %v", err)
+		return Event{}, c.errs
+	}
+	c.ev.HashID = hash
 	return c.ev, nil
 }
 
