@@ -237,7 +237,11 @@ func planEventQuery(q EventQuery) (*eventQueryPlan, error) {
 		return out
 	}
 	anyOf := func(col string, vals []string) {
-		if len(vals) > 0 {
+		switch len(vals) {
+		case 0:
+		case 1: // plain equality lets (col, time) indexes return rows in order
+			p.where = append(p.where, col+" = "+p.arg(vals[0]))
+		default:
 			p.where = append(p.where, col+" = ANY("+p.arg(vals)+")")
 		}
 	}
