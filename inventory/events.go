@@ -354,8 +354,8 @@ func (s *Service) ListEvents(ctx context.Context, f EventFilter, opts ListOption
 		v.Add("event_type", "must be one of "+strings.Join(gs1.EventTypes, ", "))
 	}
 	f.BizStep = normalizeCBV(&v, "biz_step", gs1.BizStepVocabulary, f.BizStep)
-	if f.SourceType != "" && !slices.Contains([]string{"manual", "api", "system", "import"}, f.SourceType) {
-		v.Add("source_type", "must be one of manual, api, system, import")
+	if f.SourceType != "" && !slices.Contains([]string{"manual", "api", "system", "import", "capture"}, f.SourceType) {
+		v.Add("source_type", "must be one of manual, api, system, import, capture")
 	}
 	if f.StartDate != nil && f.EndDate != nil && f.EndDate.Before(*f.StartDate) {
 		v.Add("end_date", "must not be before start_date")
