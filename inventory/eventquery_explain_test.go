@@ -73,7 +73,7 @@ func TestEventQueriesUseIndexes(t *testing.T) {
 		{"bizStep", inventory.EventQuery{BizSteps: []string{"packing"}}, "events_biz_step_time_idx"},
 		{"disposition", inventory.EventQuery{Dispositions: []string{"damaged"}}, "events_disposition_time_idx"},
 		{"MATCH_epc exact", inventory.EventQuery{EPC: []inventory.KeyMatch{{Key: "01/09521234543213/21/4242"}}}, "event_epcs_key_time_idx"},
-		{"MATCH_epcClass prefix", inventory.EventQuery{EPCClass: []inventory.KeyMatch{{Key: "01/00000000000042/", Prefix: true}}}, "event_epcs_key_time_idx"},
+		{"MATCH_epcClass prefix", inventory.EventQuery{EPCClass: []inventory.KeyMatch{{Key: "01/00000000000042/10/L3", Prefix: true}}}, "event_epcs_key_time_idx"},
 		{"MATCH_anyEPCClass exact", inventory.EventQuery{AnyEPCClass: []inventory.KeyMatch{{Key: "01/00000000000042/10/L3"}}}, "event_epcs_key_time_idx"},
 		{"EQ_bizLocation", inventory.EventQuery{BizLocations: []string{"414/0000000000043"}}, "events_biz_location_key_idx"},
 		{"WD_bizLocation", inventory.EventQuery{BizLocationsWD: []string{"414/0000000000042/254/3"}}, "events_biz_location_key_idx"},

@@ -333,7 +333,10 @@ func legacyRow(e eventRecord, names map[uuid.UUID]lotName) eventRow {
 				uom = code
 			}
 			if uom == "" {
-				uom, _ = gs1.UNECECode(n.unit)
+				uom = n.unit // already a Rec 20 code, or a unit name to translate
+				if code, ok := gs1.UNECECode(n.unit); ok {
+					uom = code
+				}
 			}
 			out = append(out, documentQuantity{EPCClass: class, Quantity: json.Number(it.Quantity.String()), UOM: uom})
 			r.epcs = append(r.epcs, epcRow{role: role, key: key, class: true, quantity: it.Quantity.String(), uom: uom})

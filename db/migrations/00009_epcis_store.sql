@@ -53,7 +53,7 @@ CREATE FUNCTION legacy_quantity_list(items jsonb) RETURNS jsonb
                                             'urn:uuid:' || (it ->> 'batch_id')),
                        'quantity', (it ->> 'quantity')::numeric,
                        'uom', coalesce(unece_code(nullif(it ->> 'uom', '')), nullif(it ->> 'uom', ''),
-                                       unece_code(b.unit_of_measure))))
+                                       unece_code(b.unit_of_measure), b.unit_of_measure)))
                    ORDER BY n), '[]')
             FROM jsonb_array_elements(items) WITH ORDINALITY AS x(it, n)
             LEFT JOIN batches b ON b.id = (it ->> 'batch_id')::uuid
@@ -164,6 +164,9 @@ CREATE TABLE event_epcs (
     event_time timestamptz NOT NULL
 );
 CREATE INDEX event_epcs_key_time_idx ON event_epcs (key text_pattern_ops, event_time);
+-- Many distinct keys: finer statistics keep prefix (EPC pattern) estimates
+-- close, so the planner starts from this index when a pattern is selective.
+ALTER TABLE event_epcs ALTER COLUMN key SET STATISTICS 1000;
 CREATE INDEX event_epcs_event_idx ON event_epcs (event_id);
 
 CREATE TABLE event_biz_transactions (
@@ -199,7 +202,8 @@ FROM events e, jsonb_array_elements_text(e.epc_list) AS epc;
 INSERT INTO event_epcs (event_id, role, key, is_class, quantity, uom, event_time)
 SELECT e.id, l.role, coalesce(lot_key(p.gtin, b.batch_number), 'urn:uuid:' || (it ->> 'batch_id')), true,
        (it ->> 'quantity')::numeric,
-       coalesce(unece_code(nullif(it ->> 'uom', '')), nullif(it ->> 'uom', ''), unece_code(b.unit_of_measure)),
+       coalesce(unece_code(nullif(it ->> 'uom', '')), nullif(it ->> 'uom', ''), unece_code(b.unit_of_measure),
+                b.unit_of_measure),
        e.event_time
 FROM events e
 CROSS JOIN LATERAL (VALUES ('epc', e.quantity_list), ('input', e.input_quantity_list),
