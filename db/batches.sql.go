@@ -50,6 +50,12 @@ WITH taken AS (
 ), link AS (
     INSERT INTO event_batches (event_id, batch_id, role, quantity, uom, event_time)
     SELECT ev.id, u.id, 'object', $3, u.uom, ev.event_time FROM ev, upd u
+), epc AS (
+    -- The event's EPCIS projection (its document comes from the
+    -- events_fill_epcis trigger, migration 00009).
+    INSERT INTO event_epcs (event_id, role, key, is_class, quantity, uom, event_time)
+    SELECT ev.id, 'epc', lot_key(p.gtin, u.batch_number), true, $3, u.uom, ev.event_time
+    FROM ev, upd u JOIN products p ON p.id = u.product_id
 ), led AS (
     INSERT INTO consumptions (batch_id, kind, quantity, quantity_available_after, version_after,
                               reason, actor, idempotency_caller, idempotency_key, event_id)

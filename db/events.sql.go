@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"batchtrack/quantity"
 	"github.com/google/uuid"
 )
 
@@ -53,7 +52,7 @@ func (q *Queries) BatchUnits(ctx context.Context, ids []uuid.UUID) ([]BatchUnits
 }
 
 const getEvent = `-- name: GetEvent :one
-SELECT e.id, e.event_type, e.action, e.event_time, e.event_timezone, e.recorded_at, e.biz_step, e.disposition, e.read_point_id, e.biz_location_id, e.epc_list, e.quantity_list, e.input_quantity_list, e.output_quantity_list, e.ilmd, e.notes, e.source_type, e.actor, rp.gln AS read_point_gln, bl.gln AS biz_location_gln
+SELECT e.id, e.event_type, e.action, e.event_time, e.event_timezone, e.recorded_at, e.biz_step, e.disposition, e.read_point_id, e.biz_location_id, e.epc_list, e.quantity_list, e.input_quantity_list, e.output_quantity_list, e.ilmd, e.notes, e.source_type, e.actor, e.event_id, e.hash_id, e.document, e.context, e.persistent_disposition_set, e.persistent_disposition_unset, e.read_point, e.biz_location, e.transformation_id, e.declared_in_error_at, e.error_reason, e.corrective_event_ids, e.capture_job_id, rp.gln AS read_point_gln, bl.gln AS biz_location_gln
 FROM events e
 LEFT JOIN locations rp ON rp.id = e.read_point_id
 LEFT JOIN locations bl ON bl.id = e.biz_location_id
@@ -61,26 +60,39 @@ WHERE e.id = $1
 `
 
 type GetEventRow struct {
-	ID                 uuid.UUID
-	EventType          string
-	Action             *string
-	EventTime          time.Time
-	EventTimezone      string
-	RecordedAt         time.Time
-	BizStep            *string
-	Disposition        *string
-	ReadPointID        *uuid.UUID
-	BizLocationID      *uuid.UUID
-	EpcList            json.RawMessage
-	QuantityList       json.RawMessage
-	InputQuantityList  json.RawMessage
-	OutputQuantityList json.RawMessage
-	Ilmd               json.RawMessage
-	Notes              string
-	SourceType         string
-	Actor              string
-	ReadPointGln       *string
-	BizLocationGln     *string
+	ID                         uuid.UUID
+	EventType                  string
+	Action                     *string
+	EventTime                  time.Time
+	EventTimezone              string
+	RecordedAt                 time.Time
+	BizStep                    *string
+	Disposition                *string
+	ReadPointID                *uuid.UUID
+	BizLocationID              *uuid.UUID
+	EpcList                    json.RawMessage
+	QuantityList               json.RawMessage
+	InputQuantityList          json.RawMessage
+	OutputQuantityList         json.RawMessage
+	Ilmd                       json.RawMessage
+	Notes                      string
+	SourceType                 string
+	Actor                      string
+	EventID                    string
+	HashID                     *string
+	Document                   json.RawMessage
+	Context                    json.RawMessage
+	PersistentDispositionSet   []string
+	PersistentDispositionUnset []string
+	ReadPoint                  *string
+	BizLocation                *string
+	TransformationID           *string
+	DeclaredInErrorAt          *time.Time
+	ErrorReason                *string
+	CorrectiveEventIds         []string
+	CaptureJobID               *uuid.UUID
+	ReadPointGln               *string
+	BizLocationGln             *string
 }
 
 func (q *Queries) GetEvent(ctx context.Context, id uuid.UUID) (GetEventRow, error) {
@@ -105,100 +117,27 @@ func (q *Queries) GetEvent(ctx context.Context, id uuid.UUID) (GetEventRow, erro
 		&i.Notes,
 		&i.SourceType,
 		&i.Actor,
+		&i.EventID,
+		&i.HashID,
+		&i.Document,
+		&i.Context,
+		&i.PersistentDispositionSet,
+		&i.PersistentDispositionUnset,
+		&i.ReadPoint,
+		&i.BizLocation,
+		&i.TransformationID,
+		&i.DeclaredInErrorAt,
+		&i.ErrorReason,
+		&i.CorrectiveEventIds,
+		&i.CaptureJobID,
 		&i.ReadPointGln,
 		&i.BizLocationGln,
 	)
 	return i, err
 }
 
-const insertEvent = `-- name: InsertEvent :one
-INSERT INTO events (event_type, action, event_time, event_timezone, biz_step, disposition,
-                    read_point_id, biz_location_id, epc_list, quantity_list, input_quantity_list,
-                    output_quantity_list, ilmd, notes, source_type, actor)
-VALUES ($1, $2, $3, $4, $5,
-        $6, $7, $8, $9,
-        $10, $11, $12, $13, $14,
-        $15, $16)
-RETURNING id, recorded_at
-`
-
-type InsertEventParams struct {
-	EventType          string
-	Action             *string
-	EventTime          time.Time
-	EventTimezone      string
-	BizStep            *string
-	Disposition        *string
-	ReadPointID        *uuid.UUID
-	BizLocationID      *uuid.UUID
-	EpcList            json.RawMessage
-	QuantityList       json.RawMessage
-	InputQuantityList  json.RawMessage
-	OutputQuantityList json.RawMessage
-	Ilmd               json.RawMessage
-	Notes              string
-	SourceType         string
-	Actor              string
-}
-
-type InsertEventRow struct {
-	ID         uuid.UUID
-	RecordedAt time.Time
-}
-
-func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (InsertEventRow, error) {
-	row := q.db.QueryRow(ctx, insertEvent,
-		arg.EventType,
-		arg.Action,
-		arg.EventTime,
-		arg.EventTimezone,
-		arg.BizStep,
-		arg.Disposition,
-		arg.ReadPointID,
-		arg.BizLocationID,
-		arg.EpcList,
-		arg.QuantityList,
-		arg.InputQuantityList,
-		arg.OutputQuantityList,
-		arg.Ilmd,
-		arg.Notes,
-		arg.SourceType,
-		arg.Actor,
-	)
-	var i InsertEventRow
-	err := row.Scan(&i.ID, &i.RecordedAt)
-	return i, err
-}
-
-const insertEventBatches = `-- name: InsertEventBatches :exec
-INSERT INTO event_batches (event_id, batch_id, role, quantity, uom, event_time)
-SELECT $1, unnest($2::uuid[]), unnest($3::text[]),
-       nullif(unnest($4::numeric[]), 0), unnest($5::text[]), $6
-`
-
-type InsertEventBatchesParams struct {
-	EventID    uuid.UUID
-	BatchIds   []uuid.UUID
-	Roles      []string
-	Quantities []quantity.Quantity
-	Uoms       []string
-	EventTime  time.Time
-}
-
-func (q *Queries) InsertEventBatches(ctx context.Context, arg InsertEventBatchesParams) error {
-	_, err := q.db.Exec(ctx, insertEventBatches,
-		arg.EventID,
-		arg.BatchIds,
-		arg.Roles,
-		arg.Quantities,
-		arg.Uoms,
-		arg.EventTime,
-	)
-	return err
-}
-
 const listBatchEvents = `-- name: ListBatchEvents :many
-SELECT e.id, e.event_type, e.action, e.event_time, e.event_timezone, e.recorded_at, e.biz_step, e.disposition, e.read_point_id, e.biz_location_id, e.epc_list, e.quantity_list, e.input_quantity_list, e.output_quantity_list, e.ilmd, e.notes, e.source_type, e.actor, rp.gln AS read_point_gln, bl.gln AS biz_location_gln
+SELECT e.id, e.event_type, e.action, e.event_time, e.event_timezone, e.recorded_at, e.biz_step, e.disposition, e.read_point_id, e.biz_location_id, e.epc_list, e.quantity_list, e.input_quantity_list, e.output_quantity_list, e.ilmd, e.notes, e.source_type, e.actor, e.event_id, e.hash_id, e.document, e.context, e.persistent_disposition_set, e.persistent_disposition_unset, e.read_point, e.biz_location, e.transformation_id, e.declared_in_error_at, e.error_reason, e.corrective_event_ids, e.capture_job_id, rp.gln AS read_point_gln, bl.gln AS biz_location_gln
 FROM events e
 LEFT JOIN locations rp ON rp.id = e.read_point_id
 LEFT JOIN locations bl ON bl.id = e.biz_location_id
@@ -233,26 +172,39 @@ type ListBatchEventsParams struct {
 }
 
 type ListBatchEventsRow struct {
-	ID                 uuid.UUID
-	EventType          string
-	Action             *string
-	EventTime          time.Time
-	EventTimezone      string
-	RecordedAt         time.Time
-	BizStep            *string
-	Disposition        *string
-	ReadPointID        *uuid.UUID
-	BizLocationID      *uuid.UUID
-	EpcList            json.RawMessage
-	QuantityList       json.RawMessage
-	InputQuantityList  json.RawMessage
-	OutputQuantityList json.RawMessage
-	Ilmd               json.RawMessage
-	Notes              string
-	SourceType         string
-	Actor              string
-	ReadPointGln       *string
-	BizLocationGln     *string
+	ID                         uuid.UUID
+	EventType                  string
+	Action                     *string
+	EventTime                  time.Time
+	EventTimezone              string
+	RecordedAt                 time.Time
+	BizStep                    *string
+	Disposition                *string
+	ReadPointID                *uuid.UUID
+	BizLocationID              *uuid.UUID
+	EpcList                    json.RawMessage
+	QuantityList               json.RawMessage
+	InputQuantityList          json.RawMessage
+	OutputQuantityList         json.RawMessage
+	Ilmd                       json.RawMessage
+	Notes                      string
+	SourceType                 string
+	Actor                      string
+	EventID                    string
+	HashID                     *string
+	Document                   json.RawMessage
+	Context                    json.RawMessage
+	PersistentDispositionSet   []string
+	PersistentDispositionUnset []string
+	ReadPoint                  *string
+	BizLocation                *string
+	TransformationID           *string
+	DeclaredInErrorAt          *time.Time
+	ErrorReason                *string
+	CorrectiveEventIds         []string
+	CaptureJobID               *uuid.UUID
+	ReadPointGln               *string
+	BizLocationGln             *string
 }
 
 // The events naming one batch, driven from event_batches' (batch_id,
@@ -296,6 +248,19 @@ func (q *Queries) ListBatchEvents(ctx context.Context, arg ListBatchEventsParams
 			&i.Notes,
 			&i.SourceType,
 			&i.Actor,
+			&i.EventID,
+			&i.HashID,
+			&i.Document,
+			&i.Context,
+			&i.PersistentDispositionSet,
+			&i.PersistentDispositionUnset,
+			&i.ReadPoint,
+			&i.BizLocation,
+			&i.TransformationID,
+			&i.DeclaredInErrorAt,
+			&i.ErrorReason,
+			&i.CorrectiveEventIds,
+			&i.CaptureJobID,
 			&i.ReadPointGln,
 			&i.BizLocationGln,
 		); err != nil {
@@ -310,7 +275,7 @@ func (q *Queries) ListBatchEvents(ctx context.Context, arg ListBatchEventsParams
 }
 
 const listEvents = `-- name: ListEvents :many
-SELECT e.id, e.event_type, e.action, e.event_time, e.event_timezone, e.recorded_at, e.biz_step, e.disposition, e.read_point_id, e.biz_location_id, e.epc_list, e.quantity_list, e.input_quantity_list, e.output_quantity_list, e.ilmd, e.notes, e.source_type, e.actor, rp.gln AS read_point_gln, bl.gln AS biz_location_gln
+SELECT e.id, e.event_type, e.action, e.event_time, e.event_timezone, e.recorded_at, e.biz_step, e.disposition, e.read_point_id, e.biz_location_id, e.epc_list, e.quantity_list, e.input_quantity_list, e.output_quantity_list, e.ilmd, e.notes, e.source_type, e.actor, e.event_id, e.hash_id, e.document, e.context, e.persistent_disposition_set, e.persistent_disposition_unset, e.read_point, e.biz_location, e.transformation_id, e.declared_in_error_at, e.error_reason, e.corrective_event_ids, e.capture_job_id, rp.gln AS read_point_gln, bl.gln AS biz_location_gln
 FROM events e
 LEFT JOIN locations rp ON rp.id = e.read_point_id
 LEFT JOIN locations bl ON bl.id = e.biz_location_id
@@ -339,26 +304,39 @@ type ListEventsParams struct {
 }
 
 type ListEventsRow struct {
-	ID                 uuid.UUID
-	EventType          string
-	Action             *string
-	EventTime          time.Time
-	EventTimezone      string
-	RecordedAt         time.Time
-	BizStep            *string
-	Disposition        *string
-	ReadPointID        *uuid.UUID
-	BizLocationID      *uuid.UUID
-	EpcList            json.RawMessage
-	QuantityList       json.RawMessage
-	InputQuantityList  json.RawMessage
-	OutputQuantityList json.RawMessage
-	Ilmd               json.RawMessage
-	Notes              string
-	SourceType         string
-	Actor              string
-	ReadPointGln       *string
-	BizLocationGln     *string
+	ID                         uuid.UUID
+	EventType                  string
+	Action                     *string
+	EventTime                  time.Time
+	EventTimezone              string
+	RecordedAt                 time.Time
+	BizStep                    *string
+	Disposition                *string
+	ReadPointID                *uuid.UUID
+	BizLocationID              *uuid.UUID
+	EpcList                    json.RawMessage
+	QuantityList               json.RawMessage
+	InputQuantityList          json.RawMessage
+	OutputQuantityList         json.RawMessage
+	Ilmd                       json.RawMessage
+	Notes                      string
+	SourceType                 string
+	Actor                      string
+	EventID                    string
+	HashID                     *string
+	Document                   json.RawMessage
+	Context                    json.RawMessage
+	PersistentDispositionSet   []string
+	PersistentDispositionUnset []string
+	ReadPoint                  *string
+	BizLocation                *string
+	TransformationID           *string
+	DeclaredInErrorAt          *time.Time
+	ErrorReason                *string
+	CorrectiveEventIds         []string
+	CaptureJobID               *uuid.UUID
+	ReadPointGln               *string
+	BizLocationGln             *string
 }
 
 // Newest event_time first; the cursor is the last row's (event_time, id).
@@ -400,6 +378,19 @@ func (q *Queries) ListEvents(ctx context.Context, arg ListEventsParams) ([]ListE
 			&i.Notes,
 			&i.SourceType,
 			&i.Actor,
+			&i.EventID,
+			&i.HashID,
+			&i.Document,
+			&i.Context,
+			&i.PersistentDispositionSet,
+			&i.PersistentDispositionUnset,
+			&i.ReadPoint,
+			&i.BizLocation,
+			&i.TransformationID,
+			&i.DeclaredInErrorAt,
+			&i.ErrorReason,
+			&i.CorrectiveEventIds,
+			&i.CaptureJobID,
 			&i.ReadPointGln,
 			&i.BizLocationGln,
 		); err != nil {

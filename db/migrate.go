@@ -22,6 +22,12 @@ var migrationFiles embed.FS
 // Migrate applies every migration not yet applied. It is safe to call from
 // several instances at once: goose takes a PostgreSQL advisory lock.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
+	return MigrateTo(ctx, pool, logger, 0)
+}
+
+// MigrateTo applies the migrations up to version (0: all), for tests that
+// seed data in an older schema.
+func MigrateTo(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, version int64) error {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		return err
@@ -38,7 +44,12 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	results, err := provider.Up(ctx)
+	var results []*goose.MigrationResult
+	if version > 0 {
+		results, err = provider.UpTo(ctx, version)
+	} else {
+		results, err = provider.Up(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

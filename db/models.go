@@ -44,6 +44,18 @@ type Batch struct {
 	UpdatedAt         time.Time
 }
 
+type CaptureJob struct {
+	ID             uuid.UUID
+	Status         string
+	ErrorBehaviour string
+	Caller         string
+	CreatedAt      time.Time
+	FinishedAt     *time.Time
+	EventCount     int32
+	StoredCount    int32
+	Errors         json.RawMessage
+}
+
 type Consumption struct {
 	ID                     uuid.UUID
 	BatchID                uuid.UUID
@@ -60,24 +72,37 @@ type Consumption struct {
 }
 
 type Event struct {
-	ID                 uuid.UUID
-	EventType          string
-	Action             *string
-	EventTime          time.Time
-	EventTimezone      string
-	RecordedAt         time.Time
-	BizStep            *string
-	Disposition        *string
-	ReadPointID        *uuid.UUID
-	BizLocationID      *uuid.UUID
-	EpcList            json.RawMessage
-	QuantityList       json.RawMessage
-	InputQuantityList  json.RawMessage
-	OutputQuantityList json.RawMessage
-	Ilmd               json.RawMessage
-	Notes              string
-	SourceType         string
-	Actor              string
+	ID                         uuid.UUID
+	EventType                  string
+	Action                     *string
+	EventTime                  time.Time
+	EventTimezone              string
+	RecordedAt                 time.Time
+	BizStep                    *string
+	Disposition                *string
+	ReadPointID                *uuid.UUID
+	BizLocationID              *uuid.UUID
+	EpcList                    json.RawMessage
+	QuantityList               json.RawMessage
+	InputQuantityList          json.RawMessage
+	OutputQuantityList         json.RawMessage
+	Ilmd                       json.RawMessage
+	Notes                      string
+	SourceType                 string
+	Actor                      string
+	EventID                    string
+	HashID                     *string
+	Document                   json.RawMessage
+	Context                    json.RawMessage
+	PersistentDispositionSet   []string
+	PersistentDispositionUnset []string
+	ReadPoint                  *string
+	BizLocation                *string
+	TransformationID           *string
+	DeclaredInErrorAt          *time.Time
+	ErrorReason                *string
+	CorrectiveEventIds         []string
+	CaptureJobID               *uuid.UUID
 }
 
 type EventBatch struct {
@@ -87,6 +112,31 @@ type EventBatch struct {
 	Quantity  *quantity.Quantity
 	Uom       string
 	EventTime time.Time
+}
+
+type EventBizTransaction struct {
+	EventID uuid.UUID
+	Type    string
+	Key     string
+	ID      string
+}
+
+type EventEpc struct {
+	EventID   uuid.UUID
+	Role      string
+	Key       string
+	IsClass   bool
+	Quantity  *quantity.Quantity
+	Uom       *string
+	EventTime time.Time
+}
+
+type EventParty struct {
+	EventID uuid.UUID
+	Kind    string
+	Type    string
+	Key     string
+	ID      string
 }
 
 type IdempotencyKey struct {

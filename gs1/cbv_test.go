@@ -29,6 +29,16 @@ func TestVocabularyNormalize(t *testing.T) {
 		{DispositionVocabulary, "https://ref.gs1.org/cbv/Disp-active", "active", ""},
 		{DispositionVocabulary, "https://ref.gs1.org/cbv/BizStep-shipping", "", "is in the CBV's namespace"},
 		{DispositionVocabulary, "lost", "", "must be a CBV 2.0 disposition"},
+		{DispositionVocabulary, "https://ns.gs1.org/cbv/Disp-active", "", "is in the CBV's namespace"},
+		{BizTransactionTypeVocabulary, "urn:epcglobal:cbv:btt:desadv", "desadv", ""},
+		{BizTransactionTypeVocabulary, "https://ref.gs1.org/cbv/BTT-po", "po", ""},
+		{BizTransactionTypeVocabulary, "urn:epcglobal:cbv:btt:invoice", "", "is in the CBV's namespace"},
+		{SourceDestTypeVocabulary, "urn:epcglobal:cbv:sdt:owning_party", "owning_party", ""},
+		{SourceDestTypeVocabulary, "https://ref.gs1.org/cbv/SDT-location", "location", ""},
+		{SourceDestTypeVocabulary, "place", "", "must be a CBV 2.0 source/destination type"},
+		{ErrorReasonVocabulary, "urn:epcglobal:cbv:er:did_not_occur", "did_not_occur", ""},
+		{ErrorReasonVocabulary, "https://ref.gs1.org/cbv/ER-incorrect_data", "incorrect_data", ""},
+		{ErrorReasonVocabulary, "https://example.com/reasons/typo", "https://example.com/reasons/typo", ""},
 	}
 	for _, tt := range tests {
 		got, err := tt.voc.Normalize(tt.in)
@@ -50,6 +60,9 @@ func TestVocabulariesMatchTheCBV(t *testing.T) {
 	}{
 		{"cbv-context-bizstep.jsonld", "cbv:BizStep-", BizStepVocabulary},
 		{"cbv-context-disposition.jsonld", "cbv:Disp-", DispositionVocabulary},
+		{"cbv-context-biztransaction-type.jsonld", "cbv:BTT-", BizTransactionTypeVocabulary},
+		{"cbv-context-sourcedest-type.jsonld", "cbv:SDT-", SourceDestTypeVocabulary},
+		{"cbv-context-error-reason.jsonld", "cbv:ER-", ErrorReasonVocabulary},
 	} {
 		path := filepath.Join("..", "..", "shared", "gs1", "cbv", tt.file)
 		raw, err := os.ReadFile(path)

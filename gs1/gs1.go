@@ -269,8 +269,41 @@ var (
 		URN: "urn:epcglobal:cbv:disp:", WebURI: "https://ref.gs1.org/cbv/Disp-"}
 )
 
+// BizTransactionTypes are the CBV 2.0 business transaction types.
+var BizTransactionTypes = []string{
+	"bol", "cert", "desadv", "inv", "pedigree", "po", "poc", "prodorder", "recadv", "rma",
+	"testprd", "testres", "upevt",
+}
+
+// SourceDestTypes are the CBV 2.0 source/destination types.
+var SourceDestTypes = []string{"owning_party", "possessing_party", "location"}
+
+// ErrorReasons are the CBV 2.0 error declaration reasons.
+var ErrorReasons = []string{"did_not_occur", "incorrect_data"}
+
+var (
+	BizTransactionTypeVocabulary = Vocabulary{Name: "business transaction type", Example: "po or desadv", Values: BizTransactionTypes,
+		URN: "urn:epcglobal:cbv:btt:", WebURI: "https://ref.gs1.org/cbv/BTT-"}
+	SourceDestTypeVocabulary = Vocabulary{Name: "source/destination type", Example: "owning_party or location", Values: SourceDestTypes,
+		URN: "urn:epcglobal:cbv:sdt:", WebURI: "https://ref.gs1.org/cbv/SDT-"}
+	ErrorReasonVocabulary = Vocabulary{Name: "error reason", Example: "did_not_occur or incorrect_data", Values: ErrorReasons,
+		URN: "urn:epcglobal:cbv:er:", WebURI: "https://ref.gs1.org/cbv/ER-"}
+)
+
 // The CBV's own namespaces: a URI in them must be a CBV value.
-var cbvNamespaces = []string{"urn:epcglobal:cbv:", "https://ref.gs1.org/cbv/", "http://ref.gs1.org/cbv/"}
+// ns.gs1.org/cbv/ is the namespace the EPCIS 2.0 JSON schema reserves.
+var cbvNamespaces = []string{"urn:epcglobal:cbv:", "https://ref.gs1.org/cbv/", "http://ref.gs1.org/cbv/",
+	"https://ns.gs1.org/cbv/", "http://ns.gs1.org/cbv/"}
+
+// InCBVNamespace says whether v is a URI in one of the CBV's namespaces.
+func InCBVNamespace(v string) bool {
+	for _, ns := range cbvNamespaces {
+		if strings.HasPrefix(v, ns) {
+			return true
+		}
+	}
+	return false
+}
 
 // Normalize returns v in the form batchtrack stores: a CBV value bare
 // ("receiving"), whether it came bare, as a URN or as a GS1 web URI; an
@@ -286,10 +319,8 @@ func (voc Vocabulary) Normalize(v string) (string, error) {
 			return bare, nil
 		}
 	}
-	for _, ns := range cbvNamespaces {
-		if strings.HasPrefix(v, ns) {
-			return "", fmt.Errorf("is in the CBV's namespace but is not a CBV 2.0 %s", voc.Name)
-		}
+	if InCBVNamespace(v) {
+		return "", fmt.Errorf("is in the CBV's namespace but is not a CBV 2.0 %s", voc.Name)
 	}
 	if !ValidVocabulary(nil, v) {
 		return "", fmt.Errorf("must be a CBV 2.0 %s (such as %s) or an absolute URI naming an extension", voc.Name, voc.Example)

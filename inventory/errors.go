@@ -20,6 +20,7 @@ const (
 	KindVersionConflict      Kind = "version-conflict"
 	KindNotConsumable        Kind = "batch-not-consumable"
 	KindLockTimeout          Kind = "lock-timeout"
+	KindQueryTooLarge        Kind = "query-too-large"
 )
 
 // Error is what every domain error says of itself: its kind and a

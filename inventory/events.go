@@ -26,6 +26,7 @@ type QuantityItem struct {
 // Event is a GS1 EPCIS 2.0 event as stored.
 type Event struct {
 	ID                 uuid.UUID
+	EventID            string // the EPCIS eventID (urn:uuid:{ID} unless the sender gave one)
 	EventType          string
 	Action             *string
 	EventTime          time.Time
@@ -324,83 +325,6 @@ type eventRecord struct {
 	Actor              string
 }
 
-// insertEvent appends an event and the batch links that index it.
-func insertEvent(ctx context.Context, q *db.Queries, e eventRecord) (uuid.UUID, error) {
-	jsonList := func(l []QuantityItem) json.RawMessage {
-		if l == nil {
-			l = []QuantityItem{}
-		}
-		b, _ := json.Marshal(l)
-		return b
-	}
-	epcs := e.EPCList
-	if epcs == nil {
-		epcs = []string{}
-	}
-	epcJSON, _ := json.Marshal(epcs)
-	var ilmd json.RawMessage
-	if len(e.ILMD) > 0 {
-		ilmd = e.ILMD
-	}
-	row, err := q.InsertEvent(ctx, db.InsertEventParams{
-		EventType: e.EventType, Action: e.Action, EventTime: e.EventTime, EventTimezone: e.EventTimezone,
-		BizStep: e.BizStep, Disposition: e.Disposition, ReadPointID: e.ReadPointID, BizLocationID: e.BizLocationID,
-		EpcList: epcJSON, QuantityList: jsonList(e.QuantityList), InputQuantityList: jsonList(e.InputQuantityList),
-		OutputQuantityList: jsonList(e.OutputQuantityList), Ilmd: ilmd, Notes: e.Notes,
-		SourceType: e.SourceType, Actor: e.Actor,
-	})
-	if err != nil {
-		return uuid.Nil, err
-	}
-	// One link per (batch, role); a batch named twice in a list gets the
-	// sum of its quantities.
-	type linkKey struct {
-		id   uuid.UUID
-		role string
-	}
-	var keys []linkKey
-	sums := map[linkKey]QuantityItem{}
-	add := func(role string, items []QuantityItem) {
-		for _, it := range items {
-			k := linkKey{it.BatchID, role}
-			if cur, ok := sums[k]; ok {
-				cur.Quantity += it.Quantity
-				sums[k] = cur
-				continue
-			}
-			keys = append(keys, k)
-			sums[k] = it
-		}
-	}
-	add("object", e.QuantityList)
-	add("input", e.InputQuantityList)
-	add("output", e.OutputQuantityList)
-	p := db.InsertEventBatchesParams{EventID: row.ID, EventTime: e.EventTime}
-	for _, k := range keys {
-		it := sums[k]
-		p.BatchIds = append(p.BatchIds, k.id)
-		p.Roles = append(p.Roles, k.role)
-		p.Quantities = append(p.Quantities, it.Quantity)
-		p.Uoms = append(p.Uoms, it.UOM)
-	}
-	for _, id := range e.ExtraBatchIDs {
-		if _, ok := sums[linkKey{id, "object"}]; ok {
-			continue
-		}
-		sums[linkKey{id, "object"}] = QuantityItem{}
-		p.BatchIds = append(p.BatchIds, id)
-		p.Roles = append(p.Roles, "object")
-		p.Quantities = append(p.Quantities, 0) // stored as NULL
-		p.Uoms = append(p.Uoms, "")
-	}
-	if len(p.BatchIds) > 0 {
-		if err := q.InsertEventBatches(ctx, p); err != nil {
-			return uuid.Nil, err
-		}
-	}
-	return row.ID, nil
-}
-
 // GetEvent returns one event.
 func (s *Service) GetEvent(ctx context.Context, id uuid.UUID) (Event, error) {
 	row, err := s.store.GetEvent(ctx, id)
@@ -430,8 +354,8 @@ func (s *Service) ListEvents(ctx context.Context, f EventFilter, opts ListOption
 		v.Add("event_type", "must be one of "+strings.Join(gs1.EventTypes, ", "))
 	}
 	f.BizStep = normalizeCBV(&v, "biz_step", gs1.BizStepVocabulary, f.BizStep)
-	if f.SourceType != "" && !slices.Contains([]string{"manual", "api", "system", "import"}, f.SourceType) {
-		v.Add("source_type", "must be one of manual, api, system, import")
+	if f.SourceType != "" && !slices.Contains([]string{"manual", "api", "system", "import", "capture"}, f.SourceType) {
+		v.Add("source_type", "must be one of manual, api, system, import, capture")
 	}
 	if f.StartDate != nil && f.EndDate != nil && f.EndDate.Before(*f.StartDate) {
 		v.Add("end_date", "must not be before start_date")
@@ -484,7 +408,7 @@ func eventFromRow(r db.ListEventsRow) Event {
 		ID: r.ID, EventType: r.EventType, Action: r.Action, EventTime: r.EventTime, EventTimezone: r.EventTimezone,
 		RecordedAt: r.RecordedAt, BizStep: r.BizStep, Disposition: r.Disposition,
 		ReadPoint: r.ReadPointGln, BizLocation: r.BizLocationGln, ReadPointID: r.ReadPointID, BizLocationID: r.BizLocationID,
-		ILMD: r.Ilmd, Notes: r.Notes, SourceType: r.SourceType, Actor: r.Actor,
+		ILMD: r.Ilmd, Notes: r.Notes, SourceType: r.SourceType, Actor: r.Actor, EventID: r.EventID,
 	}
 	_ = json.Unmarshal(r.EpcList, &e.EPCList)
 	_ = json.Unmarshal(r.QuantityList, &e.QuantityList)

@@ -1,18 +1,3 @@
--- name: InsertEvent :one
-INSERT INTO events (event_type, action, event_time, event_timezone, biz_step, disposition,
-                    read_point_id, biz_location_id, epc_list, quantity_list, input_quantity_list,
-                    output_quantity_list, ilmd, notes, source_type, actor)
-VALUES (@event_type, sqlc.narg(action), @event_time, @event_timezone, sqlc.narg(biz_step),
-        sqlc.narg(disposition), sqlc.narg(read_point_id), sqlc.narg(biz_location_id), @epc_list,
-        @quantity_list, @input_quantity_list, @output_quantity_list, sqlc.narg(ilmd), @notes,
-        @source_type, @actor)
-RETURNING id, recorded_at;
-
--- name: InsertEventBatches :exec
-INSERT INTO event_batches (event_id, batch_id, role, quantity, uom, event_time)
-SELECT @event_id, unnest(@batch_ids::uuid[]), unnest(@roles::text[]),
-       nullif(unnest(@quantities::numeric[]), 0), unnest(@uoms::text[]), @event_time;
-
 -- name: GetEvent :one
 SELECT e.*, rp.gln AS read_point_gln, bl.gln AS biz_location_gln
 FROM events e

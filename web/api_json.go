@@ -128,6 +128,7 @@ type eventJSON struct {
 	Notes              string                   `json:"notes"`
 	SourceType         string                   `json:"source_type"`
 	Actor              string                   `json:"actor"`
+	EventID            string                   `json:"event_id"` // the EPCIS eventID
 }
 
 func toEventJSON(e inventory.Event) eventJSON {
@@ -155,6 +156,7 @@ func toEventJSON(e inventory.Event) eventJSON {
 		BizLocation: e.BizLocation, EPCList: epcs, QuantityList: nonNil(e.QuantityList),
 		InputQuantityList: nonNil(e.InputQuantityList), OutputQuantityList: nonNil(e.OutputQuantityList),
 		BatchIDs: ids, ILMD: ilmd, Notes: e.Notes, SourceType: e.SourceType, Actor: e.Actor,
+		EventID: e.EventID,
 	}
 }
 

@@ -1,0 +1,5 @@
+//go:build !race
+
+package epcis
+
+const raceEnabled = false
