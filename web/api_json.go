@@ -22,13 +22,14 @@ type productJSON struct {
 	Name        string    `json:"name"`
 	Description string    `json:"description"`
 	Category    string    `json:"category"`
-	Unit        string    `json:"unit"`
+	Unit        string    `json:"unit"` // the unit's name ("kg"), as before Rec 20 codes
+	UOM         string    `json:"uom"`  // its UN/ECE Rec 20 code ("KGM")
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 func toProductJSON(p inventory.Product) productJSON {
-	return productJSON{p.ID, p.GTIN, p.Name, p.Description, p.Category, p.Unit, p.CreatedAt, p.UpdatedAt}
+	return productJSON{p.ID, p.GTIN, p.Name, p.Description, p.Category, gs1.UnitName(p.UOM), p.UOM, p.CreatedAt, p.UpdatedAt}
 }
 
 type locationJSON struct {
@@ -63,7 +64,8 @@ type batchJSON struct {
 	BestBeforeDate    *jsonDate         `json:"best_before_date"`
 	QuantityProduced  quantity.Quantity `json:"quantity_produced"`
 	QuantityAvailable quantity.Quantity `json:"quantity_available"`
-	UnitOfMeasure     string            `json:"unit_of_measure"`
+	UnitOfMeasure     string            `json:"unit_of_measure"` // the unit's name ("kg"), as before Rec 20 codes
+	UOM               string            `json:"uom"`             // its UN/ECE Rec 20 code ("KGM")
 	QualityStatus     string            `json:"quality_status"`
 	Notes             string            `json:"notes"`
 	Version           int64             `json:"version"`
@@ -79,7 +81,7 @@ func (s *Server) toBatchJSON(b inventory.Batch) batchJSON {
 		Location:       refJSON{ID: b.LocationID, GLN: b.LocationGLN, Name: b.LocationName},
 		ProductionDate: jsonDate{b.ProductionDate}, ExpiryDate: dateJSON(b.ExpiryDate),
 		BestBeforeDate: dateJSON(b.BestBeforeDate), QuantityProduced: b.QuantityProduced,
-		QuantityAvailable: b.QuantityAvailable, UnitOfMeasure: b.UnitOfMeasure,
+		QuantityAvailable: b.QuantityAvailable, UnitOfMeasure: gs1.UnitName(b.UOM), UOM: b.UOM,
 		QualityStatus: string(b.QualityStatus), Notes: b.Notes, Version: b.Version,
 		DigitalLink: s.digitalLink(b), CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
 	}
