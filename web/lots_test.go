@@ -205,6 +205,22 @@ func TestAmbiguousLotInEventPages(t *testing.T) {
 		}
 	})
 
+	t.Run("a product that has not the lot", func(t *testing.T) {
+		only := w.create(t, a, w.coffee, "ONLY-9", "")
+		f := url.Values{"event_type": {"ObjectEvent"}, "action": {"OBSERVE"}, "quantity_batch": {only.BatchNumber},
+			"quantity_product": {w.tea.ID.String()}, "quantity_qty": {"1"}}
+		resp := a.postForm("/events", f, true)
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		_, doc := parseDoc(t, resp)
+		if got := testid(doc, "error-ev-quantity-0-batch").Text(); !strings.Contains(got, "for the chosen product") {
+			t.Errorf("lot of another product: %q", got)
+		}
+		// The product can be chosen again, among those that have the lot.
+		if got := testid(doc, "ev-quantity-0-product").Find("option").Text(); !strings.Contains(got, "Coffee") || strings.Contains(got, "Tea") {
+			t.Errorf("product choices %q", got)
+		}
+	})
+
 	t.Run("record event link of a batch page", func(t *testing.T) {
 		_, doc := parseDoc(t, a.get("/batches/"+w.teaLot.ID.String(), false))
 		href, _ := doc.Find(`a[href^="/events/new"]`).Attr("href")

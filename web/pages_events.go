@@ -287,7 +287,7 @@ func (s *Server) recordEventFromForm(c *fiber.Ctx) error {
 				f.Errors.Add(p+"batch_id", "is required")
 			} else if lot, err := inventory.PickLot(lots[r.Batch], r.Batch, parseProductID(r.Product)); err != nil {
 				f.Errors.Add(p+"batch_id", lotMessage(err, false))
-				if choices := lotChoices(lots[r.Batch]); len(choices) > 1 {
+				if choices := lotChoices(lots[r.Batch]); len(choices) > 0 {
 					f.LotChoices[r.Batch] = choices
 				}
 			} else {
