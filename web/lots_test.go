@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"batchtrack/inventory"
 )
 
@@ -237,7 +239,17 @@ func TestAmbiguousLotInEventPages(t *testing.T) {
 		if got := testid(doc, "filter-errors").Text(); !strings.Contains(got, "Lot SHARED-1 exists for 2 products") {
 			t.Errorf("ambiguous filter: %q", got)
 		}
-		resp = a.get("/events?batch=SHARED-1&product_id="+w.coffee.ID.String(), true)
+		// Each lot the number names links to its own events.
+		var coffee string
+		testid(doc, "lot-choices").Find("a").Each(func(_ int, l *goquery.Selection) {
+			if strings.Contains(l.Text(), "Coffee") {
+				coffee = l.AttrOr("href", "")
+			}
+		})
+		if !strings.Contains(coffee, "batch_id="+w.coffeeLot.ID.String()) || strings.Contains(coffee, "batch=") {
+			t.Fatalf("link to the coffee lot's events: %q", coffee)
+		}
+		resp = a.get(coffee, true)
 		wantStatus(t, resp, http.StatusOK)
 		_, doc = parseDoc(t, resp)
 		rows := testid(doc, "event-row")

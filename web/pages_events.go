@@ -69,12 +69,11 @@ func (s *Server) eventListQuery(ctx context.Context, c *fiber.Ctx) (views.EventL
 	q := newQuery(c)
 	m := views.EventList{
 		EventType: q.str("event_type"), BizStep: q.str("biz_step"), Batch: q.str("batch"),
-		ProductID: q.str("product_id"), BatchID: q.str("batch_id"), LocationID: q.str("location_id"), StartDate: q.str("start_date"),
+		BatchID: q.str("batch_id"), LocationID: q.str("location_id"), StartDate: q.str("start_date"),
 		EndDate: q.str("end_date"), Errors: views.FieldErrors{}, Query: url.Values{},
 		EventTypes: gs1.EventTypes, BizSteps: gs1.BizSteps,
 	}
-	for k, v := range map[string]string{"event_type": m.EventType, "biz_step": m.BizStep, "batch": m.Batch,
-		"product_id": m.ProductID, "batch_id": m.BatchID,
+	for k, v := range map[string]string{"event_type": m.EventType, "biz_step": m.BizStep, "batch": m.Batch, "batch_id": m.BatchID,
 		"location_id": m.LocationID, "start_date": m.StartDate, "end_date": m.EndDate} {
 		if v != "" {
 			m.Query.Set(k, v)
@@ -96,18 +95,20 @@ func (s *Server) eventListQuery(ctx context.Context, c *fiber.Ctx) (views.EventL
 		}
 	}
 	f.BatchID = parseOptUUID(m.BatchID, "batch_id", "Batch must be a batch id", m.Errors)
-	productID := parseOptUUID(m.ProductID, "product_id", "Product must be one of the list", m.Errors)
 	if m.Batch != "" && f.BatchID == nil {
 		found, err := s.deps.Inventory.LotsByNumber(ctx, []string{m.Batch})
 		if err != nil {
 			return m, f, inventory.ListOptions{}, err
 		}
-		lot, err := inventory.PickLot(found[m.Batch], m.Batch, productID)
+		lot, err := inventory.PickLot(found[m.Batch], m.Batch, nil)
 		if err == nil {
 			f.BatchID = &lot.BatchID
 		} else {
+			// An ambiguous number: each lot it names is a link to its events.
 			m.Errors.Add("batch", lotMessage(err, true))
-			m.LotChoices = lotChoices(found[m.Batch])
+			for _, l := range found[m.Batch] {
+				m.LotChoices = append(m.LotChoices, views.Option{Value: l.BatchID.String(), Label: l.ProductName + " (" + l.ProductGTIN + ")"})
+			}
 		}
 	}
 	f.LocationID = parseOptUUID(m.LocationID, "location_id", "Location must be one of the list", m.Errors)
