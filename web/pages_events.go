@@ -339,8 +339,6 @@ func lotMessage(err error, sentence bool) string {
 			return "Lot " + le.Number + " exists for " + products
 		}
 		return le.Number + " is a lot of " + products
-	case le.Product && sentence:
-		return "The chosen product has no batch with the number " + le.Number
 	case le.Product:
 		return "has no batch with number " + le.Number + " for the chosen product"
 	case sentence:
