@@ -29,7 +29,17 @@ type productJSON struct {
 }
 
 func toProductJSON(p inventory.Product) productJSON {
-	return productJSON{p.ID, p.GTIN, p.Name, p.Description, p.Category, gs1.UnitName(p.UOM), p.UOM, p.CreatedAt, p.UpdatedAt}
+	name, code := unitForms(p.UOM)
+	return productJSON{p.ID, p.GTIN, p.Name, p.Description, p.Category, name, code, p.CreatedAt, p.UpdatedAt}
+}
+
+// unitForms gives a unit's name and Rec 20 code. A result kept for an
+// Idempotency-Key before units were codes holds the name; it answers the same.
+func unitForms(uom string) (name, code string) {
+	if u, ok := gs1.LookupUnit(uom); ok {
+		return u.Name, u.Code
+	}
+	return uom, uom
 }
 
 type locationJSON struct {
@@ -75,13 +85,14 @@ type batchJSON struct {
 }
 
 func (s *Server) toBatchJSON(b inventory.Batch) batchJSON {
+	unit, uom := unitForms(b.UOM)
 	return batchJSON{
 		ID: b.ID, BatchNumber: b.BatchNumber,
 		Product:        refJSON{ID: b.ProductID, GTIN: b.ProductGTIN, Name: b.ProductName},
 		Location:       refJSON{ID: b.LocationID, GLN: b.LocationGLN, Name: b.LocationName},
 		ProductionDate: jsonDate{b.ProductionDate}, ExpiryDate: dateJSON(b.ExpiryDate),
 		BestBeforeDate: dateJSON(b.BestBeforeDate), QuantityProduced: b.QuantityProduced,
-		QuantityAvailable: b.QuantityAvailable, UnitOfMeasure: gs1.UnitName(b.UOM), UOM: b.UOM,
+		QuantityAvailable: b.QuantityAvailable, UnitOfMeasure: unit, UOM: uom,
 		QualityStatus: string(b.QualityStatus), Notes: b.Notes, Version: b.Version,
 		DigitalLink: s.digitalLink(b), CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
 	}

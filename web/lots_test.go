@@ -288,3 +288,13 @@ func TestImportLotPerProduct(t *testing.T) {
 		t.Errorf("a lot the product has: %d errors %q", errs.Length(), errs.Text())
 	}
 }
+
+// A result kept for an Idempotency-Key before units were codes holds the
+// unit's name; replayed, it answers as a fresh one would.
+func TestUnitFormsOfKeptResults(t *testing.T) {
+	for in, want := range map[string][2]string{"kg": {"kg", "KGM"}, "KGM": {"kg", "KGM"}, "unit": {"unit", "H87"}, "H87": {"unit", "H87"}} {
+		if name, code := unitForms(in); name != want[0] || code != want[1] {
+			t.Errorf("unitForms(%q) = %q, %q; want %q, %q", in, name, code, want[0], want[1])
+		}
+	}
+}
