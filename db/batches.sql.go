@@ -31,7 +31,7 @@ WITH taken AS (
       AND (b.expiry_date IS NULL OR b.expiry_date >= $5::date)
       AND ($6::bigint IS NULL OR b.version = $6)
       AND NOT (SELECT key_taken FROM taken)
-    RETURNING b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, unece_code(b.unit_of_measure) AS uom
+    RETURNING b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at
 ), refused AS (
     SELECT b.quantity_available, b.version, b.quality_status, b.expiry_date
     FROM batches b
@@ -43,18 +43,18 @@ WITH taken AS (
            CASE WHEN u.quantity_available = 0 THEN 'dispensed' ELSE 'partially_dispensed' END,
            u.location_id, u.location_id,
            jsonb_build_array(jsonb_build_object('batch_id', u.id,
-               'quantity', trim_scale($3::numeric)::text, 'uom', u.uom)),
+               'quantity', trim_scale($3::numeric)::text, 'uom', u.unit_of_measure)),
            'system', $8::text, $9::text
     FROM upd u
     RETURNING id, event_time
 ), link AS (
     INSERT INTO event_batches (event_id, batch_id, role, quantity, uom, event_time)
-    SELECT ev.id, u.id, 'object', $3, u.uom, ev.event_time FROM ev, upd u
+    SELECT ev.id, u.id, 'object', $3, u.unit_of_measure, ev.event_time FROM ev, upd u
 ), epc AS (
     -- The event's EPCIS projection (its document comes from the
     -- events_fill_epcis trigger, migration 00009).
     INSERT INTO event_epcs (event_id, role, key, is_class, quantity, uom, event_time)
-    SELECT ev.id, 'epc', lot_key(p.gtin, u.batch_number), true, $3, u.uom, ev.event_time
+    SELECT ev.id, 'epc', lot_key(p.gtin, u.batch_number), true, $3, u.unit_of_measure, ev.event_time
     FROM ev, upd u JOIN products p ON p.id = u.product_id
 ), led AS (
     INSERT INTO consumptions (batch_id, kind, quantity, quantity_available_after, version_after,
@@ -294,6 +294,7 @@ type GetBatchByDigitalLinkParams struct {
 	BatchNumber string
 }
 
+// A lot is its GTIN and lot number (unique per product).
 func (q *Queries) GetBatchByDigitalLink(ctx context.Context, arg GetBatchByDigitalLinkParams) (uuid.UUID, error) {
 	row := q.db.QueryRow(ctx, getBatchByDigitalLink, arg.Gtin, arg.BatchNumber)
 	var id uuid.UUID
@@ -575,8 +576,7 @@ func (q *Queries) LockBatchForConsume(ctx context.Context, batchID uuid.UUID) (t
 }
 
 const lockBatches = `-- name: LockBatches :many
-SELECT id, quantity_available, version, quality_status, expiry_date, location_id,
-       unit_of_measure, unece_code(unit_of_measure)::text AS uom
+SELECT id, quantity_available, version, quality_status, expiry_date, location_id, unit_of_measure
 FROM batches
 WHERE id = ANY($1::uuid[])
 ORDER BY id
@@ -591,7 +591,6 @@ type LockBatchesRow struct {
 	ExpiryDate        *time.Time
 	LocationID        uuid.UUID
 	UnitOfMeasure     string
-	Uom               string
 }
 
 // Rows are locked in id order, so two multi-batch consumptions can never
@@ -613,7 +612,6 @@ func (q *Queries) LockBatches(ctx context.Context, ids []uuid.UUID) ([]LockBatch
 			&i.ExpiryDate,
 			&i.LocationID,
 			&i.UnitOfMeasure,
-			&i.Uom,
 		); err != nil {
 			return nil, err
 		}

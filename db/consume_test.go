@@ -20,7 +20,7 @@ import (
 func TestConsumePipelinedMatchesGenerated(t *testing.T) {
 	store := db.NewStore(pgtest.New(t))
 	ctx := context.Background()
-	p, err := store.CreateProduct(ctx, db.CreateProductParams{Gtin: "00061414100014", Name: "p", Unit: "kg"})
+	p, err := store.CreateProduct(ctx, db.CreateProductParams{Gtin: "00061414100014", Name: "p", Unit: "KGM"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestConsumePipelinedMatchesGenerated(t *testing.T) {
 	}
 	twin := func(number string) uuid.UUID {
 		id, err := store.CreateBatch(ctx, db.CreateBatchParams{BatchNumber: number, ProductID: p.ID, LocationID: l.ID,
-			ProductionDate: time.Now(), QuantityProduced: quantity.FromUnits(10), UnitOfMeasure: "kg",
+			ProductionDate: time.Now(), QuantityProduced: quantity.FromUnits(10), UnitOfMeasure: "KGM",
 			QualityStatus: "approved"})
 		if err != nil {
 			t.Fatal(err)
@@ -75,10 +75,10 @@ func TestListLockWaitersNamesTheBatch(t *testing.T) {
 	pool := pgtest.New(t)
 	store := db.NewStore(pool)
 	ctx := context.Background()
-	p, _ := store.CreateProduct(ctx, db.CreateProductParams{Gtin: "00061414100014", Name: "p", Unit: "kg"})
+	p, _ := store.CreateProduct(ctx, db.CreateProductParams{Gtin: "00061414100014", Name: "p", Unit: "KGM"})
 	l, _ := store.CreateLocation(ctx, db.CreateLocationParams{Gln: "0614141000012", Name: "l", Type: "farm"})
 	id, err := store.CreateBatch(ctx, db.CreateBatchParams{BatchNumber: "W1", ProductID: p.ID, LocationID: l.ID,
-		ProductionDate: time.Now(), QuantityProduced: quantity.FromUnits(10), UnitOfMeasure: "kg", QualityStatus: "approved"})
+		ProductionDate: time.Now(), QuantityProduced: quantity.FromUnits(10), UnitOfMeasure: "KGM", QualityStatus: "approved"})
 	if err != nil {
 		t.Fatal(err)
 	}

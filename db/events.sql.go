@@ -14,18 +14,17 @@ import (
 )
 
 const batchUnits = `-- name: BatchUnits :many
-SELECT id, unit_of_measure, unece_code(unit_of_measure)::text AS uom, location_id
+SELECT id, unit_of_measure, location_id
 FROM batches WHERE id = ANY($1::uuid[])
 `
 
 type BatchUnitsRow struct {
 	ID            uuid.UUID
 	UnitOfMeasure string
-	Uom           string
 	LocationID    uuid.UUID
 }
 
-// Units and existence of the batches an event names.
+// Units (Rec 20 codes) and existence of the batches an event names.
 func (q *Queries) BatchUnits(ctx context.Context, ids []uuid.UUID) ([]BatchUnitsRow, error) {
 	rows, err := q.db.Query(ctx, batchUnits, ids)
 	if err != nil {
@@ -35,12 +34,7 @@ func (q *Queries) BatchUnits(ctx context.Context, ids []uuid.UUID) ([]BatchUnits
 	items := []BatchUnitsRow{}
 	for rows.Next() {
 		var i BatchUnitsRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.UnitOfMeasure,
-			&i.Uom,
-			&i.LocationID,
-		); err != nil {
+		if err := rows.Scan(&i.ID, &i.UnitOfMeasure, &i.LocationID); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -85,6 +85,10 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		{"products by category", db.ListProductsSQL, []any{nil, "Coffee", nil, nil, 51}, "products_category_name_idx"},
 		{"locations by type", db.ListLocationsSQL, []any{nil, typ, nil, nil, 51}, "locations_type_name_idx"},
 		{"trace links", db.ListTraceLinksSQL, []any{id}, "Index"},
+		// Lots: by number alone (any product) and by GTIN + lot (00008: by
+		// (product_id, batch_number) or, numbers being this selective, by number).
+		{"lots by number", db.LotsByNumberSQL, []any{[]string{"B42"}}, "batches_number_id_idx"},
+		{"lot by Digital Link", db.BatchByDigitalLinkSQL, []any{"00000000000001", "B42"}, "Index Scan using batches_"},
 	}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {

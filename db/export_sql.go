@@ -11,4 +11,6 @@ const (
 	ListTraceLinksSQL      = listTraceLinks
 	LockBatchForConsumeSQL = lockBatchForConsume
 	ConsumeBatchSQL        = consumeBatch
+	LotsByNumberSQL        = lotsByNumber
+	BatchByDigitalLinkSQL  = getBatchByDigitalLink
 )

@@ -11,35 +11,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const batchIDsByNumber = `-- name: BatchIDsByNumber :many
-SELECT id, batch_number FROM batches WHERE batch_number = ANY($1::text[])
-`
-
-type BatchIDsByNumberRow struct {
-	ID          uuid.UUID
-	BatchNumber string
-}
-
-func (q *Queries) BatchIDsByNumber(ctx context.Context, numbers []string) ([]BatchIDsByNumberRow, error) {
-	rows, err := q.db.Query(ctx, batchIDsByNumber, numbers)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []BatchIDsByNumberRow{}
-	for rows.Next() {
-		var i BatchIDsByNumberRow
-		if err := rows.Scan(&i.ID, &i.BatchNumber); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const batchNames = `-- name: BatchNames :many
 
 SELECT b.id, b.batch_number, p.name AS product_name
@@ -76,23 +47,82 @@ func (q *Queries) BatchNames(ctx context.Context, ids []uuid.UUID) ([]BatchNames
 	return items, nil
 }
 
-const recentBatchNumbers = `-- name: RecentBatchNumbers :many
-SELECT batch_number FROM batches ORDER BY created_at DESC, id DESC LIMIT $1
+const lotsByNumber = `-- name: LotsByNumber :many
+SELECT b.id, b.batch_number, b.product_id, p.gtin AS product_gtin, p.name AS product_name
+FROM batches b JOIN products p ON p.id = b.product_id
+WHERE b.batch_number = ANY($1::text[])
+ORDER BY b.batch_number, p.name, b.id
 `
 
-func (q *Queries) RecentBatchNumbers(ctx context.Context, rowLimit int32) ([]string, error) {
-	rows, err := q.db.Query(ctx, recentBatchNumbers, rowLimit)
+type LotsByNumberRow struct {
+	ID          uuid.UUID
+	BatchNumber string
+	ProductID   uuid.UUID
+	ProductGtin string
+	ProductName string
+}
+
+// The batches with these lot numbers, of every product: a number alone may
+// name lots of several products (GS1 identifies a lot by GTIN + lot).
+func (q *Queries) LotsByNumber(ctx context.Context, numbers []string) ([]LotsByNumberRow, error) {
+	rows, err := q.db.Query(ctx, lotsByNumber, numbers)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []string{}
+	items := []LotsByNumberRow{}
 	for rows.Next() {
-		var batch_number string
-		if err := rows.Scan(&batch_number); err != nil {
+		var i LotsByNumberRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.BatchNumber,
+			&i.ProductID,
+			&i.ProductGtin,
+			&i.ProductName,
+		); err != nil {
 			return nil, err
 		}
-		items = append(items, batch_number)
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const recentLots = `-- name: RecentLots :many
+SELECT b.id, b.batch_number, b.product_id, p.gtin AS product_gtin, p.name AS product_name
+FROM batches b JOIN products p ON p.id = b.product_id
+ORDER BY b.created_at DESC, b.id DESC LIMIT $1
+`
+
+type RecentLotsRow struct {
+	ID          uuid.UUID
+	BatchNumber string
+	ProductID   uuid.UUID
+	ProductGtin string
+	ProductName string
+}
+
+func (q *Queries) RecentLots(ctx context.Context, rowLimit int32) ([]RecentLotsRow, error) {
+	rows, err := q.db.Query(ctx, recentLots, rowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RecentLotsRow{}
+	for rows.Next() {
+		var i RecentLotsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.BatchNumber,
+			&i.ProductID,
+			&i.ProductGtin,
+			&i.ProductName,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

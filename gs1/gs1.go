@@ -196,32 +196,72 @@ func CheckDigitalLinkQuery(rawQuery string) error {
 // (https://id.gs1.org/414/{gln}) is what exports use instead.
 func GLNDigitalLink(gln string) string { return "https://id.gs1.org/414/" + gln }
 
-// Units the batches use, and their UN/ECE Recommendation 20 codes for EPCIS
-// quantity lists.
-var unitCodes = map[string]string{
-	"unit": "H87", "kg": "KGM", "g": "GRM", "L": "LTR", "mL": "MLT", "m": "MTR",
+// Unit is a unit of measure. batchtrack stores its UN/ECE Recommendation 20
+// common code, the vocabulary EPCIS quantity lists use; people and the
+// API's unit_of_measure field see its short name.
+type Unit struct {
+	Code  string // Rec 20 common code: "KGM"
+	Name  string // short name: "kg"
+	Title string // Rec 20 name: "kilogram"
 }
 
-// Units lists the units of measure a batch may have, in display order.
-func Units() []string { return []string{"unit", "kg", "g", "L", "mL", "m"} }
-
-// UNECECode returns the Rec 20 code of a unit ("kg" -> "KGM").
-func UNECECode(unit string) (string, bool) {
-	c, ok := unitCodes[unit]
-	return c, ok
+// units are the units a batch or product may have, in display order; the
+// first six were batchtrack's unit names before it stored Rec 20 codes.
+var units = []Unit{
+	{"H87", "unit", "piece"},
+	{"KGM", "kg", "kilogram"},
+	{"GRM", "g", "gram"},
+	{"LTR", "L", "litre"},
+	{"MLT", "mL", "millilitre"},
+	{"MTR", "m", "metre"},
+	{"TNE", "t", "tonne (metric ton)"},
+	{"LBR", "lb", "pound"},
+	{"ONZ", "oz", "ounce (avoirdupois)"},
+	{"DZN", "dozen", "dozen"},
 }
 
-// UnitForCode maps a unit or its Rec 20 code back to the unit.
-func UnitForCode(s string) (string, bool) {
-	if _, ok := unitCodes[s]; ok {
-		return s, true
+// Units lists the units of measure a batch or product may have.
+func Units() []Unit { return slices.Clone(units) }
+
+// UnitCodes lists the Rec 20 codes of Units, in the same order.
+func UnitCodes() []string {
+	out := make([]string, len(units))
+	for i, u := range units {
+		out[i] = u.Code
 	}
-	for u, c := range unitCodes {
-		if c == s {
+	return out
+}
+
+// LookupUnit finds a unit by its Rec 20 code ("KGM") or its name ("kg").
+func LookupUnit(s string) (Unit, bool) {
+	for _, u := range units {
+		if u.Code == s || u.Name == s {
 			return u, true
 		}
 	}
-	return "", false
+	return Unit{}, false
+}
+
+// UnitName shows a Rec 20 code as people read it ("KGM" -> "kg"); a code
+// batchtrack does not know is shown as it is.
+func UnitName(code string) string {
+	if u, ok := LookupUnit(code); ok {
+		return u.Name
+	}
+	return code
+}
+
+// UNECECode returns the Rec 20 code of a unit given by name or code
+// ("kg" -> "KGM", "KGM" -> "KGM").
+func UNECECode(unit string) (string, bool) {
+	u, ok := LookupUnit(unit)
+	return u.Code, ok
+}
+
+// UnitForCode maps a Rec 20 code or a unit name to the unit's name.
+func UnitForCode(s string) (string, bool) {
+	u, ok := LookupUnit(s)
+	return u.Name, ok
 }
 
 // EventTypes are the EPCIS 2.0 event types.

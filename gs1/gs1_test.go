@@ -75,3 +75,35 @@ func TestValidVocabulary(t *testing.T) {
 		}
 	}
 }
+
+// Units are found by Rec 20 code or by name; the old helpers answer for
+// both forms.
+func TestUnits(t *testing.T) {
+	for _, tc := range []struct{ in, code, name string }{
+		{"KGM", "KGM", "kg"}, {"kg", "KGM", "kg"}, {"H87", "H87", "unit"}, {"unit", "H87", "unit"},
+		{"g", "GRM", "g"}, {"L", "LTR", "L"}, {"mL", "MLT", "mL"}, {"m", "MTR", "m"}, {"TNE", "TNE", "t"},
+		{"LBR", "LBR", "lb"}, {"ONZ", "ONZ", "oz"}, {"DZN", "DZN", "dozen"},
+	} {
+		u, ok := LookupUnit(tc.in)
+		if !ok || u.Code != tc.code || u.Name != tc.name {
+			t.Errorf("LookupUnit(%q) = %+v, %v", tc.in, u, ok)
+		}
+		if c, ok := UNECECode(tc.in); !ok || c != tc.code {
+			t.Errorf("UNECECode(%q) = %q, %v", tc.in, c, ok)
+		}
+		if n, ok := UnitForCode(tc.in); !ok || n != tc.name {
+			t.Errorf("UnitForCode(%q) = %q, %v", tc.in, n, ok)
+		}
+	}
+	for _, s := range []string{"", "KG", "kilo", "kgm", "XCS"} {
+		if u, ok := LookupUnit(s); ok {
+			t.Errorf("LookupUnit(%q) = %+v, want none", s, u)
+		}
+	}
+	if UnitName("ZZZ") != "ZZZ" || UnitName("MLT") != "mL" {
+		t.Errorf("UnitName: %q %q", UnitName("ZZZ"), UnitName("MLT"))
+	}
+	if len(UnitCodes()) != len(Units()) {
+		t.Error("UnitCodes and Units differ in length")
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -25,7 +24,7 @@ type NewBatch struct {
 	ExpiryDate       *time.Time
 	BestBeforeDate   *time.Time
 	QuantityProduced quantity.Quantity
-	UnitOfMeasure    string // default: the product's unit
+	UnitOfMeasure    string // a Rec 20 code or its name ("KGM", "kg"); default: the product's unit
 	QualityStatus    string // default pending
 	Notes            string
 }
@@ -60,7 +59,8 @@ func (s *Service) CreateBatch(ctx context.Context, actor Actor, in NewBatch) (Ba
 }
 
 // checkNewBatch holds CreateBatch's input rules, with field names under
-// prefix; it fills in the default quality status.
+// prefix; it fills in the default quality status and turns a unit name
+// into its Rec 20 code.
 func checkNewBatch(v *ValidationError, prefix string, in *NewBatch) {
 	if in.BatchNumber != "" {
 		if err := gs1.ValidateLot(in.BatchNumber); err != nil {
@@ -83,8 +83,12 @@ func checkNewBatch(v *ValidationError, prefix string, in *NewBatch) {
 	for _, f := range dv.Fields {
 		v.Add(prefix+f.Field, f.Message)
 	}
-	if in.UnitOfMeasure != "" && !slices.Contains(gs1.Units(), in.UnitOfMeasure) {
-		v.Add(prefix+"unit_of_measure", "must be one of "+strings.Join(gs1.Units(), ", "))
+	if in.UnitOfMeasure != "" {
+		if u, ok := gs1.LookupUnit(in.UnitOfMeasure); ok {
+			in.UnitOfMeasure = u.Code
+		} else {
+			v.Add(prefix+"unit_of_measure", unitChoices)
+		}
 	}
 	if in.QualityStatus == "" {
 		in.QualityStatus = string(StatusPending)
@@ -119,11 +123,12 @@ func (s *Service) insertBatch(ctx context.Context, q *db.Queries, actor Actor, s
 	})
 	if err != nil {
 		if errors.Is(db.Translate(err), db.ErrConflict) {
-			return uuid.Nil, &ConflictError{Field: prefix + "batch_number", Message: "a batch with number " + in.BatchNumber + " already exists"}
+			return uuid.Nil, &ConflictError{Field: prefix + "batch_number",
+				Message: "product " + product.Gtin + " already has a batch with lot number " + in.BatchNumber}
 		}
 		return uuid.Nil, err
 	}
-	uom, _ := gs1.UNECECode(in.UnitOfMeasure)
+	uom := in.UnitOfMeasure
 	now := s.now()
 	_, err = insertEvent(ctx, q, eventRecord{
 		EventType: "ObjectEvent", Action: ptr("ADD"), EventTime: now, EventTimezone: timezoneOffset(now),
@@ -136,8 +141,8 @@ func (s *Service) insertBatch(ctx context.Context, q *db.Queries, actor Actor, s
 }
 
 // generateBatchNumber makes a lot number such as "L260112-7KQ2M4": the
-// production date and five random characters, unique in practice (the
-// unique constraint catches the rest).
+// production date and six random characters, unique in practice (the
+// unique constraint, per product, catches the rest).
 func generateBatchNumber(production time.Time) string {
 	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 	b := make([]byte, 6)
@@ -299,12 +304,11 @@ func (s *Service) recordStatusChange(ctx context.Context, q *db.Queries, actor A
 	if reason != "" {
 		notes += ": " + reason
 	}
-	uom, _ := gs1.UNECECode(b.UnitOfMeasure)
 	_, err := insertEvent(ctx, q, eventRecord{
 		EventType: "ObjectEvent", Action: ptr("OBSERVE"), EventTime: now, EventTimezone: timezoneOffset(now),
 		BizStep: ptr("inspecting"), Disposition: &disposition,
 		ReadPointID: &b.LocationID, BizLocationID: &b.LocationID,
-		QuantityList: []QuantityItem{{BatchID: b.ID, Quantity: b.QuantityAvailable, UOM: uom}},
+		QuantityList: []QuantityItem{{BatchID: b.ID, Quantity: b.QuantityAvailable, UOM: b.UnitOfMeasure}},
 		SourceType:   "system", Actor: actor.name(), Notes: notes,
 	})
 	return err
@@ -317,7 +321,7 @@ func batchFromRow(b db.Batch, gtin, productName, gln, locationName string) Batch
 		LocationID: b.LocationID, LocationGLN: gln, LocationName: locationName,
 		ProductionDate: b.ProductionDate, ExpiryDate: b.ExpiryDate, BestBeforeDate: b.BestBeforeDate,
 		QuantityProduced: b.QuantityProduced, QuantityAvailable: b.QuantityAvailable,
-		UnitOfMeasure: b.UnitOfMeasure, QualityStatus: QualityStatus(b.QualityStatus), Notes: b.Notes,
+		UOM: b.UnitOfMeasure, QualityStatus: QualityStatus(b.QualityStatus), Notes: b.Notes,
 		Version: b.Version, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
 	}
 }

@@ -109,7 +109,7 @@ func batchConsumed(r ConsumeRequest, actor Actor, row db.ConsumeBatchRow) (Batch
 		ProductName: *row.ProductName, LocationID: *row.LocationID, LocationGLN: *row.LocationGln,
 		LocationName: *row.LocationName, ProductionDate: *row.ProductionDate, ExpiryDate: row.ExpiryDate,
 		BestBeforeDate: row.BestBeforeDate, QuantityProduced: *row.QuantityProduced,
-		QuantityAvailable: *row.QuantityAvailableAfter, UnitOfMeasure: *row.UnitOfMeasure,
+		QuantityAvailable: *row.QuantityAvailableAfter, UOM: *row.UnitOfMeasure,
 		QualityStatus: QualityStatus(row.QualityStatus), Notes: *row.Notes, Version: *row.VersionAfter,
 		CreatedAt: *row.CreatedAt, UpdatedAt: *row.UpdatedAt,
 	}
@@ -143,6 +143,10 @@ type consumeRecord struct {
 }
 
 func (k consumeRecord) result(r ConsumeRequest, actor Actor) (Batch, Consumption) {
+	// Results kept before units became Rec 20 codes hold the unit's name.
+	if u, ok := gs1.LookupUnit(k.UnitOfMeasure); ok {
+		k.UnitOfMeasure = u.Code
+	}
 	return batchConsumed(r, actor, db.ConsumeBatchRow{
 		QualityStatus: k.QualityStatus, ExpiryDate: k.ExpiryDate.time(), ConsumptionID: &k.ConsumptionID,
 		ConsumedAt: &k.ConsumedAt, QuantityAvailableAfter: &k.QuantityAvailableAfter, VersionAfter: &k.VersionAfter,
@@ -259,7 +263,7 @@ func (s *Service) ConsumeMany(ctx context.Context, actor Actor, items []ConsumeI
 				return refusal(ConsumeRequest{BatchID: it.BatchID, Quantity: it.Quantity}, b.QuantityAvailable, b.Version,
 					QualityStatus(b.QualityStatus), b.ExpiryDate, dateOnly(now), i)
 			}
-			quantityList = append(quantityList, QuantityItem{BatchID: it.BatchID, Quantity: it.Quantity, UOM: b.Uom})
+			quantityList = append(quantityList, QuantityItem{BatchID: it.BatchID, Quantity: it.Quantity, UOM: b.UnitOfMeasure})
 		}
 		// Each batch's location is where it is dispensed; the event names
 		// the first batch's location.
@@ -389,7 +393,7 @@ func (s *Service) Adjust(ctx context.Context, actor Actor, id uuid.UUID, delta q
 		if abs < 0 {
 			abs = -abs
 		}
-		uom, _ := gs1.UNECECode(b.UnitOfMeasure)
+		uom := b.UnitOfMeasure
 		eventID, err := insertEvent(ctx, q, eventRecord{
 			EventType: "ObjectEvent", Action: ptr("OBSERVE"), EventTime: now, EventTimezone: timezoneOffset(now),
 			BizStep: ptr("stock_taking"), Disposition: ptr("active"), ReadPointID: &b.LocationID,

@@ -209,12 +209,13 @@ func (s *Service) RecordEvent(ctx context.Context, actor Actor, in NewEvent) (Ev
 					return &NotFoundError{What: "batch", Field: f + ".batch_id"}
 				}
 				if it.UOM == "" {
-					it.UOM = b.Uom
+					it.UOM = b.UnitOfMeasure
 				}
-				if unit, ok := gs1.UnitForCode(it.UOM); !ok || unit != b.UnitOfMeasure {
-					v.Add(f+".uom", "must be the batch's unit: "+b.UnitOfMeasure+" ("+b.Uom+")")
+				// The batch's Rec 20 code, or its name (normalised to the code).
+				if code, ok := gs1.UNECECode(it.UOM); !ok || code != b.UnitOfMeasure {
+					v.Add(f+".uom", "must be the batch's unit: "+b.UnitOfMeasure+" ("+gs1.UnitName(b.UnitOfMeasure)+")")
 				}
-				it.UOM = b.Uom
+				it.UOM = b.UnitOfMeasure
 				normalized[li] = append(normalized[li], it)
 			}
 		}

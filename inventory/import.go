@@ -60,18 +60,23 @@ func (s *Service) ImportBatches(ctx context.Context, actor Actor, rows []NewBatc
 }
 
 // checkImportRows holds the rules of every row and of the rows together
-// (no batch number twice); it returns the batch numbers given.
+// (no lot twice for one product); it returns the batch numbers given.
 func checkImportRows(v *ValidationError, rows []NewBatch) []string {
-	seen := map[string]int{}
+	type lotKey struct {
+		product uuid.UUID
+		number  string
+	}
+	seen := map[lotKey]int{}
 	var numbers []string
 	for i := range rows {
 		p := "rows[" + itoa(i) + "]."
 		checkNewBatch(v, p, &rows[i])
 		if n := rows[i].BatchNumber; n != "" {
-			if j, dup := seen[n]; dup {
-				v.Add(p+"batch_number", "repeats the batch number of row "+itoa(j+1))
+			k := lotKey{rows[i].ProductID, n}
+			if j, dup := seen[k]; dup {
+				v.Add(p+"batch_number", "repeats the lot number of row "+itoa(j+1)+" for the same product")
 			}
-			seen[n] = i
+			seen[k] = i
 			numbers = append(numbers, n)
 		}
 	}
@@ -79,17 +84,20 @@ func checkImportRows(v *ValidationError, rows []NewBatch) []string {
 }
 
 // CheckImport validates rows as ImportBatches would, without writing, and
-// also reports batch numbers already taken: the preview before a commit.
+// also reports lots their product already has: the preview before a commit.
 func (s *Service) CheckImport(ctx context.Context, rows []NewBatch) error {
 	var v ValidationError
 	numbers := checkImportRows(&v, rows)
-	taken, err := s.BatchIDsByNumber(ctx, numbers)
+	taken, err := s.LotsByNumber(ctx, numbers)
 	if err != nil {
 		return err
 	}
 	for i, r := range rows {
-		if _, ok := taken[r.BatchNumber]; ok && r.BatchNumber != "" {
-			v.Add("rows["+itoa(i)+"].batch_number", "is already taken by an existing batch")
+		if r.BatchNumber == "" || r.ProductID == uuid.Nil {
+			continue
+		}
+		if _, err := PickLot(taken[r.BatchNumber], r.BatchNumber, &r.ProductID); err == nil {
+			v.Add("rows["+itoa(i)+"].batch_number", "is already a lot of this product")
 		}
 	}
 	return v.OrNil()

@@ -87,9 +87,11 @@ type Product struct {
 	Name        string
 	Description string
 	Category    string
-	Unit        string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// UOM is the product's default unit as a UN/ECE Rec 20 code ("KGM");
+	// kept idempotent results name it Unit.
+	UOM       string `json:"Unit"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Location is a GS1 location.
@@ -119,12 +121,14 @@ type Batch struct {
 	BestBeforeDate    *time.Time
 	QuantityProduced  quantity.Quantity
 	QuantityAvailable quantity.Quantity
-	UnitOfMeasure     string
-	QualityStatus     QualityStatus
-	Notes             string
-	Version           int64
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// UOM is the unit as a UN/ECE Rec 20 code ("KGM"), as EPCIS quantity
+	// lists carry it; kept idempotent results name it UnitOfMeasure.
+	UOM           string `json:"UnitOfMeasure"`
+	QualityStatus QualityStatus
+	Notes         string
+	Version       int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Unusable says why the batch may not be used on the given day, if so.

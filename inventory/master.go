@@ -14,6 +14,15 @@ import (
 	"batchtrack/idempotency"
 )
 
+// unitChoices is the message for a unit batchtrack does not know.
+var unitChoices = func() string {
+	var names, codes []string
+	for _, u := range gs1.Units() {
+		names, codes = append(names, u.Name), append(codes, u.Code)
+	}
+	return "must be one of " + strings.Join(names, ", ") + " or their UN/ECE Rec 20 codes (" + strings.Join(codes, ", ") + ")"
+}()
+
 // LocationTypes are the kinds of location in the supply chain.
 var LocationTypes = []string{"farm", "factory", "warehouse", "distributor", "retailer"}
 
@@ -23,7 +32,7 @@ type NewProduct struct {
 	Name        string
 	Description string
 	Category    string
-	Unit        string
+	Unit        string // a Rec 20 code or its name ("KGM", "kg"); default H87 (unit)
 }
 
 // CreateProduct validates and stores a product, its GTIN normalised to 14.
@@ -36,11 +45,13 @@ func (s *Service) CreateProduct(ctx context.Context, in NewProduct) (Product, er
 	checkText(&v, "name", in.Name, 1, 200)
 	checkText(&v, "description", in.Description, 0, 2000)
 	checkText(&v, "category", in.Category, 0, 100)
-	if in.Unit == "" {
-		in.Unit = "unit"
-	}
-	if !slices.Contains(gs1.Units(), in.Unit) {
-		v.Add("unit", "must be one of "+strings.Join(gs1.Units(), ", "))
+	uom := "H87"
+	if in.Unit != "" {
+		u, ok := gs1.LookupUnit(in.Unit)
+		if !ok {
+			v.Add("unit", unitChoices)
+		}
+		uom = u.Code
 	}
 	if err := v.OrNil(); err != nil {
 		return Product{}, err
@@ -52,7 +63,7 @@ func (s *Service) CreateProduct(ctx context.Context, in NewProduct) (Product, er
 	err = s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
 		row, err := q.CreateProduct(ctx, db.CreateProductParams{
 			Gtin: gtin, Name: strings.TrimSpace(in.Name), Description: in.Description,
-			Category: strings.TrimSpace(in.Category), Unit: in.Unit,
+			Category: strings.TrimSpace(in.Category), Unit: uom,
 		})
 		if errors.Is(db.Translate(err), db.ErrConflict) {
 			return &ConflictError{Field: "gtin", Message: "a product with GTIN " + gtin + " already exists"}
@@ -194,7 +205,7 @@ func (s *Service) ListLocations(ctx context.Context, f LocationFilter, opts List
 
 func productFromRow(r db.Product) Product {
 	return Product{ID: r.ID, GTIN: r.Gtin, Name: r.Name, Description: r.Description, Category: r.Category,
-		Unit: r.Unit, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		UOM: r.Unit, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 func locationFromRow(r db.Location) Location {

@@ -82,28 +82,6 @@ func (s *Service) BatchNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUI
 	return out, nil
 }
 
-// BatchIDsByNumber resolves batch numbers (as people type them) to ids;
-// unknown numbers are left out.
-func (s *Service) BatchIDsByNumber(ctx context.Context, numbers []string) (map[string]uuid.UUID, error) {
-	out := map[string]uuid.UUID{}
-	if len(numbers) == 0 {
-		return out, nil
-	}
-	rows, err := s.store.BatchIDsByNumber(ctx, numbers)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rows {
-		out[r.BatchNumber] = r.ID
-	}
-	return out, nil
-}
-
-// RecentBatchNumbers lists the newest batch numbers, for suggestions.
-func (s *Service) RecentBatchNumbers(ctx context.Context, n int) ([]string, error) {
-	return s.store.RecentBatchNumbers(ctx, int32(min(max(n, 1), 1000)))
-}
-
 // Batch list orders besides the default (newest first).
 const (
 	SortNewest    = ""

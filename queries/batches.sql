@@ -16,6 +16,7 @@ JOIN locations l ON l.id = b.location_id
 WHERE b.id = @id;
 
 -- name: GetBatchByDigitalLink :one
+-- A lot is its GTIN and lot number (unique per product).
 SELECT b.id FROM batches b JOIN products p ON p.id = b.product_id
 WHERE p.gtin = @gtin AND b.batch_number = @batch_number;
 
@@ -109,7 +110,7 @@ WITH taken AS (
       AND (b.expiry_date IS NULL OR b.expiry_date >= @today::date)
       AND (sqlc.narg(expected_version)::bigint IS NULL OR b.version = sqlc.narg(expected_version))
       AND NOT (SELECT key_taken FROM taken)
-    RETURNING b.*, unece_code(b.unit_of_measure) AS uom
+    RETURNING b.*
 ), refused AS (
     SELECT b.quantity_available, b.version, b.quality_status, b.expiry_date
     FROM batches b
@@ -121,18 +122,18 @@ WITH taken AS (
            CASE WHEN u.quantity_available = 0 THEN 'dispensed' ELSE 'partially_dispensed' END,
            u.location_id, u.location_id,
            jsonb_build_array(jsonb_build_object('batch_id', u.id,
-               'quantity', trim_scale(@quantity::numeric)::text, 'uom', u.uom)),
+               'quantity', trim_scale(@quantity::numeric)::text, 'uom', u.unit_of_measure)),
            'system', @actor::text, @reason::text
     FROM upd u
     RETURNING id, event_time
 ), link AS (
     INSERT INTO event_batches (event_id, batch_id, role, quantity, uom, event_time)
-    SELECT ev.id, u.id, 'object', @quantity, u.uom, ev.event_time FROM ev, upd u
+    SELECT ev.id, u.id, 'object', @quantity, u.unit_of_measure, ev.event_time FROM ev, upd u
 ), epc AS (
     -- The event's EPCIS projection (its document comes from the
     -- events_fill_epcis trigger, migration 00009).
     INSERT INTO event_epcs (event_id, role, key, is_class, quantity, uom, event_time)
-    SELECT ev.id, 'epc', lot_key(p.gtin, u.batch_number), true, @quantity, u.uom, ev.event_time
+    SELECT ev.id, 'epc', lot_key(p.gtin, u.batch_number), true, @quantity, u.unit_of_measure, ev.event_time
     FROM ev, upd u JOIN products p ON p.id = u.product_id
 ), led AS (
     INSERT INTO consumptions (batch_id, kind, quantity, quantity_available_after, version_after,
@@ -184,8 +185,7 @@ FROM res;
 -- name: LockBatches :many
 -- Rows are locked in id order, so two multi-batch consumptions can never
 -- wait on each other in a cycle.
-SELECT id, quantity_available, version, quality_status, expiry_date, location_id,
-       unit_of_measure, unece_code(unit_of_measure)::text AS uom
+SELECT id, quantity_available, version, quality_status, expiry_date, location_id, unit_of_measure
 FROM batches
 WHERE id = ANY(@ids::uuid[])
 ORDER BY id

@@ -63,8 +63,8 @@ WHERE mine.batch_id = @batch_id AND mine.role IN ('input', 'output')
 ORDER BY other.batch_id, direction, mine.event_time DESC;
 
 -- name: BatchUnits :many
--- Units and existence of the batches an event names.
-SELECT id, unit_of_measure, unece_code(unit_of_measure)::text AS uom, location_id
+-- Units (Rec 20 codes) and existence of the batches an event names.
+SELECT id, unit_of_measure, location_id
 FROM batches WHERE id = ANY(@ids::uuid[]);
 
 -- name: LocationsByGLN :many

@@ -7,8 +7,15 @@ SELECT b.id, b.batch_number, p.name AS product_name
 FROM batches b JOIN products p ON p.id = b.product_id
 WHERE b.id = ANY(@ids::uuid[]);
 
--- name: BatchIDsByNumber :many
-SELECT id, batch_number FROM batches WHERE batch_number = ANY(@numbers::text[]);
+-- name: LotsByNumber :many
+-- The batches with these lot numbers, of every product: a number alone may
+-- name lots of several products (GS1 identifies a lot by GTIN + lot).
+SELECT b.id, b.batch_number, b.product_id, p.gtin AS product_gtin, p.name AS product_name
+FROM batches b JOIN products p ON p.id = b.product_id
+WHERE b.batch_number = ANY(@numbers::text[])
+ORDER BY b.batch_number, p.name, b.id;
 
--- name: RecentBatchNumbers :many
-SELECT batch_number FROM batches ORDER BY created_at DESC, id DESC LIMIT @row_limit;
+-- name: RecentLots :many
+SELECT b.id, b.batch_number, b.product_id, p.gtin AS product_gtin, p.name AS product_name
+FROM batches b JOIN products p ON p.id = b.product_id
+ORDER BY b.created_at DESC, b.id DESC LIMIT @row_limit;

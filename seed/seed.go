@@ -41,22 +41,22 @@ func gln(ref string) string  { body := "061414" + ref; return body + string(gs1.
 func gtin(ref string) string { body := "0061414" + ref; return body + string(gs1.CheckDigit(body)) }
 
 type productSpec struct {
-	ref, name, category, unit string
+	ref, name, category, unit string // unit: a UN/ECE Rec 20 code
 	shelfDays                 int
 	lot                       float64 // typical lot size
 }
 
 var products = []productSpec{
-	{"10001", "Green coffee beans, Huila", "Coffee", "kg", 365, 1200},
-	{"10002", "Roasted coffee beans, Huila", "Coffee", "kg", 180, 800},
-	{"10003", "Ground coffee 250 g", "Coffee", "unit", 150, 2000},
-	{"20001", "Jasmine rice, paddy", "Rice", "kg", 365, 5000},
-	{"20002", "Jasmine rice, milled 5 kg", "Rice", "unit", 540, 900},
-	{"30001", "Romaine lettuce hearts", "Leafy greens", "kg", 12, 600},
-	{"30002", "Baby spinach", "Leafy greens", "kg", 9, 400},
-	{"30003", "Salad mix 150 g", "Leafy greens", "unit", 7, 1500},
-	{"40001", "Cold-pressed orange juice 1 L", "Juice", "L", 21, 1000},
-	{"50001", "Shell eggs, free range", "Eggs", "unit", 35, 7200},
+	{"10001", "Green coffee beans, Huila", "Coffee", "KGM", 365, 1200},
+	{"10002", "Roasted coffee beans, Huila", "Coffee", "KGM", 180, 800},
+	{"10003", "Ground coffee 250 g", "Coffee", "H87", 150, 2000},
+	{"20001", "Jasmine rice, paddy", "Rice", "KGM", 365, 5000},
+	{"20002", "Jasmine rice, milled 5 kg", "Rice", "H87", 540, 900},
+	{"30001", "Romaine lettuce hearts", "Leafy greens", "KGM", 12, 600},
+	{"30002", "Baby spinach", "Leafy greens", "KGM", 9, 400},
+	{"30003", "Salad mix 150 g", "Leafy greens", "H87", 7, 1500},
+	{"40001", "Cold-pressed orange juice 1 L", "Juice", "LTR", 21, 1000},
+	{"50001", "Shell eggs, free range", "Eggs", "H87", 35, 7200},
 }
 
 type locationSpec struct{ ref, name, typ, address string }
@@ -166,7 +166,7 @@ func Run(ctx context.Context, svc *inventory.Service, opts Options) (int, error)
 		// Countable things (eggs, bags) are consumed in whole units,
 		// weights and volumes to the gram or millilitre.
 		step := quantity.Quantity(1)
-		if b.UnitOfMeasure == "unit" {
+		if b.UOM == "H87" {
 			step = quantity.FromUnits(1)
 		}
 		target -= target % step
@@ -211,7 +211,7 @@ func Run(ctx context.Context, svc *inventory.Service, opts Options) (int, error)
 	for _, b := range batches {
 		t := b.ProductionDate.Add(8 * time.Hour)
 		origin := inventory.Location{ID: b.LocationID, GLN: b.LocationGLN}
-		uom, _ := gs1.UNECECode(b.UnitOfMeasure)
+		uom := b.UOM
 		for si, step := range chain {
 			if si >= 2+rng.IntN(len(chain)-1) {
 				break
@@ -269,10 +269,10 @@ func Run(ctx context.Context, svc *inventory.Service, opts Options) (int, error)
 			for _, ref := range tr.in {
 				ins := byProduct[gtin(ref)]
 				in := ins[r%len(ins)]
-				uom, _ := gs1.UNECECode(in.UnitOfMeasure)
+				uom := in.UOM
 				inputs = append(inputs, inventory.QuantityItem{BatchID: in.ID, Quantity: in.QuantityProduced / 5, UOM: uom})
 			}
-			uom, _ := gs1.UNECECode(out.UnitOfMeasure)
+			uom := out.UOM
 			tt := out.ProductionDate.Add(4 * time.Hour)
 			if err := record(inventory.NewEvent{
 				EventType: "TransformationEvent", EventTime: &tt, BizStep: "commissioning", Disposition: "active",

@@ -11,6 +11,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"batchtrack/gs1"
 	"batchtrack/inventory"
 	"batchtrack/quantity"
 )
@@ -85,7 +86,26 @@ func fmtDatePtr(t *time.Time) string {
 
 func fmtTime(t time.Time) string { return t.Format("2006-01-02 15:04") }
 
-func fmtQty(q quantity.Quantity, unit string) string { return q.String() + " " + unit }
+// fmtQty shows a quantity in its unit, given as a Rec 20 code, by name ("12.5 kg").
+func fmtQty(q quantity.Quantity, uom string) string { return q.String() + " " + unitName(uom) }
+
+// recordEventURL opens the event form on a batch: its lot number and, as a
+// number alone may name lots of several products, its product.
+func recordEventURL(b inventory.Batch) string {
+	return "/events/new?" + url.Values{"batch": {b.BatchNumber}, "product_id": {b.ProductID.String()}}.Encode()
+}
+
+// unitName shows a Rec 20 code as people read it ("KGM" -> "kg").
+func unitName(uom string) string { return gs1.UnitName(uom) }
+
+// UnitOptions are the units a form offers: Rec 20 codes, shown by name.
+func UnitOptions() []Option {
+	var out []Option
+	for _, u := range gs1.Units() {
+		out = append(out, Option{Value: u.Code, Label: u.Name + " — " + u.Title + " (" + u.Code + ")"})
+	}
+	return out
+}
 
 func percent(q, of quantity.Quantity) string {
 	return strconv.Itoa(int(q.Ratio(of)*100+0.5)) + "%"

@@ -53,7 +53,7 @@ type BatchForm struct {
 	Errors           FieldErrors
 	Products         []Option
 	Locations        []Option
-	Units            []string
+	Units            []Option // value: Rec 20 code
 }
 
 // ConsumeForm is the inline consume form of a batch page.
@@ -128,9 +128,9 @@ type ProductForm struct {
 	Name        string
 	Description string
 	Category    string
-	Unit        string
+	Unit        string // Rec 20 code, or a name as typed
 	Errors      FieldErrors
-	Units       []string
+	Units       []Option // value: Rec 20 code
 }
 
 // LocationForm is the new-location form.
@@ -148,7 +148,8 @@ type LocationForm struct {
 
 // QuantityRow is one line of an event's quantity list as typed.
 type QuantityRow struct {
-	Batch    string // batch number
+	Batch    string // lot number
+	Product  string // product id, when the lot number alone names lots of several products
 	Quantity string
 }
 
@@ -168,8 +169,9 @@ type EventForm struct {
 	Outputs       []QuantityRow
 	Notes         string
 	Errors        FieldErrors
-	Locations     []Option // value: GLN
-	BatchNumbers  []string // suggestions
+	Locations     []Option            // value: GLN
+	Lots          []Option            // suggestions: value lot number, label its product
+	LotChoices    map[string][]Option // products to choose from, by a lot number several products use
 	EventTypes    []string
 	Actions       []string
 	BizSteps      []string

@@ -143,7 +143,7 @@ func ImportFormView(f ImportForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</code>. Products by GTIN and locations by GLN must exist; batch_number may be empty to generate one.</p><div class=\"field\"><label for=\"import-file\">CSV file</label> <input type=\"file\" id=\"import-file\" name=\"file\" accept=\".csv,text/csv\"></div><div class=\"field\"><label for=\"import-csv\">…or paste CSV</label> ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</code>. Products by GTIN and locations by GLN must exist; batch_number may be empty to generate one, and is unique per product (GTIN + lot); unit_of_measure is a name (kg) or its UN/ECE Rec 20 code (KGM), empty for the product's.</p><div class=\"field\"><label for=\"import-file\">CSV file</label> <input type=\"file\" id=\"import-file\" name=\"file\" accept=\".csv,text/csv\"></div><div class=\"field\"><label for=\"import-csv\">…or paste CSV</label> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -371,9 +371,9 @@ func ImportFormView(f ImportForm) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var21 string
-				templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(r.Unit)
+				templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(unitName(r.Unit))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `import.templ`, Line: 54, Col: 56}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `import.templ`, Line: 54, Col: 66}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var21))
 				if templ_7745c5c3_Err != nil {

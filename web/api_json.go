@@ -22,13 +22,24 @@ type productJSON struct {
 	Name        string    `json:"name"`
 	Description string    `json:"description"`
 	Category    string    `json:"category"`
-	Unit        string    `json:"unit"`
+	Unit        string    `json:"unit"` // the unit's name ("kg"), as before Rec 20 codes
+	UOM         string    `json:"uom"`  // its UN/ECE Rec 20 code ("KGM")
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 func toProductJSON(p inventory.Product) productJSON {
-	return productJSON{p.ID, p.GTIN, p.Name, p.Description, p.Category, p.Unit, p.CreatedAt, p.UpdatedAt}
+	name, code := unitForms(p.UOM)
+	return productJSON{p.ID, p.GTIN, p.Name, p.Description, p.Category, name, code, p.CreatedAt, p.UpdatedAt}
+}
+
+// unitForms gives a unit's name and Rec 20 code. A result kept for an
+// Idempotency-Key before units were codes holds the name; it answers the same.
+func unitForms(uom string) (name, code string) {
+	if u, ok := gs1.LookupUnit(uom); ok {
+		return u.Name, u.Code
+	}
+	return uom, uom
 }
 
 type locationJSON struct {
@@ -63,7 +74,8 @@ type batchJSON struct {
 	BestBeforeDate    *jsonDate         `json:"best_before_date"`
 	QuantityProduced  quantity.Quantity `json:"quantity_produced"`
 	QuantityAvailable quantity.Quantity `json:"quantity_available"`
-	UnitOfMeasure     string            `json:"unit_of_measure"`
+	UnitOfMeasure     string            `json:"unit_of_measure"` // the unit's name ("kg"), as before Rec 20 codes
+	UOM               string            `json:"uom"`             // its UN/ECE Rec 20 code ("KGM")
 	QualityStatus     string            `json:"quality_status"`
 	Notes             string            `json:"notes"`
 	Version           int64             `json:"version"`
@@ -73,13 +85,14 @@ type batchJSON struct {
 }
 
 func (s *Server) toBatchJSON(b inventory.Batch) batchJSON {
+	unit, uom := unitForms(b.UOM)
 	return batchJSON{
 		ID: b.ID, BatchNumber: b.BatchNumber,
 		Product:        refJSON{ID: b.ProductID, GTIN: b.ProductGTIN, Name: b.ProductName},
 		Location:       refJSON{ID: b.LocationID, GLN: b.LocationGLN, Name: b.LocationName},
 		ProductionDate: jsonDate{b.ProductionDate}, ExpiryDate: dateJSON(b.ExpiryDate),
 		BestBeforeDate: dateJSON(b.BestBeforeDate), QuantityProduced: b.QuantityProduced,
-		QuantityAvailable: b.QuantityAvailable, UnitOfMeasure: b.UnitOfMeasure,
+		QuantityAvailable: b.QuantityAvailable, UnitOfMeasure: unit, UOM: uom,
 		QualityStatus: string(b.QualityStatus), Notes: b.Notes, Version: b.Version,
 		DigitalLink: s.digitalLink(b), CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
 	}

@@ -113,11 +113,18 @@ func TestBrowserAxe(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// A second product with lot AXE-1: the events filter then asks which.
+	tea, err := b.app.svc.CreateProduct(context.Background(), inventory.NewProduct{GTIN: validGTIN(), Name: "Green tea", Unit: "KGM"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.app.namedBatch(tea, l, "AXE-1", "5")
 	pages := []struct{ name, path, sel string }{
 		{"overview", "/", `main h1`},
 		{"batches", "/batches", `[data-testid="batch-row"]`},
 		{"batch", "/batches/" + batch.ID.String(), `[data-testid="ledger-row"]`},
 		{"events", "/events", `[data-testid="event-table"]`},
+		{"events of an ambiguous lot", "/events?batch=AXE-1", `[data-testid="lot-choices"]`},
 		{"new event", "/events/new", `[data-testid="event-form"]`},
 		{"products", "/products", `[data-testid="product-row"]`},
 		{"locations", "/locations", `[data-testid="location-row"]`},

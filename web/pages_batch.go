@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	qrcode "github.com/skip2/go-qrcode"
 
+	"batchtrack/gs1"
 	"batchtrack/inventory"
 	"batchtrack/views"
 )
@@ -34,7 +35,7 @@ func (s *Server) batchDetail(ctx context.Context, c *fiber.Ctx, id uuid.UUID) (v
 	if d.Trace, err = s.deps.Inventory.TraceLinks(ctx, id); err != nil {
 		return views.BatchDetail{}, err
 	}
-	d.Consume = views.ConsumeForm{CSRF: d.CSRF, BatchID: id.String(), ExpectedVersion: b.Version, Unit: b.UnitOfMeasure}
+	d.Consume = views.ConsumeForm{CSRF: d.CSRF, BatchID: id.String(), ExpectedVersion: b.Version, Unit: gs1.UnitName(b.UOM)}
 	d.Status = views.StatusForm{CSRF: d.CSRF, BatchID: id.String(), Current: views.ShownStatus(b, d.Today), CanRecall: isAdmin(c)}
 	return d, nil
 }
@@ -119,8 +120,9 @@ func (s *Server) consumeFromForm(c *fiber.Ctx) error {
 	if !f.Errors.Any() {
 		b, cons, err := s.deps.Inventory.Consume(ctx, uiActor(c), req)
 		if err == nil {
-			done := "Consumed " + cons.Quantity.String() + " " + b.UnitOfMeasure + "; " +
-				b.QuantityAvailable.String() + " " + b.UnitOfMeasure + " left."
+			unit := gs1.UnitName(b.UOM)
+			done := "Consumed " + cons.Quantity.String() + " " + unit + "; " +
+				b.QuantityAvailable.String() + " " + unit + " left."
 			if !wantsFragment(c) {
 				return redirectAfterPost(c, "/batches/"+id.String(), done)
 			}
@@ -142,9 +144,9 @@ func (s *Server) consumeFromForm(c *fiber.Ctx) error {
 	}
 	// The refusal shows the batch as it is now, and a resubmit of the kept
 	// entry goes against that version.
-	f.Unit, f.ExpectedVersion = d.Batch.UnitOfMeasure, d.Batch.Version
+	f.Unit, f.ExpectedVersion = gs1.UnitName(d.Batch.UOM), d.Batch.Version
 	if f.Problem != nil && f.Problem.QuantityAvailable == "" && f.Problem.Kind != "lock-timeout" {
-		f.Problem.QuantityAvailable = d.Batch.QuantityAvailable.String() + " " + d.Batch.UnitOfMeasure
+		f.Problem.QuantityAvailable = d.Batch.QuantityAvailable.String() + " " + gs1.UnitName(d.Batch.UOM)
 		f.Problem.CurrentVersion = d.Batch.Version
 	}
 	d.Consume = f

@@ -10,7 +10,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
-	"batchtrack/gs1"
 	"batchtrack/inventory"
 	"batchtrack/quantity"
 	"batchtrack/views"
@@ -127,7 +126,7 @@ func (s *Server) masterOptions(ctx context.Context) (products, locations []views
 
 func (s *Server) batchForm(ctx context.Context, c *fiber.Ctx, f views.BatchForm) (views.BatchForm, error) {
 	var err error
-	f.CSRF, f.Units = csrfToken(c), gs1.Units()
+	f.CSRF, f.Units = csrfToken(c), views.UnitOptions()
 	f.Products, f.Locations, err = s.masterOptions(ctx)
 	return f, err
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"batchtrack/gs1"
 	"batchtrack/inventory"
 	"batchtrack/views"
 )
@@ -67,14 +68,14 @@ func (s *Server) exportBatchesCSV(c *fiber.Ctx) error {
 		cw := csv.NewWriter(w)
 		_ = cw.Write([]string{"id", "batch_number", "gtin", "product", "gln", "location", "production_date", "expiry_date",
 			"best_before_date", "quantity_produced", "quantity_available", "unit_of_measure", "quality_status", "version",
-			"digital_link", "notes", "created_at"})
+			"digital_link", "notes", "created_at", "uom"})
 		for {
 			for _, b := range page.Items {
 				_ = cw.Write([]string{b.ID.String(), b.BatchNumber, b.ProductGTIN, csvCell(b.ProductName), b.LocationGLN,
 					csvCell(b.LocationName), b.ProductionDate.Format(time.DateOnly), datePtrText(b.ExpiryDate),
-					datePtrText(b.BestBeforeDate), b.QuantityProduced.String(), b.QuantityAvailable.String(), b.UnitOfMeasure,
+					datePtrText(b.BestBeforeDate), b.QuantityProduced.String(), b.QuantityAvailable.String(), gs1.UnitName(b.UOM),
 					string(b.QualityStatus), strconv.FormatInt(b.Version, 10), s.digitalLink(b), csvCell(b.Notes),
-					b.CreatedAt.Format(time.RFC3339)})
+					b.CreatedAt.Format(time.RFC3339), b.UOM})
 			}
 			cw.Flush()
 			if err := w.Flush(); err != nil || page.NextCursor == "" {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"slices"
 	"strconv"
@@ -49,7 +50,7 @@ func (s *Server) eventViews(ctx context.Context, events []inventory.Event) ([]vi
 			for _, it := range l.items {
 				n := names[it.BatchID]
 				v.Items = append(v.Items, views.EventItem{Role: l.role, BatchID: it.BatchID.String(), BatchNumber: n.BatchNumber,
-					ProductName: n.ProductName, Quantity: it.Quantity.String(), UOM: unitName(it.UOM)})
+					ProductName: n.ProductName, Quantity: it.Quantity.String(), UOM: gs1.UnitName(it.UOM)})
 			}
 		}
 		if e.ReadPointID != nil {
@@ -61,14 +62,6 @@ func (s *Server) eventViews(ctx context.Context, events []inventory.Event) ([]vi
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// unitName shows a UN/ECE code as the unit people use ("KGM" -> "kg").
-func unitName(code string) string {
-	if u, ok := gs1.UnitForCode(code); ok {
-		return u
-	}
-	return code
 }
 
 // eventListQuery reads the events list's filters as typed.
@@ -103,14 +96,19 @@ func (s *Server) eventListQuery(ctx context.Context, c *fiber.Ctx) (views.EventL
 	}
 	f.BatchID = parseOptUUID(m.BatchID, "batch_id", "Batch must be a batch id", m.Errors)
 	if m.Batch != "" && f.BatchID == nil {
-		found, err := s.deps.Inventory.BatchIDsByNumber(ctx, []string{m.Batch})
+		found, err := s.deps.Inventory.LotsByNumber(ctx, []string{m.Batch})
 		if err != nil {
 			return m, f, inventory.ListOptions{}, err
 		}
-		if id, ok := found[m.Batch]; ok {
-			f.BatchID = &id
+		lot, err := inventory.PickLot(found[m.Batch], m.Batch, nil)
+		if err == nil {
+			f.BatchID = &lot.BatchID
 		} else {
-			m.Errors.Add("batch", "No batch has the number "+m.Batch)
+			// An ambiguous number: each lot it names is a link to its events.
+			m.Errors.Add("batch", lotMessage(err, true))
+			for _, l := range found[m.Batch] {
+				m.LotChoices = append(m.LotChoices, views.Option{Value: l.BatchID.String(), Label: l.ProductName + " (" + l.ProductGTIN + ")"})
+			}
 		}
 	}
 	f.LocationID = parseOptUUID(m.LocationID, "location_id", "Location must be one of the list", m.Errors)
@@ -175,7 +173,7 @@ func eventFormFrom(c *fiber.Ctx) views.EventForm {
 		Errors: views.FieldErrors{},
 	}
 	if b := get(c, "batch"); b != "" && len(f.Quantities) == 0 {
-		f.Quantities = []views.QuantityRow{{Batch: b}}
+		f.Quantities = []views.QuantityRow{{Batch: b, Product: get(c, "product_id")}}
 	}
 	return f
 }
@@ -183,12 +181,15 @@ func eventFormFrom(c *fiber.Ctx) views.EventForm {
 // quantityRows pairs the repeated batch and quantity inputs of a list,
 // dropping blank lines so row i is item i of the list sent on.
 func quantityRows(c *fiber.Ctx, prefix string) []views.QuantityRow {
-	batches, qtys := formValues(c, prefix+"_batch"), formValues(c, prefix+"_qty")
+	batches, products, qtys := formValues(c, prefix+"_batch"), formValues(c, prefix+"_product"), formValues(c, prefix+"_qty")
 	var rows []views.QuantityRow
 	for i := range max(len(batches), len(qtys)) {
 		var r views.QuantityRow
 		if i < len(batches) {
 			r.Batch = batches[i]
+		}
+		if i < len(products) && r.Batch != "" {
+			r.Product = products[i]
 		}
 		if i < len(qtys) {
 			r.Quantity = qtys[i]
@@ -225,7 +226,10 @@ func (s *Server) completeEventForm(ctx context.Context, c *fiber.Ctx, f views.Ev
 	for _, l := range ls.Items {
 		f.Locations = append(f.Locations, views.Option{Value: l.GLN, Label: l.Name + " (" + l.GLN + ")"})
 	}
-	f.BatchNumbers, err = s.deps.Inventory.RecentBatchNumbers(ctx, 200)
+	lots, err := s.deps.Inventory.RecentLots(ctx, 200)
+	for _, l := range lots {
+		f.Lots = append(f.Lots, views.Option{Value: l.BatchNumber, Label: l.ProductName + " (" + l.ProductGTIN + ")"})
+	}
 	return f, err
 }
 
@@ -270,22 +274,25 @@ func (s *Server) recordEventFromForm(c *fiber.Ctx) error {
 			}
 		}
 	}
-	ids, err := s.deps.Inventory.BatchIDsByNumber(ctx, numbers)
+	lots, err := s.deps.Inventory.LotsByNumber(ctx, numbers)
 	if err != nil {
 		return err
 	}
+	f.LotChoices = map[string][]views.Option{}
 	toItems := func(field string, rows []views.QuantityRow) []inventory.QuantityItem {
 		items := make([]inventory.QuantityItem, 0, len(rows))
 		for i, r := range rows {
 			p := field + "[" + strconv.Itoa(i) + "]."
 			it := inventory.QuantityItem{}
-			switch id, ok := ids[r.Batch]; {
-			case r.Batch == "":
+			if r.Batch == "" {
 				f.Errors.Add(p+"batch_id", "is required")
-			case !ok:
-				f.Errors.Add(p+"batch_id", "has no batch with number "+r.Batch)
-			default:
-				it.BatchID = id
+			} else if lot, err := inventory.PickLot(lots[r.Batch], r.Batch, parseProductID(r.Product)); err != nil {
+				f.Errors.Add(p+"batch_id", lotMessage(err, false))
+				if choices := lotChoices(lots[r.Batch]); len(choices) > 0 {
+					f.LotChoices[r.Batch] = choices
+				}
+			} else {
+				it.BatchID = lot.BatchID
 			}
 			it.Quantity = parseQuantity(r.Quantity, p+"quantity", f.Errors)
 			items = append(items, it)
@@ -316,6 +323,46 @@ func (s *Server) recordEventFromForm(c *fiber.Ctx) error {
 		return err
 	}
 	return render(c, fiber.StatusUnprocessableEntity, views.NewEventPage(chromeFor(c, "Record event", "events"), f), views.EventFormID)
+}
+
+// lotMessage words why a lot number names no single batch: as a sentence
+// (the events filter), or to follow the field's name (the event form's rows).
+func lotMessage(err error, sentence bool) string {
+	var le *inventory.LotError
+	if !errors.As(err, &le) {
+		return err.Error()
+	}
+	switch {
+	case len(le.Ambiguous) > 0:
+		products := strconv.Itoa(len(le.Ambiguous)) + " products (" + strings.Join(le.Ambiguous, ", ") + "): choose the product"
+		if sentence {
+			return "Lot " + le.Number + " exists for " + products
+		}
+		return le.Number + " is a lot of " + products
+	case le.Product:
+		return "has no batch with number " + le.Number + " for the chosen product"
+	case sentence:
+		return "No batch has the number " + le.Number
+	}
+	return "has no batch with number " + le.Number
+}
+
+// lotChoices are the products of the lots a number names, to choose from.
+func lotChoices(lots []inventory.Lot) []views.Option {
+	out := make([]views.Option, 0, len(lots))
+	for _, l := range lots {
+		out = append(out, views.Option{Value: l.ProductID.String(), Label: l.ProductName + " (" + l.ProductGTIN + ")"})
+	}
+	return out
+}
+
+// parseProductID reads a row's product choice; anything but an id is none.
+func parseProductID(s string) *uuid.UUID {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return nil
+	}
+	return &id
 }
 
 // parseLocalTime reads a datetime-local value in the given UTC offset.

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"batchtrack/gs1"
 	"batchtrack/inventory"
 	"batchtrack/views"
 )
@@ -37,14 +36,14 @@ func (s *Server) showProducts(c *fiber.Ctx) error {
 }
 
 func (s *Server) showNewProduct(c *fiber.Ctx) error {
-	f := views.ProductForm{CSRF: csrfToken(c), Units: gs1.Units()}
+	f := views.ProductForm{CSRF: csrfToken(c), Unit: "H87", Units: views.UnitOptions()}
 	return render(c, fiber.StatusOK, views.NewProductPage(chromeFor(c, "New product", "products"), f), views.ProductFormID)
 }
 
 func (s *Server) createProductFromForm(c *fiber.Ctx) error {
 	f := views.ProductForm{
 		CSRF: csrfToken(c), GTIN: formValue(c, "gtin"), Name: formValue(c, "name"), Description: formValue(c, "description"),
-		Category: formValue(c, "category"), Unit: formValue(c, "unit"), Units: gs1.Units(), Errors: views.FieldErrors{},
+		Category: formValue(c, "category"), Unit: formValue(c, "unit"), Units: views.UnitOptions(), Errors: views.FieldErrors{},
 	}
 	if f.GTIN == "" {
 		f.Errors.Add("gtin", "is required")

@@ -153,12 +153,13 @@ func TestImportBatchesCSV(t *testing.T) {
 	t.Run("preview with per-row errors", func(t *testing.T) {
 		bad := header + "IMP-1," + p.GTIN + "," + l.GLN + ",2026-01-02,,10,,\n" +
 			b.BatchNumber + ",4006381333932," + validGLN() + ",someday,,0,bushel,fine\n" +
-			"IMP-1," + p.GTIN + "," + l.GLN + ",2026-01-02,2025-01-01,1,,\n"
+			"IMP-1," + p.GTIN + "," + l.GLN + ",2026-01-02,2025-01-01,1,,\n" +
+			b.BatchNumber + "," + p.GTIN + "," + l.GLN + ",2026-01-02,,1,,\n"
 		resp := a.postForm("/batches/import/preview", url.Values{"csv": {bad}}, true)
 		wantStatus(t, resp, http.StatusUnprocessableEntity)
 		_, doc := parseDoc(t, resp)
 		rows := testid(doc, "import-row")
-		if rows.Length() != 3 {
+		if rows.Length() != 4 {
 			t.Fatalf("%d preview rows", rows.Length())
 		}
 		if rows.Eq(0).Find(`[data-testid="import-row-error"]`).Length() != 0 {
@@ -166,16 +167,20 @@ func TestImportBatchesCSV(t *testing.T) {
 		}
 		second := rows.Eq(1).Text()
 		for _, want := range []string{"gtin has a wrong check digit", "gln names no known location", "production_date must be a date",
-			"quantity_produced must be greater than 0", "unit_of_measure must be one of", "quality_status must be one of", "batch_number is already taken"} {
+			"quantity_produced must be greater than 0", "unit_of_measure must be one of", "quality_status must be one of"} {
 			if !strings.Contains(second, want) {
 				t.Errorf("row 2 lacks %q: %s", want, second)
 			}
 		}
 		third := rows.Eq(2).Text()
-		for _, want := range []string{"repeats the batch number of row 1", "expiry_date must not be before the production date"} {
+		for _, want := range []string{"repeats the lot number of row 1", "expiry_date must not be before the production date"} {
 			if !strings.Contains(third, want) {
 				t.Errorf("row 3 lacks %q: %s", want, third)
 			}
+		}
+		// A lot is taken per product: the fixture's lot number, of its product.
+		if fourth := rows.Eq(3).Text(); !strings.Contains(fourth, "batch_number is already a lot of this product") {
+			t.Errorf("row 4 lacks the taken lot: %s", fourth)
 		}
 		if testid(doc, "import-commit").Length() != 0 || testid(doc, "import-blocked").Length() != 1 {
 			t.Error("a preview with errors must not offer the import")

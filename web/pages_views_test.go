@@ -71,7 +71,7 @@ func sampleBatch() inventory.Batch {
 		LocationID: uuid.MustParse("22222222-2222-4222-8222-222222222222"), LocationGLN: "0614141000012", LocationName: "Roastery",
 		ProductionDate: time.Date(2026, 1, 12, 0, 0, 0, 0, time.UTC), ExpiryDate: &expiry,
 		QuantityProduced: quantity.MustParse("100"), QuantityAvailable: quantity.MustParse("7.5"),
-		UnitOfMeasure: "kg", QualityStatus: "approved", Version: 4,
+		UOM: "KGM", QualityStatus: "approved", Version: 4,
 	}
 }
 

@@ -1,0 +1,99 @@
+package inventory
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"batchtrack/db"
+)
+
+// Lot is a batch as people name it: a lot number of a product. GS1
+// identifies a lot by GTIN + lot, so one number may name lots of several
+// products.
+type Lot struct {
+	BatchID     uuid.UUID
+	BatchNumber string
+	ProductID   uuid.UUID
+	ProductGTIN string
+	ProductName string
+}
+
+// LotsByNumber finds the batches with these lot numbers, of every
+// product, keyed by number; unknown numbers are left out.
+func (s *Service) LotsByNumber(ctx context.Context, numbers []string) (map[string][]Lot, error) {
+	out := map[string][]Lot{}
+	if len(numbers) == 0 {
+		return out, nil
+	}
+	rows, err := s.store.LotsByNumber(ctx, numbers)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.BatchNumber] = append(out[r.BatchNumber], lotFromRow(db.RecentLotsRow(r)))
+	}
+	return out, nil
+}
+
+// RecentLots lists the newest lots, for suggestions.
+func (s *Service) RecentLots(ctx context.Context, n int) ([]Lot, error) {
+	rows, err := s.store.RecentLots(ctx, int32(min(max(n, 1), 1000)))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Lot, len(rows))
+	for i, r := range rows {
+		out[i] = lotFromRow(r)
+	}
+	return out, nil
+}
+
+func lotFromRow(r db.RecentLotsRow) Lot {
+	return Lot{BatchID: r.ID, BatchNumber: r.BatchNumber, ProductID: r.ProductID, ProductGTIN: r.ProductGtin, ProductName: r.ProductName}
+}
+
+// LotError says why a lot number, with or without its product, names no
+// single batch.
+type LotError struct {
+	Number    string
+	Product   bool     // a product was given
+	Ambiguous []string // the products that have the number, when several do
+}
+
+func (e *LotError) Error() string {
+	switch {
+	case len(e.Ambiguous) > 0:
+		return "lot " + e.Number + " exists for " + itoa(len(e.Ambiguous)) + " products (" +
+			strings.Join(e.Ambiguous, ", ") + "): choose the product"
+	case e.Product:
+		return "the product has no batch with lot " + e.Number
+	}
+	return "no batch has lot " + e.Number
+}
+
+// PickLot chooses among lots (LotsByNumber's answer for number) the one of
+// productID, or the only one when productID is nil. A number several
+// products use needs its product: that is a *LotError, as is no match.
+func PickLot(lots []Lot, number string, productID *uuid.UUID) (Lot, error) {
+	if productID != nil {
+		for _, l := range lots {
+			if l.ProductID == *productID {
+				return l, nil
+			}
+		}
+		return Lot{}, &LotError{Number: number, Product: true}
+	}
+	switch len(lots) {
+	case 0:
+		return Lot{}, &LotError{Number: number}
+	case 1:
+		return lots[0], nil
+	}
+	names := make([]string, len(lots))
+	for i, l := range lots {
+		names[i] = l.ProductName + " " + l.ProductGTIN
+	}
+	return Lot{}, &LotError{Number: number, Ambiguous: names}
+}
