@@ -47,6 +47,47 @@ type CopyEventsParams struct {
 	CaptureJobID               *uuid.UUID
 }
 
+const declareEventInError = `-- name: DeclareEventInError :execrows
+WITH d AS (
+    INSERT INTO error_declarations (event_id, declaration_time, reason, corrective_event_ids, document,
+                                    capture_job_id, actor)
+    VALUES ($4, $1::timestamptz, $2, $3::text[], $5,
+            $6, $7)
+    RETURNING event_id
+)
+UPDATE events e SET declared_in_error_at = $1::timestamptz, error_reason = $2,
+       corrective_event_ids = $3::text[]
+FROM d WHERE e.id = d.event_id AND e.declared_in_error_at IS NULL
+`
+
+type DeclareEventInErrorParams struct {
+	DeclarationTime    time.Time
+	Reason             *string
+	CorrectiveEventIds []string
+	ID                 uuid.UUID
+	Document           json.RawMessage
+	CaptureJobID       *uuid.UUID
+	Actor              string
+}
+
+// Declares a stored event in error: the declaration kept whole, the
+// original's declaration columns set once (migration 00010).
+func (q *Queries) DeclareEventInError(ctx context.Context, arg DeclareEventInErrorParams) (int64, error) {
+	result, err := q.db.Exec(ctx, declareEventInError,
+		arg.DeclarationTime,
+		arg.Reason,
+		arg.CorrectiveEventIds,
+		arg.ID,
+		arg.Document,
+		arg.CaptureJobID,
+		arg.Actor,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const eventNames = `-- name: EventNames :many
 SELECT b.id, p.gtin AS code, b.batch_number, b.unit_of_measure FROM batches b JOIN products p ON p.id = b.product_id
 WHERE b.id = ANY($1::uuid[])
@@ -161,22 +202,25 @@ func (q *Queries) GetCaptureJob(ctx context.Context, id uuid.UUID) (GetCaptureJo
 }
 
 const getStoredEvent = `-- name: GetStoredEvent :one
-SELECT id, event_id, coalesce(hash_id, '')::text AS hash_id, recorded_at, document, context,
-       declared_in_error_at, capture_job_id, source_type, actor
-FROM events WHERE id = $1
+SELECT e.id, e.event_id, coalesce(e.hash_id, '')::text AS hash_id, e.recorded_at, e.document, e.context,
+       e.declared_in_error_at, e.capture_job_id, e.source_type, e.actor, e.corrective_event_ids,
+       (SELECT d.document -> 'errorDeclaration' FROM error_declarations d WHERE d.event_id = e.id)::jsonb AS declaration
+FROM events e WHERE e.id = $1
 `
 
 type GetStoredEventRow struct {
-	ID                uuid.UUID
-	EventID           string
-	HashID            string
-	RecordedAt        time.Time
-	Document          json.RawMessage
-	Context           json.RawMessage
-	DeclaredInErrorAt *time.Time
-	CaptureJobID      *uuid.UUID
-	SourceType        string
-	Actor             string
+	ID                 uuid.UUID
+	EventID            string
+	HashID             string
+	RecordedAt         time.Time
+	Document           json.RawMessage
+	Context            json.RawMessage
+	DeclaredInErrorAt  *time.Time
+	CaptureJobID       *uuid.UUID
+	SourceType         string
+	Actor              string
+	CorrectiveEventIds []string
+	Declaration        json.RawMessage
 }
 
 func (q *Queries) GetStoredEvent(ctx context.Context, id uuid.UUID) (GetStoredEventRow, error) {
@@ -193,27 +237,32 @@ func (q *Queries) GetStoredEvent(ctx context.Context, id uuid.UUID) (GetStoredEv
 		&i.CaptureJobID,
 		&i.SourceType,
 		&i.Actor,
+		&i.CorrectiveEventIds,
+		&i.Declaration,
 	)
 	return i, err
 }
 
 const getStoredEventByEventID = `-- name: GetStoredEventByEventID :one
-SELECT id, event_id, coalesce(hash_id, '')::text AS hash_id, recorded_at, document, context,
-       declared_in_error_at, capture_job_id, source_type, actor
-FROM events WHERE event_id = $1
+SELECT e.id, e.event_id, coalesce(e.hash_id, '')::text AS hash_id, e.recorded_at, e.document, e.context,
+       e.declared_in_error_at, e.capture_job_id, e.source_type, e.actor, e.corrective_event_ids,
+       (SELECT d.document -> 'errorDeclaration' FROM error_declarations d WHERE d.event_id = e.id)::jsonb AS declaration
+FROM events e WHERE e.event_id = $1
 `
 
 type GetStoredEventByEventIDRow struct {
-	ID                uuid.UUID
-	EventID           string
-	HashID            string
-	RecordedAt        time.Time
-	Document          json.RawMessage
-	Context           json.RawMessage
-	DeclaredInErrorAt *time.Time
-	CaptureJobID      *uuid.UUID
-	SourceType        string
-	Actor             string
+	ID                 uuid.UUID
+	EventID            string
+	HashID             string
+	RecordedAt         time.Time
+	Document           json.RawMessage
+	Context            json.RawMessage
+	DeclaredInErrorAt  *time.Time
+	CaptureJobID       *uuid.UUID
+	SourceType         string
+	Actor              string
+	CorrectiveEventIds []string
+	Declaration        json.RawMessage
 }
 
 func (q *Queries) GetStoredEventByEventID(ctx context.Context, eventID string) (GetStoredEventByEventIDRow, error) {
@@ -230,6 +279,8 @@ func (q *Queries) GetStoredEventByEventID(ctx context.Context, eventID string) (
 		&i.CaptureJobID,
 		&i.SourceType,
 		&i.Actor,
+		&i.CorrectiveEventIds,
+		&i.Declaration,
 	)
 	return i, err
 }
@@ -561,7 +612,7 @@ func (q *Queries) LotsByGTINAndNumber(ctx context.Context, arg LotsByGTINAndNumb
 }
 
 const storedEventIDs = `-- name: StoredEventIDs :many
-SELECT event_id, coalesce(hash_id, '')::text AS hash_id FROM events
+SELECT id, event_id, coalesce(hash_id, '')::text AS hash_id, (declared_in_error_at IS NOT NULL)::boolean AS declared FROM events
 WHERE event_id = ANY($1::text[]) OR hash_id = ANY($2::text[])
 `
 
@@ -571,11 +622,14 @@ type StoredEventIDsParams struct {
 }
 
 type StoredEventIDsRow struct {
-	EventID string
-	HashID  string
+	ID       uuid.UUID
+	EventID  string
+	HashID   string
+	Declared bool
 }
 
-// Which of these eventIDs and hash IDs are stored already.
+// Which of these eventIDs and hash IDs are stored already, and whether
+// they were declared in error.
 func (q *Queries) StoredEventIDs(ctx context.Context, arg StoredEventIDsParams) ([]StoredEventIDsRow, error) {
 	rows, err := q.db.Query(ctx, storedEventIDs, arg.EventIds, arg.HashIds)
 	if err != nil {
@@ -585,7 +639,12 @@ func (q *Queries) StoredEventIDs(ctx context.Context, arg StoredEventIDsParams) 
 	items := []StoredEventIDsRow{}
 	for rows.Next() {
 		var i StoredEventIDsRow
-		if err := rows.Scan(&i.EventID, &i.HashID); err != nil {
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventID,
+			&i.HashID,
+			&i.Declared,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

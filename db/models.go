@@ -71,6 +71,17 @@ type Consumption struct {
 	IdempotencyCaller      *string
 }
 
+type ErrorDeclaration struct {
+	EventID            uuid.UUID
+	DeclarationTime    time.Time
+	Reason             *string
+	CorrectiveEventIds []string
+	Document           json.RawMessage
+	RecordedAt         time.Time
+	CaptureJobID       *uuid.UUID
+	Actor              string
+}
+
 type Event struct {
 	ID                         uuid.UUID
 	EventType                  string

@@ -34,6 +34,9 @@ const captureBatchSize = 500
 type CaptureOptions struct {
 	Proceed bool      // GS1-Capture-Error-Behaviour: proceed (default rollback)
 	JobID   uuid.UUID // the job StartCaptureJob made; uuid.Nil for none
+	// Refused are events the document reader refused already (proceed):
+	// the job reports them with the capture's own refusals.
+	Refused []CaptureEventError
 }
 
 // CaptureEventError says why one event of a capture was not stored.
@@ -60,9 +63,15 @@ type StoredEvent struct {
 	Document        json.RawMessage // the event object as received (see epcis.Event.Raw)
 	Context         map[string]string
 	DeclaredInError bool
-	CaptureJobID    *uuid.UUID
-	SourceType      string
-	Actor           string
+	// CorrectiveEventIDs are the eventIDs its error declaration names.
+	CorrectiveEventIDs []string
+	// ErrorDeclaration is the errorDeclaration of a declaration captured
+	// after the event (the event's own document is never edited); nil when
+	// none was.
+	ErrorDeclaration json.RawMessage
+	CaptureJobID     *uuid.UUID
+	SourceType       string
+	Actor            string
 }
 
 // CaptureEvents stores events in one transaction. Without opts.Proceed any
@@ -116,6 +125,7 @@ type capturer struct {
 	ids        []uuid.UUID
 	errs       []CaptureEventError
 	linked     []uuid.UUID // our batches the stored events name
+	declared   bool        // some event was declared in error
 }
 
 type indexedEvent struct {
@@ -133,7 +143,7 @@ func (s *Service) capture(ctx context.Context, actor Actor, events iter.Seq2[int
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
 		c := &capturer{s: s, tx: tx, q: s.store.WithTx(tx), actor: actor, opts: opts,
-			seenIDs: map[string]int{}, seenHashes: map[string]int{}}
+			seenIDs: map[string]int{}, seenHashes: map[string]int{}, errs: slices.Clone(opts.Refused)}
 		if opts.JobID != uuid.Nil {
 			// Held until this transaction ends: GetCaptureJob tells a running
 			// capture from one whose process died by this lock.
@@ -155,6 +165,8 @@ func (s *Service) capture(ctx context.Context, actor Actor, events iter.Seq2[int
 		if err := c.flush(ctx, batch); err != nil {
 			return CaptureResult{}, err
 		}
+		slices.SortStableFunc(c.errs, func(a, b CaptureEventError) int { return a.Index - b.Index })
+		count += len(opts.Refused)
 		res := CaptureResult{Stored: len(c.ids), IDs: c.ids, Errors: c.errs}
 		if !opts.Proceed && len(res.Errors) > 0 {
 			return CaptureResult{Errors: res.Errors}, nil // rolled back by the defer
@@ -172,7 +184,7 @@ func (s *Service) capture(ctx context.Context, actor Actor, events iter.Seq2[int
 		if err := tx.Commit(ctx); err != nil {
 			return CaptureResult{}, err
 		}
-		if res.Stored > 0 {
+		if res.Stored > 0 || c.declared {
 			s.changed(ctx, Change{Batches: c.linked, Events: true})
 		}
 		return res, nil
@@ -260,21 +272,35 @@ func (c *capturer) flush(ctx context.Context, batch []indexedEvent) error {
 		return err
 	}
 	if len(stored) > 0 {
-		storedIDs, storedHashes := map[string]bool{}, map[string]bool{}
+		byID, byHash := map[string]db.StoredEventIDsRow{}, map[string]db.StoredEventIDsRow{}
 		for _, r := range stored {
-			storedIDs[r.EventID], storedHashes[r.HashID] = true, true
+			byID[r.EventID], byHash[r.HashID] = r, r
 		}
-		ok = slices.DeleteFunc(ok, func(e indexedEvent) bool {
-			switch {
-			case e.ev.EventID != "" && storedIDs[e.ev.EventID]:
-				c.refuse(e, ExceptionAlreadyExists, "an event with eventID "+e.ev.EventID+" is stored already")
-			case e.ev.HashID != "" && storedHashes[e.ev.HashID]:
-				c.refuse(e, ExceptionAlreadyExists, "the same event is stored already (hash "+e.ev.HashID+")")
-			default:
-				return false
+		fresh := ok[:0]
+		for _, e := range ok {
+			match, sameID := byID[e.ev.EventID]
+			if !sameID || e.ev.EventID == "" {
+				var sameHash bool
+				if match, sameHash = byHash[e.ev.HashID]; !sameHash || e.ev.HashID == "" {
+					fresh = append(fresh, e)
+					continue
+				}
 			}
-			return true
-		})
+			// The same event again: an error declaration of the stored one,
+			// or a duplicate.
+			if e.ev.Error != nil && !match.Declared {
+				if err := c.declare(ctx, e, match.ID); err != nil {
+					return err
+				}
+				continue
+			}
+			if sameID {
+				c.refuse(e, ExceptionAlreadyExists, "an event with eventID "+e.ev.EventID+" is stored already")
+			} else {
+				c.refuse(e, ExceptionAlreadyExists, "the same event is stored already (hash "+e.ev.HashID+")")
+			}
+		}
+		ok = fresh
 	}
 	if len(ok) == 0 || c.failed() {
 		return nil
@@ -310,6 +336,32 @@ func (c *capturer) flush(ctx context.Context, batch []indexedEvent) error {
 		}
 		c.stored([]eventRow{r})
 	}
+	return nil
+}
+
+// declare records e, which carries an errorDeclaration, as the error
+// declaration of the stored event id: the declaration is kept whole, the
+// original's document untouched (migration 00010).
+func (c *capturer) declare(ctx context.Context, e indexedEvent, id uuid.UUID) error {
+	d := e.ev.Error
+	p := db.DeclareEventInErrorParams{ID: id, DeclarationTime: d.DeclarationTime, Reason: optText(d.Reason),
+		CorrectiveEventIds: d.CorrectiveEventIDs, Document: e.ev.Raw, Actor: c.actor.name()}
+	if p.CorrectiveEventIds == nil {
+		p.CorrectiveEventIds = []string{}
+	}
+	if c.opts.JobID != uuid.Nil {
+		p.CaptureJobID = &c.opts.JobID
+	}
+	n, err := c.q.DeclareEventInError(ctx, p)
+	if err != nil {
+		return err
+	}
+	if n == 0 { // declared meanwhile by a concurrent capture
+		c.refuse(e, ExceptionAlreadyExists, "the event is declared in error already")
+		return nil
+	}
+	c.ids = append(c.ids, id)
+	c.declared = true
 	return nil
 }
 
@@ -536,11 +588,21 @@ func capturedRow(ev epcis.Event, actor Actor, jobID uuid.UUID, ours map[[2]strin
 
 func storedEventFromRow(r db.GetStoredEventByEventIDRow) StoredEvent {
 	e := StoredEvent{ID: r.ID, EventID: r.EventID, HashID: r.HashID, RecordTime: r.RecordedAt, Document: r.Document,
-		DeclaredInError: r.DeclaredInErrorAt != nil, CaptureJobID: r.CaptureJobID, SourceType: r.SourceType, Actor: r.Actor}
+		DeclaredInError: r.DeclaredInErrorAt != nil, CorrectiveEventIDs: r.CorrectiveEventIds,
+		ErrorDeclaration: r.Declaration, CaptureJobID: r.CaptureJobID, SourceType: r.SourceType, Actor: r.Actor}
 	if len(r.Context) > 0 {
 		_ = json.Unmarshal(r.Context, &e.Context)
 	}
 	return e
+}
+
+// GetStoredEvent returns an event as stored, by its row id.
+func (s *Service) GetStoredEvent(ctx context.Context, id uuid.UUID) (StoredEvent, error) {
+	row, err := s.store.GetStoredEvent(ctx, id)
+	if err != nil {
+		return StoredEvent{}, notFound(err, "event", "")
+	}
+	return storedEventFromRow(db.GetStoredEventByEventIDRow(row)), nil
 }
 
 // GetEventByEventID returns the event with an EPCIS eventID.
@@ -575,12 +637,23 @@ func (s *Service) StartCaptureJob(ctx context.Context, actor Actor, behaviour st
 	if behaviour != "rollback" && behaviour != "proceed" {
 		return CaptureJob{}, Invalid("error_behaviour", "must be rollback or proceed")
 	}
-	row, err := s.store.InsertCaptureJob(ctx, db.InsertCaptureJobParams{ID: uuid.Must(uuid.NewV7()),
-		ErrorBehaviour: behaviour, Caller: actor.name(), EventCount: int32(eventCount)})
-	if err != nil {
-		return CaptureJob{}, err
+	if job, ok, err := idempotency.Replay[CaptureJob](ctx); ok {
+		return job, err
 	}
-	return captureJobFromRow(row), nil
+	var job CaptureJob
+	err := s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
+		row, err := q.InsertCaptureJob(ctx, db.InsertCaptureJobParams{ID: uuid.Must(uuid.NewV7()),
+			ErrorBehaviour: behaviour, Caller: actor.name(), EventCount: int32(eventCount)})
+		if err != nil {
+			return err
+		}
+		job = captureJobFromRow(row)
+		return idempotency.Keep(ctx, q, job)
+	})
+	if err != nil {
+		return CaptureJob{}, unwrapDomain(err)
+	}
+	return job, nil
 }
 
 // GetCaptureJob returns a job. A job still running whose capture no

@@ -107,7 +107,8 @@ func (s *Service) QueryEvents(ctx context.Context, q EventQuery) (EventQueryPage
 		var r db.GetStoredEventByEventIDRow
 		var sortTime time.Time
 		if err := rows.Scan(&r.ID, &r.EventID, &r.HashID, &r.RecordedAt, &r.Document, &r.Context,
-			&r.DeclaredInErrorAt, &r.CaptureJobID, &r.SourceType, &r.Actor, &sortTime); err != nil {
+			&r.DeclaredInErrorAt, &r.CaptureJobID, &r.SourceType, &r.Actor, &r.CorrectiveEventIds, &r.Declaration,
+			&sortTime); err != nil {
 			return EventQueryPage{}, err
 		}
 		if len(page.Events) == plan.pageSize {
@@ -369,7 +370,8 @@ func (p *eventQueryPlan) sql() (string, []any) {
 		extra = append(extra, "("+p.column+", e.id) "+cmp+" ("+p.arg(p.after.Time)+", "+p.arg(p.after.ID)+")")
 	}
 	sql := "SELECT e.id, e.event_id, coalesce(e.hash_id, ''), e.recorded_at, e.document, e.context,\n" +
-		"       e.declared_in_error_at, e.capture_job_id, e.source_type, e.actor, " + p.column + "\n" +
+		"       e.declared_in_error_at, e.capture_job_id, e.source_type, e.actor, e.corrective_event_ids,\n" +
+		"       (SELECT d.document -> 'errorDeclaration' FROM error_declarations d WHERE d.event_id = e.id), " + p.column + "\n" +
 		"FROM events e" + p.whereSQL(extra...) +
 		"\nORDER BY " + p.column + " " + dir + ", e.id " + dir +
 		"\nLIMIT " + p.arg(p.pageSize+1)

@@ -65,19 +65,22 @@ FROM batches b JOIN products p ON p.id = b.product_id
 WHERE (p.gtin, b.batch_number) IN (SELECT unnest(@gtins::text[]), unnest(@lots::text[]));
 
 -- name: StoredEventIDs :many
--- Which of these eventIDs and hash IDs are stored already.
-SELECT event_id, coalesce(hash_id, '')::text AS hash_id FROM events
+-- Which of these eventIDs and hash IDs are stored already, and whether
+-- they were declared in error.
+SELECT id, event_id, coalesce(hash_id, '')::text AS hash_id, (declared_in_error_at IS NOT NULL)::boolean AS declared FROM events
 WHERE event_id = ANY(@event_ids::text[]) OR hash_id = ANY(@hash_ids::text[]);
 
 -- name: GetStoredEvent :one
-SELECT id, event_id, coalesce(hash_id, '')::text AS hash_id, recorded_at, document, context,
-       declared_in_error_at, capture_job_id, source_type, actor
-FROM events WHERE id = @id;
+SELECT e.id, e.event_id, coalesce(e.hash_id, '')::text AS hash_id, e.recorded_at, e.document, e.context,
+       e.declared_in_error_at, e.capture_job_id, e.source_type, e.actor, e.corrective_event_ids,
+       (SELECT d.document -> 'errorDeclaration' FROM error_declarations d WHERE d.event_id = e.id)::jsonb AS declaration
+FROM events e WHERE e.id = @id;
 
 -- name: GetStoredEventByEventID :one
-SELECT id, event_id, coalesce(hash_id, '')::text AS hash_id, recorded_at, document, context,
-       declared_in_error_at, capture_job_id, source_type, actor
-FROM events WHERE event_id = @event_id;
+SELECT e.id, e.event_id, coalesce(e.hash_id, '')::text AS hash_id, e.recorded_at, e.document, e.context,
+       e.declared_in_error_at, e.capture_job_id, e.source_type, e.actor, e.corrective_event_ids,
+       (SELECT d.document -> 'errorDeclaration' FROM error_declarations d WHERE d.event_id = e.id)::jsonb AS declaration
+FROM events e WHERE e.event_id = @event_id;
 
 -- name: InsertCaptureJob :one
 INSERT INTO capture_jobs (id, status, error_behaviour, caller, event_count)
@@ -106,3 +109,17 @@ WHERE (sqlc.narg(after_time)::timestamptz IS NULL
        OR (created_at, id) < (sqlc.narg(after_time), sqlc.narg(after_id)::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT @row_limit;
+
+-- name: DeclareEventInError :execrows
+-- Declares a stored event in error: the declaration kept whole, the
+-- original's declaration columns set once (migration 00010).
+WITH d AS (
+    INSERT INTO error_declarations (event_id, declaration_time, reason, corrective_event_ids, document,
+                                    capture_job_id, actor)
+    VALUES (@id, @declaration_time::timestamptz, sqlc.narg(reason), @corrective_event_ids::text[], @document,
+            sqlc.narg(capture_job_id), @actor)
+    RETURNING event_id
+)
+UPDATE events e SET declared_in_error_at = @declaration_time::timestamptz, error_reason = sqlc.narg(reason),
+       corrective_event_ids = @corrective_event_ids::text[]
+FROM d WHERE e.id = d.event_id AND e.declared_in_error_at IS NULL;
