@@ -273,11 +273,15 @@ func (s *Server) captureDocument(c *fiber.Ctx) error {
 // startCapture checks a document and starts the job that stores it. The
 // body is copied once: the job outlives the request.
 func (s *Server) startCapture(ctx context.Context, a inventory.Actor, body []byte, proceed bool) (inventory.CaptureJob, error) {
-	count, invalid, err := checkDocument(body, proceed)
+	count, refused, err := checkDocument(body, proceed)
 	if err != nil {
 		return inventory.CaptureJob{}, err
 	}
-	job, err := s.deps.Inventory.StartCaptureJob(ctx, a, inventory.CaptureOptions{Proceed: proceed}, count)
+	behaviour := "rollback"
+	if proceed {
+		behaviour = "proceed"
+	}
+	job, err := s.deps.Inventory.StartCaptureJob(ctx, a, behaviour, count)
 	if err != nil {
 		return inventory.CaptureJob{}, err
 	}
@@ -290,11 +294,10 @@ func (s *Server) startCapture(ctx context.Context, a inventory.Actor, body []byt
 		defer s.captures.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), captureTimeout)
 		defer cancel()
+		// Under proceed the reader hands over only the valid events (the
+		// others are in refused); under rollback they all are.
 		events := func(yield func(int, epcis.Event) bool) {
-			_, _ = epcis.ReadDocument(doc, func(i int, ev epcis.Event) error {
-				if invalid[i] {
-					return nil
-				}
+			_, _ = epcis.ReadDocumentWith(bytes.NewReader(doc), epcis.Proceed, func(i int, ev epcis.Event) error {
 				if !yield(i, ev) {
 					return errStopCapture
 				}
@@ -302,7 +305,7 @@ func (s *Server) startCapture(ctx context.Context, a inventory.Actor, body []byt
 			})
 		}
 		_, err := s.deps.Inventory.CaptureEvents(ctx, a, events, inventory.CaptureOptions{
-			Proceed: proceed, JobID: job.ID, Refused: invalidErrors(invalid),
+			Proceed: proceed, JobID: job.ID, Refused: refused,
 		})
 		if err != nil {
 			s.deps.Logger.Error("capture job failed", "job", job.ID, "err", err)
@@ -316,10 +319,10 @@ var errStopCapture = errors.New("capture stopped")
 // checkDocument reads the whole document once without storing: its
 // events are counted and checked. Under rollback any invalid event
 // refuses the document (400, every error listed); under proceed the
-// invalid ones are returned, to be skipped and reported by the job.
-func checkDocument(body []byte, proceed bool) (int, map[int]inventory.CaptureEventError, error) {
+// invalid ones are returned, for the job to report.
+func checkDocument(body []byte, proceed bool) (int, []inventory.CaptureEventError, error) {
 	count := 0
-	_, err := epcis.ReadDocument(body, func(i int, ev epcis.Event) error {
+	_, err := epcis.ReadDocumentWith(bytes.NewReader(body), epcis.Proceed, func(int, epcis.Event) error {
 		count++
 		if count > CaptureLimit {
 			return errTooManyEvents
@@ -337,21 +340,24 @@ func checkDocument(body []byte, proceed bool) (int, map[int]inventory.CaptureEve
 	if de == nil {
 		return count, nil, nil
 	}
-	invalid := map[int]inventory.CaptureEventError{}
+	var refused []inventory.CaptureEventError
 	for _, e := range de.Errors {
-		if e.Index < 0 || !proceed {
+		if e.Index < 0 || !proceed || de.Truncated {
 			return 0, nil, documentProblem(de)
 		}
-		if prev, ok := invalid[e.Index]; ok {
-			prev.Message += "; " + e.Path + ": " + e.Message
-			invalid[e.Index] = prev
+		if n := len(refused); n > 0 && refused[n-1].Index == e.Index {
+			refused[n-1].Message += "; " + e.Path + ": " + e.Message
 			continue
 		}
-		invalid[e.Index] = inventory.CaptureEventError{
-			Index: e.Index, Type: "epcisException:ValidationException", Message: e.Path + ": " + e.Message,
-		}
+		refused = append(refused, inventory.CaptureEventError{
+			Index: e.Index, Type: inventory.ExceptionValidation, Message: e.Path + ": " + e.Message,
+		})
 	}
-	return count + len(invalid), invalid, nil
+	if count+len(refused) > CaptureLimit {
+		return 0, nil, epcisProblem(fiber.StatusRequestEntityTooLarge, "CaptureLimitExceededException",
+			"A capture document may hold at most "+strconv.Itoa(CaptureLimit)+" events (GS1-EPCIS-Capture-Limit).")
+	}
+	return count + len(refused), refused, nil
 }
 
 var errTooManyEvents = errors.New("too many events")
@@ -364,14 +370,6 @@ func documentProblem(de *epcis.DocumentError) *Problem {
 		p.Errors = append(p.Errors, inventory.FieldError{Field: e.Path, Message: e.Message})
 	}
 	return p
-}
-
-func invalidErrors(invalid map[int]inventory.CaptureEventError) []inventory.CaptureEventError {
-	out := make([]inventory.CaptureEventError, 0, len(invalid))
-	for _, e := range invalid {
-		out = append(out, e)
-	}
-	return out
 }
 
 // captureEvent is POST /epcis/events: one event, stored at once.
@@ -429,8 +427,8 @@ func (s *Server) listCaptureJobs(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if page.NextCursor != nil {
-		v := url.Values{"nextPageToken": {*page.NextCursor}}
+	if page.NextCursor != "" {
+		v := url.Values{"nextPageToken": {page.NextCursor}}
 		if opts.Limit > 0 {
 			v.Set("perPage", strconv.Itoa(opts.Limit))
 		}

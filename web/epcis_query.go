@@ -137,7 +137,7 @@ func parseEventQuery(args *fiber.Ctx) (inventory.EventQuery, error) {
 				errs.Add(name, "must be a number with at most 3 decimals")
 				return
 			}
-			q.Quantities = append(q.Quantities, inventory.QuantityFilter{Op: quantityOps[name], Value: n})
+			q.Quantity = append(q.Quantity, inventory.QuantityFilter{Op: quantityOps[name], Value: n})
 		case name == "EQ_eventID":
 			q.EventIDs = list
 		case name == "EQ_correctiveEventID":
@@ -194,8 +194,8 @@ func parseEventQuery(args *fiber.Ctx) (inventory.EventQuery, error) {
 	if seen["orderDirection"] && q.OrderBy == "" {
 		errs.Add("orderDirection", "needs orderBy")
 	}
-	if err := errs.OrNil(); err != nil {
-		return q, queryProblem(err)
+	if len(errs.Fields) > 0 {
+		return q, queryProblem(&errs)
 	}
 	return q, nil
 }
@@ -329,6 +329,13 @@ func queryDocument(events []inventory.StoredEvent, f epcis.Format, now time.Time
 		if err != nil {
 			return nil, err
 		}
+		if len(ev.ErrorDeclaration) > 0 {
+			// Declared in error after it was captured: the declaration shows
+			// on the event; the stored document stays as received.
+			if raw, err = withField(raw, "errorDeclaration", ev.ErrorDeclaration); err != nil {
+				return nil, err
+			}
+		}
 		own := map[string]string{}
 		for prefix, iri := range ev.Context {
 			if have, ok := namespaces[prefix]; ok && have != iri {
@@ -370,14 +377,35 @@ func queryDocument(events []inventory.StoredEvent, f epcis.Format, now time.Time
 
 // withOwnContext adds an @context to one event object.
 func withOwnContext(raw json.RawMessage, ns map[string]string) (json.RawMessage, error) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return nil, err
-	}
 	ctx, err := json.Marshal([]any{epcisContextURI, ns})
 	if err != nil {
 		return nil, err
 	}
-	obj["@context"] = ctx
-	return json.Marshal(obj)
+	return withField(raw, "@context", ctx)
+}
+
+// withField sets one member of an event object, keeping the others in
+// their order.
+func withField(raw json.RawMessage, name string, value json.RawMessage) (json.RawMessage, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, err
+	}
+	if _, ok := obj[name]; ok {
+		return raw, nil
+	}
+	key, err := json.Marshal(name)
+	if err != nil {
+		return nil, err
+	}
+	body := bytes.TrimSpace(raw)
+	out := make([]byte, 0, len(body)+len(key)+len(value)+2)
+	out = append(out, body[:len(body)-1]...)
+	if len(obj) > 0 {
+		out = append(out, ',')
+	}
+	out = append(out, key...)
+	out = append(out, ':')
+	out = append(out, value...)
+	return append(out, '}'), nil
 }

@@ -69,6 +69,7 @@ var problemTypes = map[string]problemType{
 		formKind: "not-consumable", formTitle: "This batch cannot be consumed"},
 	string(inventory.KindLockTimeout): {status: fiber.StatusServiceUnavailable, title: "Batch busy",
 		formKind: "lock-timeout", formTitle: "The batch is busy"},
+	string(inventory.KindQueryTooLarge): {status: fiber.StatusRequestEntityTooLarge, title: "Query result too large"},
 	"idempotency-key-reuse": {status: fiber.StatusUnprocessableEntity, title: "Idempotency key reused",
 		detail: "This Idempotency-Key was already used with a different request."},
 	"unavailable": {status: fiber.StatusServiceUnavailable, title: "Service unavailable",

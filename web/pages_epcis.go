@@ -50,7 +50,7 @@ func (s *Server) showEventPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return render(c, fiber.StatusOK, views.EventDetailPage(chromeFor(c, d.Title, "events"), d))
+	return render(c, fiber.StatusOK, views.EventDetailPage(chromeFor(c, d.Title(), "events"), d))
 }
 
 // captureUploadAction is where the upload form posts.
