@@ -7,41 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"batchtrack/epcis/epcistest"
 )
 
 // gs1Dir is ../shared/gs1 beside the repository root, or the test is
 // skipped: the official GS1 files are not part of the project.
-func gs1Dir(t testing.TB) string {
-	t.Helper()
-	dir, err := findGS1Dir()
-	if err != nil {
-		t.Skipf("the official GS1 files are not available (the shared/gs1 folder beside the checkout): %v: skipped", err)
-	}
-	return dir
-}
-
-// findGS1Dir walks up from the package to go.mod, then to ../shared/gs1.
-func findGS1Dir() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the package")
-		}
-		dir = parent
-	}
-	gs1 := filepath.Join(dir, "..", "shared", "gs1")
-	if _, err := os.Stat(gs1); err != nil {
-		return "", err
-	}
-	return gs1, nil
-}
+func gs1Dir(t testing.TB) string { return epcistest.Dir(t) }
 
 // documents lists the JSON files under dir/sub.
 func documents(t testing.TB, dir string, subs ...string) []string {

@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"batchtrack/epcis/epcistest"
 )
 
 // FuzzReadDocument: no input makes reading, parsing or rendering panic,
@@ -16,7 +18,7 @@ func FuzzReadDocument(f *testing.F) {
 	for _, m := range mutations[:10] {
 		f.Add(mutatedDocument(f, m))
 	}
-	if dir, err := findGS1Dir(); err == nil { // seeds are welcome, not required
+	if dir, err := epcistest.Find(); err == nil { // seeds are welcome, not required
 		for _, path := range documents(f, dir, "examples/gs1/JSON", "examples/openepcis/Capture") {
 			if data, err := os.ReadFile(path); err == nil {
 				f.Add(data)

@@ -6,12 +6,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"batchtrack/epcis/epcistest"
 )
 
 // baseEvent is a valid ObjectEvent the mutations start from.
@@ -287,49 +288,7 @@ func TestMutations(t *testing.T) {
 
 // officialSchema compiles the EPCIS 2.0 JSON schema with format
 // assertions, uri included.
-func officialSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	path := filepath.Join(gs1Dir(t), "epcis", "EPCIS-JSON-Schema.json")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	c.UseRegexpEngine(lookaheadRegexp)
-	const id = "https://gs1.github.io/EPCIS/EPCIS-JSON-Schema.json"
-	if err := c.AddResource(id, doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// negatedRegexp matches what its regexp does not: Go's RE2 has no
-// lookahead, and the schema's only lookaheads are whole "^(?!(...))".
-type negatedRegexp struct {
-	source string
-	re     *regexp.Regexp
-}
-
-func (r negatedRegexp) MatchString(s string) bool { return !r.re.MatchString(s) }
-func (r negatedRegexp) String() string            { return r.source }
-
-func lookaheadRegexp(s string) (jsonschema.Regexp, error) {
-	if inner, ok := strings.CutPrefix(s, "^(?!"); ok && strings.HasSuffix(inner, ")") {
-		re, err := regexp.Compile("^(?:" + strings.TrimSuffix(inner, ")") + ")")
-		return negatedRegexp{s, re}, err
-	}
-	return regexp.Compile(s)
-}
+func officialSchema(t *testing.T) *jsonschema.Schema { return epcistest.OfficialSchema(t) }
 
 func schemaAccepts(t *testing.T, s *jsonschema.Schema, data []byte) (bool, error) {
 	t.Helper()

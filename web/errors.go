@@ -215,5 +215,6 @@ func beforeRouting(status int) bool {
 
 func isAPI(c *fiber.Ctx) bool {
 	p := c.Path()
-	return strings.HasPrefix(p, "/api/") || p == "/api" || p == "/metrics" || p == "/healthz" || p == "/readyz"
+	return strings.HasPrefix(p, "/api/") || p == "/api" || p == "/metrics" || p == "/healthz" || p == "/readyz" ||
+		isEPCIS(c)
 }
