@@ -612,3 +612,39 @@ func TestEPCISErrorDeclaration(t *testing.T) {
 		t.Errorf("second declaration: %d %s", again.StatusCode, p.Type)
 	}
 }
+
+// GS1-EPC-Format: Digital Link by default, EPC URNs on request (a
+// Digital Link received as such stays one: its company prefix length is
+// not in it), as received with Never_Translates.
+func TestEPCISEPCFormat(t *testing.T) {
+	a := newTestApp(t)
+	if resp := a.do("POST", "/epcis/events", sampleEvent, "Content-Type", "application/ld+json"); resp.StatusCode != 201 {
+		t.Fatalf("%d %s", resp.StatusCode, readBody(t, resp))
+	}
+	for _, tc := range []struct {
+		format                          string
+		epc, class, readPoint, location string
+	}{
+		{"", "https://id.gs1.org/01/10614141073464/21/2017", "https://id.gs1.org/01/04012345123456/10/998877",
+			"https://id.gs1.org/414/0614141073467/254/1234", "https://id.gs1.org/414/0614141073467"},
+		{"Always_GS1_Digital_Link", "https://id.gs1.org/01/10614141073464/21/2017", "https://id.gs1.org/01/04012345123456/10/998877",
+			"https://id.gs1.org/414/0614141073467/254/1234", "https://id.gs1.org/414/0614141073467"},
+		{"Always_EPC_URN", "urn:epc:id:sgtin:0614141.107346.2017", "urn:epc:class:lgtin:4012345.012345.998877",
+			"urn:epc:id:sgln:0614141.07346.1234", "https://id.gs1.org/414/0614141073467"},
+		{"Never_Translates", "urn:epc:id:sgtin:0614141.107346.2017", "urn:epc:class:lgtin:4012345.012345.998877",
+			"urn:epc:id:sgln:0614141.07346.1234", "https://id.gs1.org/414/0614141073467"},
+	} {
+		var headers []string
+		if tc.format != "" {
+			headers = []string{"GS1-EPC-Format", tc.format}
+		}
+		doc, _ := a.queryDoc("/epcis/events", headers...)
+		ev := eventList(doc)[0].(map[string]any)
+		got := []any{ev["epcList"].([]any)[0], ev["quantityList"].([]any)[0].(map[string]any)["epcClass"],
+			ev["readPoint"].(map[string]any)["id"], ev["bizLocation"].(map[string]any)["id"]}
+		want := []any{tc.epc, tc.class, tc.readPoint, tc.location}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%q (-want +got):\n%s", tc.format, d)
+		}
+	}
+}
