@@ -48,6 +48,16 @@ var routeRoles = map[string]string{
 	"POST /api/events":    "operator",
 	"GET /api/events/:id": "viewer",
 
+	"GET /epcis/":                   "viewer",
+	"OPTIONS /epcis/capture":        "viewer",
+	"POST /epcis/capture":           "operator",
+	"GET /epcis/capture":            "viewer",
+	"GET /epcis/capture/:captureID": "viewer",
+	"OPTIONS /epcis/events":         "viewer",
+	"GET /epcis/events":             "viewer",
+	"POST /epcis/events":            "operator",
+	"GET /epcis/events/:eventID":    "viewer",
+
 	"GET /static/*": "public",
 
 	// Staff pages.
@@ -74,6 +84,10 @@ var routeRoles = map[string]string{
 	"GET /events.csv":              "viewer",
 	"GET /events/new":              "operator",
 	"POST /events":                 "operator",
+	"GET /events/upload":           "operator",
+	"POST /events/upload":          "operator",
+	"GET /events/upload/:id":       "viewer",
+	"GET /events/:id":              "viewer",
 	"GET /products":                "viewer",
 	"GET /products/new":            "operator",
 	"POST /products":               "operator",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"github.com/valyala/fasthttp"
 
 	"batchtrack/epcis"
 	"batchtrack/idempotency"
@@ -498,21 +499,23 @@ func idempotencyReplayed(ctx context.Context) bool {
 	return r != nil && r.Stored != nil
 }
 
-// limitBody keeps every route but capture to BodyLimit; capture routes
-// take documents up to CaptureFileSizeLimit.
-func limitBody(c *fiber.Ctx) error {
-	if len(c.Body()) > BodyLimit && !takesDocuments(c) {
-		return fiber.ErrRequestEntityTooLarge
+// bodyLimitFor is each request's body limit, decided on its headers (so
+// a body declared too large is refused before it is read): BodyLimit,
+// and CaptureFileSizeLimit for the routes that take EPCIS documents.
+func bodyLimitFor(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if takesDocuments(string(h.Method()), string(h.RequestURI())) {
+		return fasthttp.RequestConfig{MaxRequestBodySize: CaptureFileSizeLimit}
 	}
-	return c.Next()
+	return fasthttp.RequestConfig{MaxRequestBodySize: BodyLimit}
 }
 
 // takesDocuments says whether a request may carry an EPCIS document.
-func takesDocuments(c *fiber.Ctx) bool {
-	if c.Method() != fiber.MethodPost {
+func takesDocuments(method, uri string) bool {
+	if method != fiber.MethodPost {
 		return false
 	}
-	switch c.Path() {
+	path, _, _ := strings.Cut(uri, "?")
+	switch path {
 	case "/epcis/capture", "/epcis/events", "/events/upload":
 		return true
 	}

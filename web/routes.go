@@ -9,7 +9,7 @@ func (s *Server) routes() {
 	// session; the guards below decide), then CSRF for session writes.
 	// Text that could not be stored (invalid UTF-8, NUL, control
 	// characters) is refused up front, wherever in the URL or form it is.
-	app.Use(s.securityHeaders, limitBody, s.checkInputText, s.authenticate, s.checkCSRF)
+	app.Use(s.securityHeaders, s.checkInputText, s.authenticate, s.checkCSRF)
 
 	app.Get("/healthz", s.public(s.showHealth))
 	app.Get("/readyz", s.public(s.showReadiness))

@@ -120,6 +120,7 @@ func New(deps Deps) *Server {
 		// that keep a value copy it (strings.Clone).
 		Immutable: false,
 	})
+	s.app.Server().HeaderReceived = bodyLimitFor
 	s.routes()
 	return s
 }
