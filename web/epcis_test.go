@@ -648,3 +648,48 @@ func TestEPCISEPCFormat(t *testing.T) {
 		}
 	}
 }
+
+// Both doors lead to one store: an event captured through /epcis is in
+// /api/events, and one recorded there is in /epcis/events, as an EPCIS
+// document naming the lot by its Digital Link.
+func TestEPCISAndAPIEventsAreOneStore(t *testing.T) {
+	a := newTestApp(t)
+	b := a.fixture("100")
+	if resp := a.do("POST", "/epcis/events", sampleEvent, "Content-Type", "application/ld+json"); resp.StatusCode != 201 {
+		t.Fatalf("%d %s", resp.StatusCode, readBody(t, resp))
+	}
+	resp := a.do("POST", "/api/events", `{"event_type": "ObjectEvent", "action": "OBSERVE", "biz_step": "inspecting",
+		"quantity_list": [{"batch_id": "`+b.ID.String()+`", "quantity": "2.5"}]}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("%d %s", resp.StatusCode, readBody(t, resp))
+	}
+	recorded := decode[struct {
+		EventID string `json:"event_id"`
+	}](t, resp)
+	list := decode[struct {
+		Items []struct {
+			EventID string `json:"event_id"`
+		} `json:"items"`
+	}](t, a.do("GET", "/api/events", nil))
+	var ids []string
+	for _, it := range list.Items {
+		ids = append(ids, it.EventID)
+	}
+	// (the fixture's batch has its own commissioning event too)
+	for _, want := range []string{recorded.EventID, "urn:uuid:0b3f1b76-2a52-4b6c-9a64-5c7c0c1d2e01"} {
+		if !slices.Contains(ids, want) {
+			t.Errorf("/api/events has %v, not %s", ids, want)
+		}
+	}
+	doc, _ := a.queryDoc("/epcis/events?EQ_bizStep=inspecting")
+	evs := eventList(doc)
+	if len(evs) != 1 {
+		t.Fatalf("%d inspecting events", len(evs))
+	}
+	ev := evs[0].(map[string]any)
+	q := ev["quantityList"].([]any)[0].(map[string]any)
+	if ev["eventID"] != recorded.EventID || !strings.HasPrefix(q["epcClass"].(string), "https://id.gs1.org/01/") ||
+		q["quantity"] != 2.5 || q["uom"] != "KGM" {
+		t.Errorf("the recorded event as EPCIS: %v", ev)
+	}
+}
