@@ -20,7 +20,7 @@ type RateLimits struct {
 // apiPolicy names the policy of an API request: writes by what they
 // change, reads all alike.
 func apiPolicy(method, path string) string {
-	if method == fiber.MethodGet || method == fiber.MethodHead {
+	if method == fiber.MethodGet || method == fiber.MethodHead || method == fiber.MethodOptions {
 		return ratelimit.PolicyRead
 	}
 	switch {
@@ -49,14 +49,16 @@ func (s *Server) limitAPI() fiber.Handler {
 		// A write refused for validation wrote nothing: its unit goes back
 		// to the caller's write budget. The decision is still taken first,
 		// so concurrent writes never pass the limit.
+		// (The EPCIS binding says 400 for what the API calls 422.)
 		GiveBack: func(c *fiber.Ctx, err error) bool {
-			if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+			if apiPolicy(c.Method(), c.Path()) == ratelimit.PolicyRead {
 				return false
 			}
+			status := c.Response().StatusCode()
 			if err != nil {
-				return toProblem(err, 0).Status == fiber.StatusUnprocessableEntity
+				status = toProblem(err, 0).Status
 			}
-			return c.Response().StatusCode() == fiber.StatusUnprocessableEntity
+			return status == fiber.StatusUnprocessableEntity || (isEPCIS(c) && status == fiber.StatusBadRequest)
 		},
 		PolicyFor: func(c *fiber.Ctx) (ratelimit.Policy, bool) {
 			name := apiPolicy(c.Method(), c.Path())
