@@ -297,6 +297,53 @@ func (q *Queries) ListBatchEvents(ctx context.Context, arg ListBatchEventsParams
 	return items, nil
 }
 
+const listCaptureJobEvents = `-- name: ListCaptureJobEvents :many
+SELECT id, event_type, action, biz_step, event_time
+FROM events WHERE capture_job_id = $1
+ORDER BY event_time, id
+LIMIT $2
+`
+
+type ListCaptureJobEventsParams struct {
+	CaptureJobID *uuid.UUID
+	RowLimit     int32
+}
+
+type ListCaptureJobEventsRow struct {
+	ID        uuid.UUID
+	EventType string
+	Action    *string
+	BizStep   *string
+	EventTime time.Time
+}
+
+// The events a capture job stored, in document order as far as time tells.
+func (q *Queries) ListCaptureJobEvents(ctx context.Context, arg ListCaptureJobEventsParams) ([]ListCaptureJobEventsRow, error) {
+	rows, err := q.db.Query(ctx, listCaptureJobEvents, arg.CaptureJobID, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListCaptureJobEventsRow{}
+	for rows.Next() {
+		var i ListCaptureJobEventsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventType,
+			&i.Action,
+			&i.BizStep,
+			&i.EventTime,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listEvents = `-- name: ListEvents :many
 WITH RECURSIVE biz_types (type) AS (
     (SELECT bt.type FROM event_biz_transactions bt ORDER BY bt.type LIMIT 1)

@@ -488,3 +488,25 @@ func (s *Service) TraceLinks(ctx context.Context, id uuid.UUID) ([]TraceLink, er
 	}
 	return links, nil
 }
+
+// CaptureJobEvent is an event a capture job stored, to link to.
+type CaptureJobEvent struct {
+	ID        uuid.UUID
+	EventType string
+	Action    *string
+	BizStep   *string
+	EventTime time.Time
+}
+
+// CaptureJobEvents lists the first limit events a capture job stored.
+func (s *Service) CaptureJobEvents(ctx context.Context, jobID uuid.UUID, limit int) ([]CaptureJobEvent, error) {
+	rows, err := s.store.ListCaptureJobEvents(ctx, db.ListCaptureJobEventsParams{CaptureJobID: &jobID, RowLimit: int32(limit)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CaptureJobEvent, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, CaptureJobEvent{ID: r.ID, EventType: r.EventType, Action: r.Action, BizStep: r.BizStep, EventTime: r.EventTime})
+	}
+	return out, nil
+}

@@ -111,3 +111,10 @@ FROM batches WHERE id = ANY(@ids::uuid[]);
 
 -- name: LocationsByGLN :many
 SELECT id, gln FROM locations WHERE gln = ANY(@glns::text[]);
+
+-- name: ListCaptureJobEvents :many
+-- The events a capture job stored, in document order as far as time tells.
+SELECT id, event_type, action, biz_step, event_time
+FROM events WHERE capture_job_id = @capture_job_id
+ORDER BY event_time, id
+LIMIT @row_limit;
