@@ -131,6 +131,11 @@ func (q *Queries) GetEvent(ctx context.Context, id uuid.UUID) (GetEventRow, erro
 }
 
 const listBatchEvents = `-- name: ListBatchEvents :many
+WITH RECURSIVE biz_types (type) AS (
+    (SELECT bt.type FROM event_biz_transactions bt ORDER BY bt.type LIMIT 1)
+    UNION ALL
+    SELECT (SELECT bt.type FROM event_biz_transactions bt WHERE bt.type > t.type ORDER BY bt.type LIMIT 1)
+    FROM biz_types t WHERE t.type IS NOT NULL)
 SELECT e.id, e.event_type, e.action, e.event_time, e.event_timezone, e.recorded_at, e.biz_step, e.disposition, e.read_point_id, e.biz_location_id, e.epc_list, e.quantity_list, e.input_quantity_list, e.output_quantity_list, e.ilmd, e.notes, e.source_type, e.actor, e.event_id, e.hash_id, e.document, e.context, e.persistent_disposition_set, e.persistent_disposition_unset, e.read_point, e.biz_location, e.transformation_id, e.declared_in_error_at, e.error_reason, e.corrective_event_ids, e.capture_job_id, rp.gln AS read_point_gln, bl.gln AS biz_location_gln
 FROM events e
 LEFT JOIN locations rp ON rp.id = e.read_point_id
@@ -146,23 +151,41 @@ WHERE e.id IN (
   AND ($7::text IS NULL OR e.source_type = $7)
   AND ($8::timestamptz IS NULL OR e.event_time >= $8)
   AND ($9::timestamptz IS NULL OR e.event_time < $9)
+  -- Each lot of the product is one probe of event_batches' (batch_id,
+  -- event_time) index (OFFSET 0 keeps the planner from hashing the table).
+  AND ($10::uuid IS NULL OR e.id IN (
+       SELECT lot.event_id FROM batches b
+       CROSS JOIN LATERAL (SELECT eb.event_id FROM event_batches eb WHERE eb.batch_id = b.id OFFSET 0) lot
+       WHERE b.product_id = $10))
+  AND ($11::text IS NULL OR e.id IN (
+       SELECT ee.event_id FROM event_epcs ee WHERE ee.key = $11 AND ee.is_class))
+  AND ($12::text IS NULL OR e.id IN (
+       SELECT bt.event_id FROM biz_types t JOIN event_biz_transactions bt
+           ON bt.type = t.type AND bt.key = $12))
+  -- true: only events declared in error; false: none of them.
+  AND ($13::boolean IS NULL
+       OR (e.declared_in_error_at IS NOT NULL) = $13)
   AND ($2::timestamptz IS NULL
        OR (e.event_time, e.id) < ($2, $3::uuid))
 ORDER BY e.event_time DESC, e.id DESC
-LIMIT $10
+LIMIT $14
 `
 
 type ListBatchEventsParams struct {
-	BatchID    uuid.UUID
-	AfterTime  *time.Time
-	AfterID    *uuid.UUID
-	EventType  *string
-	BizStep    *string
-	LocationID *uuid.UUID
-	SourceType *string
-	StartTime  *time.Time
-	EndTime    *time.Time
-	RowLimit   int32
+	BatchID         uuid.UUID
+	AfterTime       *time.Time
+	AfterID         *uuid.UUID
+	EventType       *string
+	BizStep         *string
+	LocationID      *uuid.UUID
+	SourceType      *string
+	StartTime       *time.Time
+	EndTime         *time.Time
+	ProductID       *uuid.UUID
+	EpcClass        *string
+	BizTransaction  *string
+	DeclaredInError *bool
+	RowLimit        int32
 }
 
 type ListBatchEventsRow struct {
@@ -203,6 +226,8 @@ type ListBatchEventsRow struct {
 
 // The events naming one batch, driven from event_batches' (batch_id,
 // event_time) index; same filters and cursor as ListEvents.
+// Any business transaction type: the types are few, so a loose scan of
+// the (type, key) index lists them and each is one probe for the key.
 func (q *Queries) ListBatchEvents(ctx context.Context, arg ListBatchEventsParams) ([]ListBatchEventsRow, error) {
 	rows, err := q.db.Query(ctx, listBatchEvents,
 		arg.BatchID,
@@ -214,6 +239,10 @@ func (q *Queries) ListBatchEvents(ctx context.Context, arg ListBatchEventsParams
 		arg.SourceType,
 		arg.StartTime,
 		arg.EndTime,
+		arg.ProductID,
+		arg.EpcClass,
+		arg.BizTransaction,
+		arg.DeclaredInError,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -268,7 +297,59 @@ func (q *Queries) ListBatchEvents(ctx context.Context, arg ListBatchEventsParams
 	return items, nil
 }
 
+const listCaptureJobEvents = `-- name: ListCaptureJobEvents :many
+SELECT id, event_type, action, biz_step, event_time
+FROM events WHERE capture_job_id = $1
+ORDER BY event_time, id
+LIMIT $2
+`
+
+type ListCaptureJobEventsParams struct {
+	CaptureJobID *uuid.UUID
+	RowLimit     int32
+}
+
+type ListCaptureJobEventsRow struct {
+	ID        uuid.UUID
+	EventType string
+	Action    *string
+	BizStep   *string
+	EventTime time.Time
+}
+
+// The events a capture job stored, in document order as far as time tells.
+func (q *Queries) ListCaptureJobEvents(ctx context.Context, arg ListCaptureJobEventsParams) ([]ListCaptureJobEventsRow, error) {
+	rows, err := q.db.Query(ctx, listCaptureJobEvents, arg.CaptureJobID, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListCaptureJobEventsRow{}
+	for rows.Next() {
+		var i ListCaptureJobEventsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventType,
+			&i.Action,
+			&i.BizStep,
+			&i.EventTime,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listEvents = `-- name: ListEvents :many
+WITH RECURSIVE biz_types (type) AS (
+    (SELECT bt.type FROM event_biz_transactions bt ORDER BY bt.type LIMIT 1)
+    UNION ALL
+    SELECT (SELECT bt.type FROM event_biz_transactions bt WHERE bt.type > t.type ORDER BY bt.type LIMIT 1)
+    FROM biz_types t WHERE t.type IS NOT NULL)
 SELECT e.id, e.event_type, e.action, e.event_time, e.event_timezone, e.recorded_at, e.biz_step, e.disposition, e.read_point_id, e.biz_location_id, e.epc_list, e.quantity_list, e.input_quantity_list, e.output_quantity_list, e.ilmd, e.notes, e.source_type, e.actor, e.event_id, e.hash_id, e.document, e.context, e.persistent_disposition_set, e.persistent_disposition_unset, e.read_point, e.biz_location, e.transformation_id, e.declared_in_error_at, e.error_reason, e.corrective_event_ids, e.capture_job_id, rp.gln AS read_point_gln, bl.gln AS biz_location_gln
 FROM events e
 LEFT JOIN locations rp ON rp.id = e.read_point_id
@@ -279,22 +360,40 @@ WHERE ($1::text IS NULL OR e.event_type = $1)
   AND ($4::text IS NULL OR e.source_type = $4)
   AND ($5::timestamptz IS NULL OR e.event_time >= $5)
   AND ($6::timestamptz IS NULL OR e.event_time < $6)
-  AND ($7::timestamptz IS NULL
-       OR (e.event_time, e.id) < ($7, $8::uuid))
+  -- Each lot of the product is one probe of event_batches' (batch_id,
+  -- event_time) index (OFFSET 0 keeps the planner from hashing the table).
+  AND ($7::uuid IS NULL OR e.id IN (
+       SELECT lot.event_id FROM batches b
+       CROSS JOIN LATERAL (SELECT eb.event_id FROM event_batches eb WHERE eb.batch_id = b.id OFFSET 0) lot
+       WHERE b.product_id = $7))
+  AND ($8::text IS NULL OR e.id IN (
+       SELECT ee.event_id FROM event_epcs ee WHERE ee.key = $8 AND ee.is_class))
+  AND ($9::text IS NULL OR e.id IN (
+       SELECT bt.event_id FROM biz_types t JOIN event_biz_transactions bt
+           ON bt.type = t.type AND bt.key = $9))
+  -- true: only events declared in error; false: none of them.
+  AND ($10::boolean IS NULL
+       OR (e.declared_in_error_at IS NOT NULL) = $10)
+  AND ($11::timestamptz IS NULL
+       OR (e.event_time, e.id) < ($11, $12::uuid))
 ORDER BY e.event_time DESC, e.id DESC
-LIMIT $9
+LIMIT $13
 `
 
 type ListEventsParams struct {
-	EventType  *string
-	BizStep    *string
-	LocationID *uuid.UUID
-	SourceType *string
-	StartTime  *time.Time
-	EndTime    *time.Time
-	AfterTime  *time.Time
-	AfterID    *uuid.UUID
-	RowLimit   int32
+	EventType       *string
+	BizStep         *string
+	LocationID      *uuid.UUID
+	SourceType      *string
+	StartTime       *time.Time
+	EndTime         *time.Time
+	ProductID       *uuid.UUID
+	EpcClass        *string
+	BizTransaction  *string
+	DeclaredInError *bool
+	AfterTime       *time.Time
+	AfterID         *uuid.UUID
+	RowLimit        int32
 }
 
 type ListEventsRow struct {
@@ -334,6 +433,8 @@ type ListEventsRow struct {
 }
 
 // Newest event_time first; the cursor is the last row's (event_time, id).
+// Any business transaction type: the types are few, so a loose scan of
+// the (type, key) index lists them and each is one probe for the key.
 func (q *Queries) ListEvents(ctx context.Context, arg ListEventsParams) ([]ListEventsRow, error) {
 	rows, err := q.db.Query(ctx, listEvents,
 		arg.EventType,
@@ -342,6 +443,10 @@ func (q *Queries) ListEvents(ctx context.Context, arg ListEventsParams) ([]ListE
 		arg.SourceType,
 		arg.StartTime,
 		arg.EndTime,
+		arg.ProductID,
+		arg.EpcClass,
+		arg.BizTransaction,
+		arg.DeclaredInError,
 		arg.AfterTime,
 		arg.AfterID,
 		arg.RowLimit,

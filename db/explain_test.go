@@ -32,14 +32,20 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		 SELECT 'B' || i, (SELECT id FROM products ORDER BY gtin OFFSET i % 20 LIMIT 1), (SELECT id FROM locations ORDER BY gln OFFSET i % 10 LIMIT 1),
 		        date '2026-01-01', date '2026-01-01' + (i % 1800), 100, 50, CASE WHEN i % 100 = 0 THEN 'recalled' ELSE 'approved' END, now() - i * interval '1 minute'
 		 FROM generate_series(1, 5000) i`,
-		`INSERT INTO events (event_type, action, event_time, event_timezone, biz_step, biz_location_id, source_type, actor)
+		`INSERT INTO events (event_type, action, event_time, event_timezone, biz_step, biz_location_id, source_type, actor, declared_in_error_at)
 		 SELECT CASE WHEN i % 200 = 0 THEN 'TransactionEvent' ELSE 'ObjectEvent' END, 'OBSERVE', now() - i * interval '1 minute', '+00:00',
 		        CASE WHEN i % 200 = 1 THEN 'packing' ELSE 'shipping' END, (SELECT id FROM locations ORDER BY gln OFFSET i % 10 LIMIT 1),
-		        CASE WHEN i % 200 = 2 THEN 'import' ELSE 'system' END, 'test'
+		        CASE WHEN i % 200 = 2 THEN 'import' ELSE 'system' END, 'test', CASE WHEN i % 1000 = 7 THEN now() END
 		 FROM generate_series(1, 20000) i`,
 		`INSERT INTO event_batches (event_id, batch_id, role, event_time)
 		 SELECT e.id, b.id, 'object', e.event_time FROM (SELECT id, event_time, row_number() OVER () AS n FROM events) e
 		 JOIN (SELECT id, row_number() OVER () AS n FROM batches) b ON b.n = 1 + e.n % 5000`,
+		`INSERT INTO event_epcs (event_id, role, key, is_class, quantity, uom, event_time)
+		 SELECT eb.event_id, 'epc', lot_key(p.gtin, b.batch_number), true, 1, 'KGM', eb.event_time
+		 FROM event_batches eb JOIN batches b ON b.id = eb.batch_id JOIN products p ON p.id = b.product_id`,
+		`INSERT INTO event_biz_transactions (event_id, type, key, id)
+		 SELECT id, CASE WHEN n % 3 = 0 THEN 'desadv' ELSE 'po' END, 'po-' || n, 'po-' || n
+		 FROM (SELECT id, row_number() OVER () AS n FROM events) e WHERE n % 10 = 0`,
 		`INSERT INTO consumptions (batch_id, kind, quantity, quantity_available_after, version_after, actor)
 		 SELECT b.id, 'consume', 1, 50, v, 'test' FROM batches b, generate_series(2, 5) v`,
 		`ANALYZE`,
@@ -48,9 +54,24 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
-	var id uuid.UUID
-	if err := pool.QueryRow(ctx, "SELECT id FROM batches WHERE batch_number = 'B42'").Scan(&id); err != nil {
+	var id, productID uuid.UUID
+	var lotKey string
+	if err := pool.QueryRow(ctx, `SELECT b.id, b.product_id, lot_key(p.gtin, b.batch_number)
+		FROM batches b JOIN products p ON p.id = b.product_id WHERE batch_number = 'B42'`).Scan(&id, &productID, &lotKey); err != nil {
 		t.Fatal(err)
+	}
+	// events and batchEvents are ListEvents' and ListBatchEvents' arguments:
+	// the filters by name, the rest NULL, 51 rows.
+	events := func(named map[string]any) []any {
+		args := make([]any, 0, 13)
+		for _, n := range []string{"event_type", "biz_step", "location_id", "source_type", "start_time", "end_time",
+			"product_id", "epc_class", "biz_transaction", "declared_in_error", "after_time", "after_id"} {
+			args = append(args, named[n])
+		}
+		return append(args, 51)
+	}
+	batchEvents := func(batch uuid.UUID, named map[string]any) []any {
+		return append(append([]any{batch, nil, nil}, events(named)[:10]...), 51)
 	}
 	now := time.Now()
 	soon := time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC)
@@ -73,13 +94,19 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		{"batches by expiry", db.ListBatchesSQL, []any{nil, nil, nil, nil, nil, nil, "expiry", nil, 51}, "batches_expiry_sort_idx"},
 		{"batches by expiry, next page", db.ListBatchesSQL, []any{nil, nil, nil, nil, nil, id, "expiry", "2027-01-01", 51}, "batches_expiry_sort_idx"},
 		// Sorting by available scans on purpose: see migration 00004.
-		{"events newest first", db.ListEventsSQL, []any{nil, nil, nil, nil, nil, nil, nil, nil, 51}, "events_time_idx"},
-		{"events by type", db.ListEventsSQL, []any{"TransactionEvent", nil, nil, nil, nil, nil, nil, nil, 51}, "events_type_time_idx"},
-		{"events by biz step", db.ListEventsSQL, []any{nil, "packing", nil, nil, nil, nil, nil, nil, 51}, "events_biz_step_time_idx"},
-		{"events by location", db.ListEventsSQL, []any{nil, nil, id, nil, nil, nil, nil, nil, 51}, "events_biz_location_time_idx"},
-		{"events by source", db.ListEventsSQL, []any{nil, nil, nil, "import", nil, nil, nil, nil, 51}, "events_source_time_idx"},
-		{"events by date", db.ListEventsSQL, []any{nil, nil, nil, nil, now, now, nil, nil, 51}, "events_time_idx"},
-		{"events of a batch", db.ListBatchEventsSQL, []any{id, nil, nil, nil, nil, nil, nil, nil, nil, 51}, "event_batches_batch_"},
+		{"events newest first", db.ListEventsSQL, events(nil), "events_time_idx"},
+		{"events by type", db.ListEventsSQL, events(map[string]any{"event_type": "TransactionEvent"}), "events_type_time_idx"},
+		{"events by biz step", db.ListEventsSQL, events(map[string]any{"biz_step": "packing"}), "events_biz_step_time_idx"},
+		{"events by location", db.ListEventsSQL, events(map[string]any{"location_id": id}), "events_biz_location_time_idx"},
+		{"events by source", db.ListEventsSQL, events(map[string]any{"source_type": "import"}), "events_source_time_idx"},
+		{"events by date", db.ListEventsSQL, events(map[string]any{"start_time": now, "end_time": now}), "events_time_idx"},
+		{"events by product", db.ListEventsSQL, events(map[string]any{"product_id": productID}), "event_batches_batch_time_idx"},
+		{"events by EPC class", db.ListEventsSQL, events(map[string]any{"epc_class": lotKey}), "event_epcs_key_time_idx"},
+		{"events by business transaction", db.ListEventsSQL, events(map[string]any{"biz_transaction": "po-420"}), "event_biz_transactions_type_key_idx"},
+		{"events declared in error", db.ListEventsSQL, events(map[string]any{"declared_in_error": true}), "events_declared_idx"},
+		{"events not declared in error", db.ListEventsSQL, events(map[string]any{"declared_in_error": false}), "events_time_idx"},
+		{"events of a batch", db.ListBatchEventsSQL, batchEvents(id, nil), "event_batches_batch_"},
+		{"events of a batch by business transaction", db.ListBatchEventsSQL, batchEvents(id, map[string]any{"biz_transaction": "po-420"}), "event_batches_batch_"},
 		{"ledger of a batch", db.ListConsumptionsSQL, []any{id, nil, 51}, "consumptions_batch_id_version_after_key"},
 		{"products by name", db.ListProductsSQL, []any{nil, nil, nil, nil, 51}, "products_name_idx"},
 		{"products by category", db.ListProductsSQL, []any{nil, "Coffee", nil, nil, 51}, "products_category_name_idx"},
@@ -121,7 +148,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 }
 
 func mainTable(sql string) string {
-	for _, t := range []string{"batches b", "events e", "consumptions", "products", "locations"} {
+	for _, t := range []string{"events e", "batches b", "consumptions", "products", "locations"} {
 		if strings.Contains(sql, "FROM "+t) {
 			return strings.Fields(t)[0]
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"batchtrack/db"
+	"batchtrack/epcis"
 	"batchtrack/gs1"
 	"batchtrack/idempotency"
 	"batchtrack/quantity"
@@ -46,6 +47,7 @@ type Event struct {
 	Notes              string
 	SourceType         string
 	Actor              string
+	DeclaredInErrorAt  *time.Time // when a later error declaration marked it
 }
 
 // BatchIDs lists every batch the event names, once.
@@ -344,6 +346,26 @@ type EventFilter struct {
 	SourceType string
 	StartDate  *time.Time
 	EndDate    *time.Time
+	ProductID  *uuid.UUID // events naming any lot of the product
+	// EPCClass is a lot as a GS1 Digital Link or EPC class URN
+	// (urn:epc:class:lgtin:...); BizTransaction a business transaction
+	// identifier of any type (a PO, a despatch advice).
+	EPCClass       string
+	BizTransaction string
+	// DeclaredInError: "" or "show" lists every event, "hide" leaves out
+	// those declared in error, "only" lists only them.
+	DeclaredInError string
+}
+
+// DeclaredInErrorChoices are EventFilter.DeclaredInError's values.
+var DeclaredInErrorChoices = []string{"show", "hide", "only"}
+
+// LotClassKey is the canonical key (event_epcs.key) of a lot named by its
+// GS1 Digital Link or EPC class URN; ok is false for anything else.
+func LotClassKey(uri string) (key string, ok bool) {
+	key, _ = epcis.MatchKey(strings.TrimSpace(uri))
+	_, _, ok = parseLotKey(key)
+	return key, ok
 }
 
 // ListEvents lists events, newest event_time first.
@@ -360,6 +382,28 @@ func (s *Service) ListEvents(ctx context.Context, f EventFilter, opts ListOption
 	}
 	if f.StartDate != nil && f.EndDate != nil && f.EndDate.Before(*f.StartDate) {
 		v.Add("end_date", "must not be before start_date")
+	}
+	var epcClass, bizTransaction *string
+	if f.EPCClass != "" {
+		if k, ok := LotClassKey(f.EPCClass); ok {
+			epcClass = &k
+		} else {
+			v.Add("epc_class", "must be a lot's GS1 Digital Link or EPC class URN (urn:epc:class:lgtin:...)")
+		}
+	}
+	if b := strings.TrimSpace(f.BizTransaction); b != "" {
+		k := epcis.Key(b)
+		bizTransaction = &k
+	}
+	checkText(&v, "biz_transaction", f.BizTransaction, 0, 500)
+	var declared *bool
+	switch f.DeclaredInError {
+	case "", "show":
+	case "hide", "only":
+		only := f.DeclaredInError == "only"
+		declared = &only
+	default:
+		v.Add("declared_in_error", "must be show, hide or only")
 	}
 	if err := v.OrNil(); err != nil {
 		return Page[Event]{}, err
@@ -384,6 +428,7 @@ func (s *Service) ListEvents(ctx context.Context, f EventFilter, opts ListOption
 		br, err = s.store.ListBatchEvents(ctx, db.ListBatchEventsParams{
 			BatchID: *f.BatchID, EventType: optText(f.EventType), BizStep: optText(f.BizStep),
 			LocationID: f.LocationID, SourceType: optText(f.SourceType), StartTime: start, EndTime: end,
+			ProductID: f.ProductID, EpcClass: epcClass, BizTransaction: bizTransaction, DeclaredInError: declared,
 			AfterTime: afterTime, AfterID: afterID, RowLimit: limit + 1,
 		})
 		for _, r := range br {
@@ -393,6 +438,7 @@ func (s *Service) ListEvents(ctx context.Context, f EventFilter, opts ListOption
 		rows, err = s.store.ListEvents(ctx, db.ListEventsParams{
 			EventType: optText(f.EventType), BizStep: optText(f.BizStep), LocationID: f.LocationID,
 			SourceType: optText(f.SourceType), StartTime: start, EndTime: end,
+			ProductID: f.ProductID, EpcClass: epcClass, BizTransaction: bizTransaction, DeclaredInError: declared,
 			AfterTime: afterTime, AfterID: afterID, RowLimit: limit + 1,
 		})
 	}
@@ -410,6 +456,7 @@ func eventFromRow(r db.ListEventsRow) Event {
 		RecordedAt: r.RecordedAt, BizStep: r.BizStep, Disposition: r.Disposition,
 		ReadPoint: r.ReadPointGln, BizLocation: r.BizLocationGln, ReadPointID: r.ReadPointID, BizLocationID: r.BizLocationID,
 		ILMD: r.Ilmd, Notes: r.Notes, SourceType: r.SourceType, Actor: r.Actor, EventID: r.EventID,
+		DeclaredInErrorAt: r.DeclaredInErrorAt,
 	}
 	_ = json.Unmarshal(r.EpcList, &e.EPCList)
 	_ = json.Unmarshal(r.QuantityList, &e.QuantityList)
@@ -440,4 +487,26 @@ func (s *Service) TraceLinks(ctx context.Context, id uuid.UUID) ([]TraceLink, er
 			Direction: r.Direction, EventID: r.EventID, EventTime: r.EventTime})
 	}
 	return links, nil
+}
+
+// CaptureJobEvent is an event a capture job stored, to link to.
+type CaptureJobEvent struct {
+	ID        uuid.UUID
+	EventType string
+	Action    *string
+	BizStep   *string
+	EventTime time.Time
+}
+
+// CaptureJobEvents lists the first limit events a capture job stored.
+func (s *Service) CaptureJobEvents(ctx context.Context, jobID uuid.UUID, limit int) ([]CaptureJobEvent, error) {
+	rows, err := s.store.ListCaptureJobEvents(ctx, db.ListCaptureJobEventsParams{CaptureJobID: &jobID, RowLimit: int32(limit)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CaptureJobEvent, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, CaptureJobEvent{ID: r.ID, EventType: r.EventType, Action: r.Action, BizStep: r.BizStep, EventTime: r.EventTime})
+	}
+	return out, nil
 }

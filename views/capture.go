@@ -43,6 +43,13 @@ type CaptureJobView struct {
 	EventCount  int // events in the document
 	StoredCount int // events stored
 	Errors      []CaptureJobError
+	Events      []CaptureJobEvent // the first events stored, once finished
+}
+
+// CaptureJobEvent links to an event a job stored.
+type CaptureJobEvent struct {
+	Href, EventType, Action, BizStep string
+	EventTime                        time.Time
 }
 
 // CaptureJobError is why one event (or the document) was refused.

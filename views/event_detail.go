@@ -22,9 +22,12 @@ type EventMeta struct {
 	Actor           string
 	Notes           string
 	DeclaredInError bool
-	CorrectedBy     []EventLink
-	Corrects        []EventLink
-	Lots            []LotLink // our batches the event names
+	// Declaration is the errorDeclaration of a declaration captured after
+	// the event; empty when the document carries its own or none exists.
+	Declaration json.RawMessage
+	CorrectedBy []EventLink
+	Corrects    []EventLink
+	Lots        []LotLink // our batches the event names
 }
 
 // EventLink points at another stored event.
@@ -309,25 +312,38 @@ func NewEventDetail(doc json.RawMessage, meta EventMeta) (EventDetail, error) {
 		d.EventID = meta.EventID
 	}
 	if o, ok := m.object("errorDeclaration"); ok {
-		em := newMembers(o)
-		e := &ErrorDeclaration{}
-		e.DeclarationTime, _ = em.text("declarationTime")
-		if s, ok := em.text("reason"); ok {
-			e.Reason = vocabulary(s)
-		}
-		if ids, ok := em.idList("correctiveEventIDs", b); ok {
-			for _, id := range ids {
-				if href, ok := b.events[id.Text]; ok {
-					id.Href = href
-				}
-				e.Corrective = append(e.Corrective, id)
+		d.Error = b.errorDeclaration(o)
+	} else if len(meta.Declaration) > 0 {
+		// Declared by a later event: its errorDeclaration, beside the
+		// document as received.
+		if o, err := decodeOrdered(meta.Declaration); err == nil {
+			if o, ok := o.(object); ok {
+				d.Error = b.errorDeclaration(o)
 			}
 		}
-		e.Extra = b.fields(em.rest())
-		d.Error = e
 	}
 	d.Extensions = b.fields(m.rest())
 	return d, nil
+}
+
+// errorDeclaration reads an errorDeclaration object.
+func (b detailBuilder) errorDeclaration(o object) *ErrorDeclaration {
+	em := newMembers(o)
+	e := &ErrorDeclaration{}
+	e.DeclarationTime, _ = em.text("declarationTime")
+	if s, ok := em.text("reason"); ok {
+		e.Reason = vocabulary(s)
+	}
+	if ids, ok := em.idList("correctiveEventIDs", b); ok {
+		for _, id := range ids {
+			if href, ok := b.events[id.Text]; ok {
+				id.Href = href
+			}
+			e.Corrective = append(e.Corrective, id)
+		}
+	}
+	e.Extra = b.fields(em.rest())
+	return e
 }
 
 // eventTimes shows an RFC 3339 time in UTC and in its own offset.

@@ -18,7 +18,8 @@ func (s *Server) listEvents(c *fiber.Ctx) error {
 	f := inventory.EventFilter{
 		EventType: q.str("event_type"), BizStep: q.str("biz_step"), BatchID: q.uuid("batch_id"),
 		LocationID: q.uuid("location_id"), SourceType: q.str("source_type"),
-		StartDate: q.date("start_date"), EndDate: q.date("end_date"),
+		StartDate: q.date("start_date"), EndDate: q.date("end_date"), ProductID: q.uuid("product_id"),
+		EPCClass: q.str("epc_class"), BizTransaction: q.str("biz_transaction"), DeclaredInError: q.str("declared_in_error"),
 	}
 	opts := q.list()
 	if err := q.done(); err != nil {
@@ -26,7 +27,8 @@ func (s *Server) listEvents(c *fiber.Ctx) error {
 	}
 	key := cache.Key{Namespace: nsEvents, ID: cacheKey("event_type", f.EventType, "biz_step", f.BizStep,
 		"batch_id", uuidString(f.BatchID), "location_id", uuidString(f.LocationID), "source_type", f.SourceType,
-		"start_date", dateString(f.StartDate), "end_date", dateString(f.EndDate),
+		"start_date", dateString(f.StartDate), "end_date", dateString(f.EndDate), "product_id", uuidString(f.ProductID),
+		"epc_class", f.EPCClass, "biz_transaction", f.BizTransaction, "declared_in_error", f.DeclaredInError,
 		"limit", strconv.Itoa(opts.Limit), "cursor", opts.Cursor)}
 	return s.sendCached(c, key, func(ctx context.Context) ([]byte, error) {
 		page, err := s.deps.Inventory.ListEvents(ctx, f, opts)

@@ -142,6 +142,7 @@ type eventJSON struct {
 	SourceType         string                   `json:"source_type"`
 	Actor              string                   `json:"actor"`
 	EventID            string                   `json:"event_id"` // the EPCIS eventID
+	DeclaredInErrorAt  *time.Time               `json:"declared_in_error_at,omitempty"`
 }
 
 func toEventJSON(e inventory.Event) eventJSON {
@@ -169,7 +170,7 @@ func toEventJSON(e inventory.Event) eventJSON {
 		BizLocation: e.BizLocation, EPCList: epcs, QuantityList: nonNil(e.QuantityList),
 		InputQuantityList: nonNil(e.InputQuantityList), OutputQuantityList: nonNil(e.OutputQuantityList),
 		BatchIDs: ids, ILMD: ilmd, Notes: e.Notes, SourceType: e.SourceType, Actor: e.Actor,
-		EventID: e.EventID,
+		EventID: e.EventID, DeclaredInErrorAt: e.DeclaredInErrorAt,
 	}
 }
 

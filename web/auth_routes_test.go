@@ -48,6 +48,7 @@ var routeRoles = map[string]string{
 	"POST /api/events":    "operator",
 	"GET /api/events/:id": "viewer",
 
+	// EPCIS 2.0 REST binding.
 	"GET /epcis/":                   "viewer",
 	"OPTIONS /epcis/capture":        "viewer",
 	"POST /epcis/capture":           "operator",

@@ -119,6 +119,13 @@ func TestBrowserAxe(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.app.namedBatch(tea, l, "AXE-1", "5")
+	// An upload's job page, and an event of it, declared in error.
+	_, job := b.app.capture([]byte(twoEventDocument(t)))
+	if !job.Success {
+		t.Fatalf("capture: %+v", job)
+	}
+	b.app.declareInError(t, sampleEvent)
+	declared := b.app.eventRowID(t, sampleEventID)
 	pages := []struct{ name, path, sel string }{
 		{"overview", "/", `main h1`},
 		{"batches", "/batches", `[data-testid="batch-row"]`},
@@ -130,6 +137,10 @@ func TestBrowserAxe(t *testing.T) {
 		{"locations", "/locations", `[data-testid="location-row"]`},
 		{"dashboard", "/dashboard", `main h1`},
 		{"import", "/batches/import", `[data-testid="import-form"]`},
+		{"upload EPCIS", "/events/upload", `[data-testid="capture-job-row"]`},
+		{"capture job", "/events/upload/" + job.CaptureID, `[data-testid="capture-event-link"]`},
+		{"event declared in error", "/events/" + declared.String(), `[data-testid="error-declaration"]`},
+		{"events filtered", "/events?declared_in_error=only&epc_class=nonsense", `[data-testid="filter-errors"]`},
 	}
 	for _, pg := range pages {
 		b.do(chromedp.Navigate(b.base+pg.path), chromedp.WaitVisible(chromedp.CSS(pg.sel)))

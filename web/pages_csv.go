@@ -116,7 +116,7 @@ func (s *Server) exportEventsCSV(c *fiber.Ctx) error {
 		cw := csv.NewWriter(w)
 		_ = cw.Write([]string{"event_id", "event_type", "action", "event_time", "event_timezone", "recorded_at", "biz_step",
 			"disposition", "read_point", "read_point_name", "biz_location", "biz_location_name", "role", "batch_id",
-			"batch_number", "product", "quantity", "unit", "source_type", "actor", "notes"})
+			"batch_number", "product", "quantity", "unit", "source_type", "actor", "notes", "declared_in_error_at"})
 		for {
 			evs, err := s.eventViews(ctx, page.Items)
 			if err != nil {
@@ -133,7 +133,7 @@ func (s *Server) exportEventsCSV(c *fiber.Ctx) error {
 						e.EventTimezone, e.RecordedAt.Format(time.RFC3339), deref(e.BizStep), deref(e.Disposition),
 						deref(e.ReadPoint), csvCell(e.ReadPointName), deref(e.BizLocation), csvCell(e.BizLocationName),
 						it.Role, it.BatchID, it.BatchNumber, csvCell(it.ProductName), it.Quantity, it.UOM, e.SourceType,
-						csvCell(e.Actor), csvCell(e.Notes)})
+						csvCell(e.Actor), csvCell(e.Notes), declaredAt(e.Event)})
 				}
 			}
 			cw.Flush()
@@ -378,4 +378,11 @@ func sortedKeys(m views.FieldErrors) []string {
 		}
 	}
 	return keys
+}
+
+func declaredAt(e inventory.Event) string {
+	if e.DeclaredInErrorAt == nil {
+		return ""
+	}
+	return e.DeclaredInErrorAt.Format(time.RFC3339)
 }

@@ -34,6 +34,7 @@ func (s *Server) showEventPage(c *fiber.Ctx) error {
 	meta := views.EventMeta{
 		ID: id.String(), EventID: stored.EventID, HashID: stored.HashID, RecordTime: stored.RecordTime,
 		SourceType: stored.SourceType, Actor: stored.Actor, Notes: ev.Notes, DeclaredInError: stored.DeclaredInError,
+		Declaration: stored.ErrorDeclaration,
 	}
 	names, err := s.deps.Inventory.BatchNames(ctx, ev.BatchIDs())
 	if err != nil {
@@ -70,7 +71,7 @@ func (s *Server) renderCaptureUpload(c *fiber.Ctx, status int, f views.CaptureFo
 	for _, j := range jobs.Items {
 		f.Jobs = append(f.Jobs, captureJobView(j))
 	}
-	return render(c, status, views.CaptureUploadPage(chromeFor(c, "Upload EPCIS events", "events"), f))
+	return render(c, status, views.CaptureUploadPage(chromeFor(c, "Upload EPCIS events", "events"), f), views.CaptureFormID)
 }
 
 // uploadCapture starts a capture job for an uploaded or pasted document
@@ -119,6 +120,9 @@ func (s *Server) uploadCapture(c *fiber.Ctx) error {
 	return redirectAfterPost(c, captureJobPath(job.ID), "Capture started.")
 }
 
+// captureJobEventsShown is how many stored events a job page links to.
+const captureJobEventsShown = 50
+
 func captureJobPath(id uuid.UUID) string { return "/events/upload/" + id.String() }
 
 // showCaptureJobPage is one job's result; while it runs, the page polls
@@ -133,6 +137,16 @@ func (s *Server) showCaptureJobPage(c *fiber.Ctx) error {
 		return err
 	}
 	v := captureJobView(job)
+	if !v.Running && job.StoredCount > 0 {
+		evs, err := s.deps.Inventory.CaptureJobEvents(c.UserContext(), id, captureJobEventsShown)
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			v.Events = append(v.Events, views.CaptureJobEvent{Href: "/events/" + e.ID.String(), EventType: e.EventType,
+				Action: deref(e.Action), BizStep: deref(e.BizStep), EventTime: e.EventTime})
+		}
+	}
 	return render(c, fiber.StatusOK, views.CaptureJobPage(chromeFor(c, "Capture job", "events"), v), views.CaptureJobID)
 }
 

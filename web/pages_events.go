@@ -70,11 +70,13 @@ func (s *Server) eventListQuery(ctx context.Context, c *fiber.Ctx) (views.EventL
 	m := views.EventList{
 		EventType: q.str("event_type"), BizStep: q.str("biz_step"), Batch: q.str("batch"),
 		BatchID: q.str("batch_id"), LocationID: q.str("location_id"), StartDate: q.str("start_date"),
-		EndDate: q.str("end_date"), Errors: views.FieldErrors{}, Query: url.Values{},
-		EventTypes: gs1.EventTypes, BizSteps: gs1.BizSteps,
+		EndDate: q.str("end_date"), ProductID: q.str("product_id"), EPCClass: q.str("epc_class"),
+		BizTransaction: q.str("biz_transaction"), DeclaredInError: q.str("declared_in_error"),
+		Errors: views.FieldErrors{}, Query: url.Values{}, EventTypes: gs1.EventTypes, BizSteps: gs1.BizSteps,
 	}
 	for k, v := range map[string]string{"event_type": m.EventType, "biz_step": m.BizStep, "batch": m.Batch, "batch_id": m.BatchID,
-		"location_id": m.LocationID, "start_date": m.StartDate, "end_date": m.EndDate} {
+		"location_id": m.LocationID, "start_date": m.StartDate, "end_date": m.EndDate, "product_id": m.ProductID,
+		"epc_class": m.EPCClass, "biz_transaction": m.BizTransaction, "declared_in_error": m.DeclaredInError} {
 		if v != "" {
 			m.Query.Set(k, v)
 		}
@@ -112,6 +114,23 @@ func (s *Server) eventListQuery(ctx context.Context, c *fiber.Ctx) (views.EventL
 		}
 	}
 	f.LocationID = parseOptUUID(m.LocationID, "location_id", "Location must be one of the list", m.Errors)
+	f.ProductID = parseOptUUID(m.ProductID, "product_id", "Product must be one of the list", m.Errors)
+	if m.EPCClass != "" {
+		if _, ok := inventory.LotClassKey(m.EPCClass); ok {
+			f.EPCClass = m.EPCClass
+		} else {
+			m.Errors.Add("epc_class", "EPC class must be a lot's GS1 Digital Link (https://id.gs1.org/01/…/10/…) or EPC class URN (urn:epc:class:lgtin:…)")
+		}
+	}
+	f.BizTransaction = m.BizTransaction
+	switch m.DeclaredInError {
+	case "", "show":
+		m.DeclaredInError = ""
+	case "hide", "only":
+		f.DeclaredInError = m.DeclaredInError
+	default:
+		m.Errors.Add("declared_in_error", "Declared in error must be show, hide or only")
+	}
 	f.StartDate = parseOptDate(m.StartDate, "start_date", m.Errors)
 	f.EndDate = parseOptDate(m.EndDate, "end_date", m.Errors)
 	if f.StartDate != nil && f.EndDate != nil && f.EndDate.Before(*f.StartDate) {
@@ -148,7 +167,7 @@ func (s *Server) showEvents(c *fiber.Ctx) error {
 		m.NextCursor = page.NextCursor
 	}
 	if !wantsFragment(c) {
-		if _, m.Locations, err = s.masterOptions(ctx); err != nil {
+		if m.Products, m.Locations, err = s.masterOptions(ctx); err != nil {
 			return err
 		}
 	}

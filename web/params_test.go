@@ -20,15 +20,15 @@ func TestListsRefuseUnknownQueryParameters(t *testing.T) {
 		{"products", "/api/products?q=x&categroy=fruit", []string{"categroy"}, ""},
 		{"locations", "/api/locations?kind=farm", []string{"kind"}, ""},
 		{"batches", "/api/batches?product=" + bid + "&limit=5", []string{"product"}, ""},
-		{"events", "/api/events?product_id=" + bid, []string{"product_id"}, ""},
+		{"events", "/api/events?product=" + bid, []string{"product"}, ""},
 		{"events two", "/api/events?batch_id=" + bid + "&foo=1&bar=2&foo=3", []string{"foo", "bar"}, ""},
 		{"consumptions", "/api/batches/" + bid + "/consumptions?kind=consume", []string{"kind"}, ""},
 		{"batches page", "/batches?status=approved", []string{"status"}, "filter-errors"},
-		{"events page", "/events?product_id=" + bid, []string{"product_id"}, "filter-errors"},
+		{"events page", "/events?product=" + bid, []string{"product"}, "filter-errors"},
 		{"products page", "/products?categroy=x", []string{"categroy"}, "error-page"},
 		{"locations page", "/locations?kind=farm", []string{"kind"}, "error-page"},
 		{"batches csv", "/batches.csv?status=approved", []string{"status"}, "error-page"},
-		{"events csv", "/events.csv?product_id=" + bid, []string{"product_id"}, "error-page"},
+		{"events csv", "/events.csv?product=" + bid, []string{"product"}, "error-page"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,10 +71,12 @@ func TestListsAcceptTheirParameters(t *testing.T) {
 		"/api/products?q=x&category=c&limit=5&cursor=",
 		"/api/locations?q=x&type=farm&limit=5&cursor=",
 		"/api/batches?q=x&product_id=" + bid + "&location_id=" + bid + "&quality_status=approved&expiring_before=2030-01-01&limit=5&cursor=",
-		"/api/events?event_type=ObjectEvent&biz_step=shipping&batch_id=" + bid + "&location_id=" + bid + "&source_type=api&start_date=2026-01-01&end_date=2030-01-01&limit=5&cursor=",
+		"/api/events?event_type=ObjectEvent&biz_step=shipping&batch_id=" + bid + "&location_id=" + bid + "&source_type=api&start_date=2026-01-01&end_date=2030-01-01&limit=5&cursor=" +
+			"&product_id=" + bid + "&epc_class=urn:epc:class:lgtin:4012345.012345.998877&biz_transaction=po-1&declared_in_error=hide",
 		"/api/batches/" + bid + "/consumptions?limit=5&cursor=",
 		"/batches?q=x&quality_status=approved&product_id=" + bid + "&location_id=" + bid + "&expiring_before=2030-01-01&sort=&cursor=",
-		"/events?event_type=ObjectEvent&biz_step=shipping&batch=&batch_id=" + bid + "&location_id=" + bid + "&start_date=2026-01-01&end_date=2030-01-01&cursor=",
+		"/events?event_type=ObjectEvent&biz_step=shipping&batch=&batch_id=" + bid + "&location_id=" + bid + "&start_date=2026-01-01&end_date=2030-01-01&cursor=" +
+			"&product_id=" + bid + "&epc_class=urn:epc:class:lgtin:4012345.012345.998877&biz_transaction=po-1&declared_in_error=only",
 		"/products?q=x&category=c&cursor=",
 		"/locations?q=x&type=farm&cursor=",
 	} {
