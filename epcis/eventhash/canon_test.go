@@ -2,7 +2,6 @@ package eventhash
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 )
 
@@ -180,42 +179,6 @@ func TestDigitalLink(t *testing.T) {
 		got, ok := digitalLink(tt.in)
 		if got != tt.want || ok != (tt.want != "") {
 			t.Errorf("digitalLink(%q) = %q, %v, want %q", tt.in, got, ok, tt.want)
-		}
-	}
-}
-
-// TestDigitalLinkShortcut: a URI digitalLink returns at once is one that
-// the full normalisation returns unchanged.
-func TestDigitalLinkShortcut(t *testing.T) {
-	var uris []string
-	for _, in := range []string{
-		"urn:epc:id:sgtin:4012345.011111.98%22", "urn:epc:id:sscc:4012345.3111111111",
-		"urn:epc:id:sgln:4012345.00005.122", "urn:epc:id:grai:4012345.00022.334455",
-		"urn:epc:id:gsrn:4012345.0000006765", "urn:epc:id:gsrnp:4012345.0000000007",
-		"urn:epc:id:gdti:4012345.00009.PO-4711", "urn:epc:id:gsin:4012345.222333444",
-		"urn:epc:id:itip:4012345.011111.01.02.987", "urn:epc:id:pgln:4000001.00000",
-		"urn:epc:class:lgtin:4012345.012345.Lot987", "urn:epc:idpat:sgcn:4012345.22222.*",
-		"urn:epc:idpat:itip:4012345.012345.01.02.*",
-	} {
-		out, ok := digitalLink(in)
-		if !ok {
-			t.Fatalf("digitalLink(%q) refused", in)
-		}
-		uris = append(uris, out)
-	}
-	uris = append(uris,
-		"https://id.gs1.org/01/04012340001995/21/", "https://id.gs1.org/01/04012340001995/10/",
-		"https://id.gs1.org/01/04012340001995/235/x", "https://id.gs1.org/255/4012345222227123",
-		"https://idXgs1Xorg/01/04012340001995", "https://id.gs1.org/414/4012345000054/254/",
-		"https://id.gs1.org/01/0401234000199", "https://id.gs1.org/01/04012340001995/21/a/b")
-	for _, uri := range uris {
-		ai, canon := canonical(uri)
-		if !canon || !digitKeyAIs[ai] {
-			continue
-		}
-		got, ok := normalise(uri, strings.IndexByte(uri, '.'))
-		if !ok || got != uri {
-			t.Errorf("normalise(%q) = %q, %v; the shortcut returns it unchanged", uri, got, ok)
 		}
 	}
 }

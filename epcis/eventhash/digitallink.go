@@ -149,8 +149,7 @@ var (
 	cpvLast        = regexp.MustCompile(`^https://id.gs1.org/(8006/\d{18}|01/\d{14})/22/` + dlChar + `{0,20}$`)
 	cpvMiddle      = regexp.MustCompile(`^https://id.gs1.org/(8006/\d{18}|01/\d{14})/22/[\x2F\x22\x27\x2D\x2E\x30-\x39\x3B-\x3F\x41-\x5A\x5F\x61-\x7A]{0,20}$`)
 	lotAndSerial   = regexp.MustCompile(`^https://id.gs1.org/(8006/\d{18}|01/\d{14})/10/` + dlChar + `{0,20}/21/` + dlChar + `{0,20}$`)
-	// The canonical forms, by the AI of their primary key.
-	validDL = validForms([]string{
+	validDL        = regexp.MustCompile(`^https://id.gs1.org/(` + strings.Join([]string{
 		`00/\d{18}`,
 		`01/\d{14}/21/` + dlChar + `{0,20}`,
 		`01/\d{14}/10/` + dlChar + `{0,20}`,
@@ -172,45 +171,8 @@ var (
 		`8010/[\x23\x2D\x2F\x30-\x39\x41-\x5A]{0,30}`,
 		`8017/\d{18}`,
 		`8018/\d{18}`,
-	})
+	}, "|") + `)$`)
 )
-
-// validForms groups canonical forms ("01/\\d{14}", ...) by their AI, one
-// small pattern per AI: a single pattern of every form made each match
-// clear a bit set as large as all of them.
-func validForms(forms []string) map[string]*regexp.Regexp {
-	byAI := map[string][]string{}
-	for _, f := range forms {
-		ai, _, _ := strings.Cut(f, "/")
-		byAI[ai] = append(byAI[ai], f)
-	}
-	out := map[string]*regexp.Regexp{}
-	for ai, fs := range byAI {
-		out[ai] = regexp.MustCompile(`^https://id.gs1.org/(` + strings.Join(fs, "|") + `)$`)
-	}
-	return out
-}
-
-// canonical says whether uri is a constrained canonical GS1 Digital Link,
-// and the AI of its key. The host is matched by the patterns (whose dots,
-// as in the reference, match any character).
-func canonical(uri string) (ai string, ok bool) {
-	const host = len("https://id.gs1.org/")
-	if len(uri) <= host {
-		return "", false
-	}
-	ai, _, _ = strings.Cut(uri[host:], "/")
-	re := validDL[ai]
-	return ai, re != nil && re.MatchString(uri)
-}
-
-// digitKeyAIs are the AIs whose canonical keys start with four digits:
-// every step of normalise leaves such a canonical URI unchanged (the
-// others may fail its first pattern, or hold a slash in their key).
-var digitKeyAIs = map[string]bool{
-	"00": true, "01": true, "253": true, "255": true, "402": true, "414": true, "417": true,
-	"8003": true, "8006": true, "8017": true, "8018": true,
-}
 
 var shortNameToAI = [][2]string{
 	{"/gtin/", "/01/"}, {"/itip/", "/8006/"}, {"/cpid/", "/8010/"}, {"/gln/", "/414/"},
@@ -227,17 +189,6 @@ func digitalLink(uri string) (string, bool) {
 	if dot < 0 {
 		return "", false
 	}
-	// Already canonical with a key that starts with digits (the common
-	// case): normalise would return it as it is, after a dozen patterns.
-	if ai, ok := canonical(uri); ok && digitKeyAIs[ai] {
-		return uri, true
-	}
-	return normalise(uri, dot)
-}
-
-// normalise is digitalLink's conversion, step by step as the reference
-// implementation does it.
-func normalise(uri string, dot int) (string, bool) {
 	for _, s := range epcSchemes {
 		if strings.HasPrefix(uri, s.prefix) && s.pattern.MatchString(uri) {
 			cp := uri[len(s.prefix):dot]
@@ -293,7 +244,7 @@ func normalise(uri string, dot int) (string, bool) {
 		rest := uri[i+4:]
 		uri = uri[:i] + rest[strings.IndexByte(rest, '/'):]
 	}
-	if _, ok := canonical(uri); ok {
+	if validDL.MatchString(uri) {
 		return uri, true
 	}
 	return "", false
