@@ -142,6 +142,12 @@ func (s *Service) capture(ctx context.Context, actor Actor, events iter.Seq2[int
 			return CaptureResult{}, err
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
+		// The pool plans every statement for its parameters (db.Open);
+		// here that re-planned the foreign key check of every row written,
+		// and a capture writes tens of thousands.
+		if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = auto"); err != nil {
+			return CaptureResult{}, err
+		}
 		c := &capturer{s: s, tx: tx, q: s.store.WithTx(tx), actor: actor, opts: opts,
 			seenIDs: map[string]int{}, seenHashes: map[string]int{}, errs: slices.Clone(opts.Refused)}
 		if opts.JobID != uuid.Nil {

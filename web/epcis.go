@@ -272,9 +272,9 @@ func (s *Server) captureDocument(c *fiber.Ctx) error {
 }
 
 // startCapture checks a document and starts the job that stores it. The
-// body is copied once: the job outlives the request.
+// job stores the events the check has read: the document is read once.
 func (s *Server) startCapture(ctx context.Context, a inventory.Actor, body []byte, proceed bool) (inventory.CaptureJob, error) {
-	count, refused, err := checkDocument(body, proceed)
+	count, valid, refused, err := checkDocument(body, proceed)
 	if err != nil {
 		return inventory.CaptureJob{}, err
 	}
@@ -289,21 +289,19 @@ func (s *Server) startCapture(ctx context.Context, a inventory.Actor, body []byt
 	if idempotencyReplayed(ctx) {
 		return job, nil
 	}
-	doc := bytes.Clone(body)
 	s.captures.Add(1)
 	go func() {
 		defer s.captures.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), captureTimeout)
 		defer cancel()
-		// Under proceed the reader hands over only the valid events (the
-		// others are in refused); under rollback they all are.
+		// Under proceed only the valid events are stored (the others are
+		// in refused); under rollback they all are valid.
 		events := func(yield func(int, epcis.Event) bool) {
-			_, _ = epcis.ReadDocumentWith(bytes.NewReader(doc), epcis.Proceed, func(i int, ev epcis.Event) error {
-				if !yield(i, ev) {
-					return errStopCapture
+			for _, e := range valid {
+				if !yield(e.index, e.ev) {
+					return
 				}
-				return nil
-			})
+			}
 		}
 		_, err := s.deps.Inventory.CaptureEvents(ctx, a, events, inventory.CaptureOptions{
 			Proceed: proceed, JobID: job.ID, Refused: refused,
@@ -315,36 +313,41 @@ func (s *Server) startCapture(ctx context.Context, a inventory.Actor, body []byt
 	return job, nil
 }
 
-var errStopCapture = errors.New("capture stopped")
+// documentEvent is a valid event of a document and its position in it.
+type documentEvent struct {
+	index int
+	ev    epcis.Event
+}
 
-// checkDocument reads the whole document once without storing: its
-// events are counted and checked. Under rollback any invalid event
+// checkDocument reads the whole document without storing: its events are
+// counted and checked, the valid ones returned. Under rollback any invalid event
 // refuses the document (400, every error listed); under proceed the
 // invalid ones are returned, for the job to report.
-func checkDocument(body []byte, proceed bool) (int, []inventory.CaptureEventError, error) {
-	count := 0
-	_, err := epcis.ReadDocumentWith(bytes.NewReader(body), epcis.Proceed, func(int, epcis.Event) error {
-		count++
-		if count > CaptureLimit {
+func checkDocument(body []byte, proceed bool) (int, []documentEvent, []inventory.CaptureEventError, error) {
+	var valid []documentEvent
+	_, err := epcis.ReadDocumentWith(bytes.NewReader(body), epcis.Proceed, func(i int, ev epcis.Event) error {
+		if len(valid) == CaptureLimit {
 			return errTooManyEvents
 		}
+		valid = append(valid, documentEvent{i, ev})
 		return nil
 	})
+	count := len(valid)
 	if errors.Is(err, errTooManyEvents) {
-		return 0, nil, epcisProblem(fiber.StatusRequestEntityTooLarge, "CaptureLimitExceededException",
+		return 0, nil, nil, epcisProblem(fiber.StatusRequestEntityTooLarge, "CaptureLimitExceededException",
 			"A capture document may hold at most "+strconv.Itoa(CaptureLimit)+" events (GS1-EPCIS-Capture-Limit).")
 	}
 	var de *epcis.DocumentError
 	if err != nil && !errors.As(err, &de) {
-		return 0, nil, epcisProblem(fiber.StatusBadRequest, "ValidationException", err.Error())
+		return 0, nil, nil, epcisProblem(fiber.StatusBadRequest, "ValidationException", err.Error())
 	}
 	if de == nil {
-		return count, nil, nil
+		return count, valid, nil, nil
 	}
 	var refused []inventory.CaptureEventError
 	for _, e := range de.Errors {
 		if e.Index < 0 || !proceed || de.Truncated {
-			return 0, nil, documentProblem(de)
+			return 0, nil, nil, documentProblem(de)
 		}
 		if n := len(refused); n > 0 && refused[n-1].Index == e.Index {
 			refused[n-1].Message += "; " + e.Path + ": " + e.Message
@@ -355,10 +358,10 @@ func checkDocument(body []byte, proceed bool) (int, []inventory.CaptureEventErro
 		})
 	}
 	if count+len(refused) > CaptureLimit {
-		return 0, nil, epcisProblem(fiber.StatusRequestEntityTooLarge, "CaptureLimitExceededException",
+		return 0, nil, nil, epcisProblem(fiber.StatusRequestEntityTooLarge, "CaptureLimitExceededException",
 			"A capture document may hold at most "+strconv.Itoa(CaptureLimit)+" events (GS1-EPCIS-Capture-Limit).")
 	}
-	return count + len(refused), refused, nil
+	return count + len(refused), valid, refused, nil
 }
 
 var errTooManyEvents = errors.New("too many events")

@@ -28,12 +28,16 @@ func run(args []string, stdout io.Writer) error {
 	runID := fs.String("run", "r1", "makes this document's eventIDs and serials unique")
 	seed := fs.Uint64("seed", 1, "random seed")
 	products := fs.Int("products", 200, "distinct GTINs")
+	from := fs.String("start", "2026-01-01T06:00:00Z", "eventTime of the first event; the others follow 37 s apart")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	w := bufio.NewWriterSize(stdout, 1<<20)
 	rng := rand.New(rand.NewPCG(*seed, uint64(len(*runID))))
-	start := time.Date(2026, 1, 1, 6, 0, 0, 0, time.UTC)
+	start, err := time.Parse(time.RFC3339, *from)
+	if err != nil {
+		return fmt.Errorf("-start: %w", err)
+	}
 	fmt.Fprint(w, `{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",{"ex":"https://example.com/epcis/"}],`+
 		`"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-12-07T00:00:00Z","epcisBody":{"eventList":[`)
 	steps := []struct{ step, disposition string }{
@@ -65,12 +69,12 @@ func run(args []string, stdout io.Writer) error {
 			`"quantityList":[{"epcClass":"https://id.gs1.org/01/%s/10/%s","quantity":%d.5,"uom":"KGM"}],`+
 			`"bizStep":"%s","disposition":"%s",`+
 			`"readPoint":{"id":"https://id.gs1.org/414/%s"},"bizLocation":{"id":"https://id.gs1.org/414/%s"},`+
-			`"bizTransactionList":[{"type":"po","bizTransaction":"urn:epcglobal:cbv:bt:4012345000009:PO%d"},{"type":"desadv","bizTransaction":"urn:epcglobal:cbv:bt:4012345000009:DA%d"}],`+
+			`"bizTransactionList":[{"type":"po","bizTransaction":"urn:epcglobal:cbv:bt:4012345000009:PO%s%d"},{"type":"desadv","bizTransaction":"urn:epcglobal:cbv:bt:4012345000009:DA%s%d"}],`+
 			`"sourceList":[{"type":"owning_party","source":"https://id.gs1.org/417/%s"}],`+
 			`"destinationList":[{"type":"owning_party","destination":"https://id.gs1.org/417/%s"}],`+
 			`"ex:temperature":%d}`,
 			eventID(*runID, i), t, gtin, *runID, 2*i, gtin, *runID, 2*i+1, gtin, lot, 1+rng.IntN(500), s.step, s.disposition,
-			glnOf(site), glnOf(site), i/50, i/50, glnOf(100+rng.IntN(20)), glnOf(200+rng.IntN(20)), rng.IntN(8))
+			glnOf(site), glnOf(site), *runID, i/50, *runID, i/50, glnOf(100+rng.IntN(20)), glnOf(200+rng.IntN(20)), rng.IntN(8))
 	}
 	fmt.Fprint(w, `]}}`)
 	return w.Flush()
