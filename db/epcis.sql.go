@@ -136,7 +136,7 @@ func (q *Queries) EventNames(ctx context.Context, arg EventNamesParams) ([]Event
 
 const finishCaptureJob = `-- name: FinishCaptureJob :exec
 UPDATE capture_jobs
-SET status = $1, finished_at = now(), event_count = $2, stored_count = $3,
+SET status = $1, finished_at = clock_timestamp(), event_count = $2, stored_count = $3,
     errors = $4
 WHERE id = $5
 `
@@ -149,6 +149,7 @@ type FinishCaptureJobParams struct {
 	ID          uuid.UUID
 }
 
+// clock_timestamp: now() is the capture transaction's start.
 func (q *Queries) FinishCaptureJob(ctx context.Context, arg FinishCaptureJobParams) error {
 	_, err := q.db.Exec(ctx, finishCaptureJob,
 		arg.Status,

@@ -91,8 +91,9 @@ RETURNING *;
 SELECT status FROM capture_jobs WHERE id = @id FOR UPDATE;
 
 -- name: FinishCaptureJob :exec
+-- clock_timestamp: now() is the capture transaction's start.
 UPDATE capture_jobs
-SET status = @status, finished_at = now(), event_count = @event_count, stored_count = @stored_count,
+SET status = @status, finished_at = clock_timestamp(), event_count = @event_count, stored_count = @stored_count,
     errors = @errors
 WHERE id = @id;
 
