@@ -120,8 +120,10 @@ ALTER TABLE events
 CREATE UNIQUE INDEX events_hash_id_key ON events (hash_id);
 CREATE INDEX events_recorded_idx ON events (recorded_at, id);
 CREATE INDEX events_disposition_time_idx ON events (disposition, event_time DESC, id DESC);
-CREATE INDEX events_read_point_idx ON events (read_point text_pattern_ops);
-CREATE INDEX events_biz_location_key_idx ON events (biz_location text_pattern_ops);
+-- Equality comes out in time order (a page of one location's events);
+-- text_pattern_ops also serves WD_'s prefix match.
+CREATE INDEX events_read_point_idx ON events (read_point text_pattern_ops, event_time DESC, id DESC);
+CREATE INDEX events_biz_location_key_idx ON events (biz_location text_pattern_ops, event_time DESC, id DESC);
 CREATE INDEX events_transformation_idx ON events (transformation_id) WHERE transformation_id IS NOT NULL;
 CREATE INDEX events_error_reason_idx ON events (error_reason) WHERE error_reason IS NOT NULL;
 CREATE INDEX events_declared_idx ON events (declared_in_error_at) WHERE declared_in_error_at IS NOT NULL;
