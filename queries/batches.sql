@@ -115,16 +115,33 @@ WITH taken AS (
     SELECT b.quantity_available, b.version, b.quality_status, b.expiry_date
     FROM batches b
     WHERE b.id = @batch_id AND NOT EXISTS (SELECT 1 FROM upd)
+), fresh AS (
+    -- The event's document is built here, as legacy_document would build
+    -- it in the events_fill_epcis trigger (a test compares the two), but in
+    -- this statement's plan: the trigger's function calls cost more than
+    -- the rest of the consume, under the row lock.
+    SELECT gen_random_uuid() AS id, now() AS at, @event_timezone::text AS tz,
+           CASE WHEN u.quantity_available = 0 THEN 'dispensed' ELSE 'partially_dispensed' END AS disposition,
+           '414/' || l.gln AS location_key, 'https://id.gs1.org/' || lot_key(p.gtin, u.batch_number) AS epc_class
+    FROM upd u JOIN products p ON p.id = u.product_id JOIN locations l ON l.id = u.location_id
 ), ev AS (
-    INSERT INTO events (event_type, action, event_time, event_timezone, biz_step, disposition,
-                        read_point_id, biz_location_id, quantity_list, source_type, actor, notes)
-    SELECT 'ObjectEvent', 'OBSERVE', now(), @event_timezone::text, 'dispensing',
-           CASE WHEN u.quantity_available = 0 THEN 'dispensed' ELSE 'partially_dispensed' END,
-           u.location_id, u.location_id,
+    INSERT INTO events (id, event_id, event_type, action, event_time, event_timezone, biz_step, disposition,
+                        read_point_id, biz_location_id, read_point, biz_location, quantity_list, document,
+                        source_type, actor, notes)
+    SELECT f.id, 'urn:uuid:' || f.id, 'ObjectEvent', 'OBSERVE', f.at, f.tz, 'dispensing', f.disposition,
+           u.location_id, u.location_id, f.location_key, f.location_key,
            jsonb_build_array(jsonb_build_object('batch_id', u.id,
                'quantity', trim_scale(@quantity::numeric)::text, 'uom', u.unit_of_measure)),
+           jsonb_build_object('type', 'ObjectEvent', 'eventID', 'urn:uuid:' || f.id,
+               'eventTime', to_char(f.at AT TIME ZONE f.tz::interval, 'YYYY-MM-DD"T"HH24:MI:SS')
+                            || rtrim('.' || to_char(f.at, 'US'), '.0') || f.tz,
+               'eventTimeZoneOffset', f.tz, 'action', 'OBSERVE', 'bizStep', 'dispensing', 'disposition', f.disposition,
+               'readPoint', jsonb_build_object('id', 'https://id.gs1.org/' || f.location_key),
+               'bizLocation', jsonb_build_object('id', 'https://id.gs1.org/' || f.location_key),
+               'quantityList', jsonb_build_array(jsonb_build_object('epcClass', f.epc_class,
+                   'quantity', trim_scale(@quantity::numeric), 'uom', u.unit_of_measure))),
            'system', @actor::text, @reason::text
-    FROM upd u
+    FROM upd u, fresh f
     RETURNING id, event_time
 ), link AS (
     INSERT INTO event_batches (event_id, batch_id, role, quantity, uom, event_time)

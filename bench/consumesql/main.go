@@ -28,8 +28,20 @@ func main() {
 	consumeArgs := map[string]string{"$1": "NULL", "$2": "NULL", "$3": "0.001", "$4": id + "::uuid", "$5": "current_date",
 		"$6": "NULL", "$7": "'+00:00'", "$8": "'pgbench'", "$9": "''", "$10": "NULL"}
 	lockArgs := map[string]string{"$1": id + "::uuid"}
+	// pgbench reads :name as a variable even inside a string literal
+	// ('urn:uuid:'), so a literal's colons are spelt chr(58).
+	literal := regexp.MustCompile(`'[^']*'`)
+	colons := func(sql string) string {
+		return literal.ReplaceAllStringFunc(sql, func(l string) string {
+			if !strings.Contains(l, ":") {
+				return l
+			}
+			return "(" + strings.ReplaceAll(l, ":", "' || chr(58) || '") + ")"
+		})
+	}
 	fill := func(sql string, args map[string]string) string {
 		sql = regexp.MustCompile(`(?m)--.*$`).ReplaceAllString(sql, "")
+		sql = colons(sql)
 		sql = regexp.MustCompile(`\$[0-9]+`).ReplaceAllStringFunc(sql, func(p string) string { return args[p] })
 		return strings.Join(strings.Fields(sql), " ")
 	}
