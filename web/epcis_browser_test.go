@@ -20,9 +20,9 @@ func TestBrowserUploadEPCISDocument(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
 	)
 	b.waitFor(`location.pathname === "/" && !!document.querySelector('[data-testid="nav-events"]')`)
-	b.do(chromedp.Click(chromedp.CSS(`[data-testid="nav-events"]`)))
+	b.eval(`document.querySelector('[data-testid="nav-events"]').click(), true`) // a click in the page: an htmx swap between finding and clicking a node cannot make it stale
 	b.waitFor(`location.pathname === "/events" && !!document.querySelector('[data-testid="upload-epcis"]')`)
-	b.do(chromedp.Click(chromedp.CSS(`[data-testid="upload-epcis"]`)))
+	b.eval(`document.querySelector('[data-testid="upload-epcis"]').click(), true`)
 	b.waitFor(`location.pathname === "/events/upload" && !!document.querySelector('[data-testid="capture-form"]')`)
 	b.do(
 		chromedp.SetValue(chromedp.CSS(`[data-testid="capture-document"]`), twoEventDocument(t)),
@@ -34,7 +34,7 @@ func TestBrowserUploadEPCISDocument(t *testing.T) {
 		t.Fatalf("%v event links on the finished job page", got)
 	}
 	b.screenshot("epcis-upload-job")
-	b.do(chromedp.Click(chromedp.CSS(`[data-testid="capture-event-link"]`)))
+	b.eval(`document.querySelector('[data-testid="capture-event-link"]').click(), true`)
 	b.waitFor(`location.pathname.startsWith("/events/") && !!document.querySelector('[data-testid="event-detail"]')`)
 	if got := b.text(`[data-testid="biz-step"]`); !strings.HasPrefix(got, "Shipping") {
 		t.Errorf("business step %q, want it in words (Shipping)", got)
