@@ -31,7 +31,7 @@ WITH taken AS (
       AND (b.expiry_date IS NULL OR b.expiry_date >= $5::date)
       AND ($6::bigint IS NULL OR b.version = $6)
       AND NOT (SELECT key_taken FROM taken)
-    RETURNING b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at
+    RETURNING b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, b.origin, b.created_event_id, b.status_reason, b.tlc_source, b.kdes
 ), refused AS (
     SELECT b.quantity_available, b.version, b.quality_status, b.expiry_date
     FROM batches b
@@ -258,7 +258,7 @@ func (q *Queries) CreateBatch(ctx context.Context, arg CreateBatchParams) (uuid.
 }
 
 const getBatch = `-- name: GetBatch :one
-SELECT b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, p.gtin AS product_gtin, p.name AS product_name,
+SELECT b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, b.origin, b.created_event_id, b.status_reason, b.tlc_source, b.kdes, p.gtin AS product_gtin, p.name AS product_name,
        l.gln AS location_gln, l.name AS location_name
 FROM batches b
 JOIN products p ON p.id = b.product_id
@@ -293,6 +293,11 @@ func (q *Queries) GetBatch(ctx context.Context, id uuid.UUID) (GetBatchRow, erro
 		&i.Batch.Version,
 		&i.Batch.CreatedAt,
 		&i.Batch.UpdatedAt,
+		&i.Batch.Origin,
+		&i.Batch.CreatedEventID,
+		&i.Batch.StatusReason,
+		&i.Batch.TlcSource,
+		&i.Batch.Kdes,
 		&i.ProductGtin,
 		&i.ProductName,
 		&i.LocationGln,
@@ -331,7 +336,7 @@ func (q *Queries) GetBatchVersion(ctx context.Context, id uuid.UUID) (int64, err
 }
 
 const listBatches = `-- name: ListBatches :many
-SELECT b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, p.gtin AS product_gtin, p.name AS product_name,
+SELECT b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, b.origin, b.created_event_id, b.status_reason, b.tlc_source, b.kdes, p.gtin AS product_gtin, p.name AS product_name,
        l.gln AS location_gln, l.name AS location_name
 FROM batches b
 JOIN products p ON p.id = b.product_id
@@ -424,6 +429,11 @@ func (q *Queries) ListBatches(ctx context.Context, arg ListBatchesParams) ([]Lis
 			&i.Batch.Version,
 			&i.Batch.CreatedAt,
 			&i.Batch.UpdatedAt,
+			&i.Batch.Origin,
+			&i.Batch.CreatedEventID,
+			&i.Batch.StatusReason,
+			&i.Batch.TlcSource,
+			&i.Batch.Kdes,
 			&i.ProductGtin,
 			&i.ProductName,
 			&i.LocationGln,
@@ -440,7 +450,7 @@ func (q *Queries) ListBatches(ctx context.Context, arg ListBatchesParams) ([]Lis
 }
 
 const listExpiringBatches = `-- name: ListExpiringBatches :many
-SELECT b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, p.gtin AS product_gtin, p.name AS product_name,
+SELECT b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, b.origin, b.created_event_id, b.status_reason, b.tlc_source, b.kdes, p.gtin AS product_gtin, p.name AS product_name,
        l.gln AS location_gln, l.name AS location_name
 FROM batches b
 JOIN products p ON p.id = b.product_id
@@ -493,6 +503,11 @@ func (q *Queries) ListExpiringBatches(ctx context.Context, arg ListExpiringBatch
 			&i.Batch.Version,
 			&i.Batch.CreatedAt,
 			&i.Batch.UpdatedAt,
+			&i.Batch.Origin,
+			&i.Batch.CreatedEventID,
+			&i.Batch.StatusReason,
+			&i.Batch.TlcSource,
+			&i.Batch.Kdes,
 			&i.ProductGtin,
 			&i.ProductName,
 			&i.LocationGln,
@@ -509,7 +524,7 @@ func (q *Queries) ListExpiringBatches(ctx context.Context, arg ListExpiringBatch
 }
 
 const listLowStockBatches = `-- name: ListLowStockBatches :many
-SELECT b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, p.gtin AS product_gtin, p.name AS product_name,
+SELECT b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, b.origin, b.created_event_id, b.status_reason, b.tlc_source, b.kdes, p.gtin AS product_gtin, p.name AS product_name,
        l.gln AS location_gln, l.name AS location_name
 FROM batches b
 JOIN products p ON p.id = b.product_id
@@ -562,6 +577,11 @@ func (q *Queries) ListLowStockBatches(ctx context.Context, arg ListLowStockBatch
 			&i.Batch.Version,
 			&i.Batch.CreatedAt,
 			&i.Batch.UpdatedAt,
+			&i.Batch.Origin,
+			&i.Batch.CreatedEventID,
+			&i.Batch.StatusReason,
+			&i.Batch.TlcSource,
+			&i.Batch.Kdes,
 			&i.ProductGtin,
 			&i.ProductName,
 			&i.LocationGln,

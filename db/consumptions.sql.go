@@ -13,7 +13,7 @@ import (
 )
 
 const getConsumption = `-- name: GetConsumption :one
-SELECT id, batch_id, kind, quantity, quantity_available_after, version_after, reason, actor, idempotency_key, event_id, created_at, idempotency_caller FROM consumptions WHERE id = $1
+SELECT id, batch_id, kind, quantity, quantity_available_after, version_after, reason, actor, idempotency_key, event_id, created_at, idempotency_caller, reverses_id, reverses_kind FROM consumptions WHERE id = $1
 `
 
 func (q *Queries) GetConsumption(ctx context.Context, id uuid.UUID) (Consumption, error) {
@@ -32,6 +32,8 @@ func (q *Queries) GetConsumption(ctx context.Context, id uuid.UUID) (Consumption
 		&i.EventID,
 		&i.CreatedAt,
 		&i.IdempotencyCaller,
+		&i.ReversesID,
+		&i.ReversesKind,
 	)
 	return i, err
 }
@@ -41,7 +43,7 @@ INSERT INTO consumptions (batch_id, kind, quantity, quantity_available_after, ve
                           reason, actor, idempotency_caller, idempotency_key, event_id)
 VALUES ($1, $2, $3, $4, $5,
         $6, $7, $8, $9, $10)
-RETURNING id, batch_id, kind, quantity, quantity_available_after, version_after, reason, actor, idempotency_key, event_id, created_at, idempotency_caller
+RETURNING id, batch_id, kind, quantity, quantity_available_after, version_after, reason, actor, idempotency_key, event_id, created_at, idempotency_caller, reverses_id, reverses_kind
 `
 
 type InsertConsumptionParams struct {
@@ -84,6 +86,8 @@ func (q *Queries) InsertConsumption(ctx context.Context, arg InsertConsumptionPa
 		&i.EventID,
 		&i.CreatedAt,
 		&i.IdempotencyCaller,
+		&i.ReversesID,
+		&i.ReversesKind,
 	)
 	return i, err
 }
@@ -122,7 +126,7 @@ func (q *Queries) LedgerTotals(ctx context.Context, batchID uuid.UUID) (LedgerTo
 }
 
 const listConsumptions = `-- name: ListConsumptions :many
-SELECT id, batch_id, kind, quantity, quantity_available_after, version_after, reason, actor, idempotency_key, event_id, created_at, idempotency_caller FROM consumptions
+SELECT id, batch_id, kind, quantity, quantity_available_after, version_after, reason, actor, idempotency_key, event_id, created_at, idempotency_caller, reverses_id, reverses_kind FROM consumptions
 WHERE batch_id = $1
   AND ($2::bigint IS NULL OR version_after < $2)
 ORDER BY version_after DESC
@@ -158,6 +162,8 @@ func (q *Queries) ListConsumptions(ctx context.Context, arg ListConsumptionsPara
 			&i.EventID,
 			&i.CreatedAt,
 			&i.IdempotencyCaller,
+			&i.ReversesID,
+			&i.ReversesKind,
 		); err != nil {
 			return nil, err
 		}

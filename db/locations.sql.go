@@ -14,7 +14,7 @@ import (
 const createLocation = `-- name: CreateLocation :one
 INSERT INTO locations (gln, name, type, address, parent_id)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, gln, name, type, address, parent_id, created_at, updated_at
+RETURNING id, gln, name, type, address, parent_id, created_at, updated_at, party_id
 `
 
 type CreateLocationParams struct {
@@ -43,12 +43,13 @@ func (q *Queries) CreateLocation(ctx context.Context, arg CreateLocationParams) 
 		&i.ParentID,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PartyID,
 	)
 	return i, err
 }
 
 const getLocation = `-- name: GetLocation :one
-SELECT id, gln, name, type, address, parent_id, created_at, updated_at FROM locations WHERE id = $1
+SELECT id, gln, name, type, address, parent_id, created_at, updated_at, party_id FROM locations WHERE id = $1
 `
 
 func (q *Queries) GetLocation(ctx context.Context, id uuid.UUID) (Location, error) {
@@ -63,12 +64,13 @@ func (q *Queries) GetLocation(ctx context.Context, id uuid.UUID) (Location, erro
 		&i.ParentID,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PartyID,
 	)
 	return i, err
 }
 
 const getLocationByGLN = `-- name: GetLocationByGLN :one
-SELECT id, gln, name, type, address, parent_id, created_at, updated_at FROM locations WHERE gln = $1
+SELECT id, gln, name, type, address, parent_id, created_at, updated_at, party_id FROM locations WHERE gln = $1
 `
 
 func (q *Queries) GetLocationByGLN(ctx context.Context, gln string) (Location, error) {
@@ -83,12 +85,13 @@ func (q *Queries) GetLocationByGLN(ctx context.Context, gln string) (Location, e
 		&i.ParentID,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PartyID,
 	)
 	return i, err
 }
 
 const listLocations = `-- name: ListLocations :many
-SELECT id, gln, name, type, address, parent_id, created_at, updated_at FROM locations
+SELECT id, gln, name, type, address, parent_id, created_at, updated_at, party_id FROM locations
 WHERE ($1::text IS NULL OR name ILIKE '%' || $1 || '%' OR gln LIKE $1 || '%')
   AND ($2::text IS NULL OR type = $2)
   AND ($3::text IS NULL OR (name, id) > ($3, $4::uuid))
@@ -129,6 +132,7 @@ func (q *Queries) ListLocations(ctx context.Context, arg ListLocationsParams) ([
 			&i.ParentID,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.PartyID,
 		); err != nil {
 			return nil, err
 		}

@@ -42,6 +42,11 @@ type Batch struct {
 	Version           int64
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	Origin            string
+	CreatedEventID    *uuid.UUID
+	StatusReason      string
+	TlcSource         string
+	Kdes              json.RawMessage
 }
 
 type CaptureJob struct {
@@ -69,6 +74,8 @@ type Consumption struct {
 	EventID                *uuid.UUID
 	CreatedAt              time.Time
 	IdempotencyCaller      *string
+	ReversesID             *uuid.UUID
+	ReversesKind           *string
 }
 
 type ErrorDeclaration struct {
@@ -170,6 +177,22 @@ type Location struct {
 	ParentID  *uuid.UUID
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	PartyID   *uuid.UUID
+}
+
+type Party struct {
+	ID          uuid.UUID
+	Pgln        string
+	Name        string
+	IsOwn       bool
+	Roles       []string
+	Address     string
+	ContactName string
+	Email       string
+	Phone       string
+	Notes       string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 type Product struct {
@@ -181,6 +204,8 @@ type Product struct {
 	Unit        string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	YieldMin    *quantity.Quantity
+	YieldMax    *quantity.Quantity
 }
 
 type Session struct {
@@ -192,6 +217,26 @@ type Session struct {
 	ExpiresAt  time.Time
 	UserAgent  string
 	ClientIp   string
+}
+
+type Transfer struct {
+	ID            uuid.UUID
+	ShipEventID   uuid.UUID
+	FromBatchID   uuid.UUID
+	ProductID     uuid.UUID
+	BatchNumber   string
+	ToLocationID  uuid.UUID
+	Quantity      quantity.Quantity
+	QuantityOpen  quantity.Quantity
+	UnitOfMeasure string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+type TransferReceipt struct {
+	TransferID     uuid.UUID
+	ReceiveEventID uuid.UUID
+	Quantity       quantity.Quantity
 }
 
 type User struct {

@@ -14,7 +14,7 @@ import (
 const createProduct = `-- name: CreateProduct :one
 INSERT INTO products (gtin, name, description, category, unit)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, gtin, name, description, category, unit, created_at, updated_at
+RETURNING id, gtin, name, description, category, unit, created_at, updated_at, yield_min, yield_max
 `
 
 type CreateProductParams struct {
@@ -43,12 +43,14 @@ func (q *Queries) CreateProduct(ctx context.Context, arg CreateProductParams) (P
 		&i.Unit,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.YieldMin,
+		&i.YieldMax,
 	)
 	return i, err
 }
 
 const getProduct = `-- name: GetProduct :one
-SELECT id, gtin, name, description, category, unit, created_at, updated_at FROM products WHERE id = $1
+SELECT id, gtin, name, description, category, unit, created_at, updated_at, yield_min, yield_max FROM products WHERE id = $1
 `
 
 func (q *Queries) GetProduct(ctx context.Context, id uuid.UUID) (Product, error) {
@@ -63,12 +65,14 @@ func (q *Queries) GetProduct(ctx context.Context, id uuid.UUID) (Product, error)
 		&i.Unit,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.YieldMin,
+		&i.YieldMax,
 	)
 	return i, err
 }
 
 const getProductByGTIN = `-- name: GetProductByGTIN :one
-SELECT id, gtin, name, description, category, unit, created_at, updated_at FROM products WHERE gtin = $1
+SELECT id, gtin, name, description, category, unit, created_at, updated_at, yield_min, yield_max FROM products WHERE gtin = $1
 `
 
 func (q *Queries) GetProductByGTIN(ctx context.Context, gtin string) (Product, error) {
@@ -83,6 +87,8 @@ func (q *Queries) GetProductByGTIN(ctx context.Context, gtin string) (Product, e
 		&i.Unit,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.YieldMin,
+		&i.YieldMax,
 	)
 	return i, err
 }
@@ -112,7 +118,7 @@ func (q *Queries) ListProductCategories(ctx context.Context) ([]string, error) {
 }
 
 const listProducts = `-- name: ListProducts :many
-SELECT id, gtin, name, description, category, unit, created_at, updated_at FROM products
+SELECT id, gtin, name, description, category, unit, created_at, updated_at, yield_min, yield_max FROM products
 WHERE ($1::text IS NULL OR name ILIKE '%' || $1 || '%' OR gtin LIKE $1 || '%')
   AND ($2::text IS NULL OR category = $2)
   AND ($3::text IS NULL OR (name, id) > ($3, $4::uuid))
@@ -153,6 +159,8 @@ func (q *Queries) ListProducts(ctx context.Context, arg ListProductsParams) ([]P
 			&i.Unit,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.YieldMin,
+			&i.YieldMax,
 		); err != nil {
 			return nil, err
 		}
