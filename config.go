@@ -25,6 +25,7 @@ type Config struct {
 	DBMaxConns    int32         // DB_MAX_CONNS
 	DBSimpleProto bool          // DB_SIMPLE_PROTOCOL (PgBouncer < 1.21 in transaction mode)
 	LockTimeout   time.Duration // LOCK_TIMEOUT
+	AllowPending  bool          // RELEASE_REQUIRED=false: pending lots may be used
 	LogLevel      slog.Level    // LOG_LEVEL
 	LogFormat     string        // LOG_FORMAT: text or json
 	Seed          bool          // SEED: demo data on first start with an empty database
@@ -59,6 +60,7 @@ var configVars = []struct{ name, def, doc string }{
 	{"DB_MAX_CONNS", "20", "connection pool size"},
 	{"DB_SIMPLE_PROTOCOL", "false", "no server-side prepared statements (old PgBouncer in transaction mode)"},
 	{"LOCK_TIMEOUT", "2s", "longest wait for a batch row lock before 503"},
+	{"RELEASE_REQUIRED", "true", "only released (approved) lots may be consumed, shipped or transformed; false also allows pending lots"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"LOG_FORMAT", "text", "text or json"},
 	{"SEED", "true", "fill an empty database with demo data on start"},
@@ -124,6 +126,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.Seed, err = strconv.ParseBool(get("SEED")); err != nil {
 		bad("SEED", "must be true or false")
+	}
+	if release, err := strconv.ParseBool(get("RELEASE_REQUIRED")); err != nil {
+		bad("RELEASE_REQUIRED", "must be true or false")
+	} else {
+		c.AllowPending = !release
 	}
 	if c.LockTimeout, err = time.ParseDuration(get("LOCK_TIMEOUT")); err != nil || c.LockTimeout < time.Millisecond || c.LockTimeout > time.Minute {
 		bad("LOCK_TIMEOUT", "must be a duration from 1ms to 1m, such as 2s or 500ms")

@@ -101,7 +101,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			if err := db.Migrate(ctx, pool, logger); err != nil {
 				return err
 			}
-			svc := inventory.New(db.NewStore(pool), inventory.Options{LockTimeout: cfg.LockTimeout, Logger: logger})
+			svc := inventory.New(db.NewStore(pool), inventory.Options{LockTimeout: cfg.LockTimeout, Logger: logger, AllowPending: cfg.AllowPending})
 			n, err := seed.Run(ctx, svc, seed.Options{Progress: stdout})
 			if err == nil {
 				fmt.Fprintf(stdout, "seeded %d batches\n", n)
@@ -223,7 +223,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 		defer shared.Close()
 		svc := inventory.New(store, inventory.Options{
 			LockTimeout: cfg.LockTimeout, Metrics: inventory.NewMetrics(reg), Logger: logger,
-			Changes: web.Invalidator{Cache: shared.caching.Cache},
+			Changes: web.Invalidator{Cache: shared.caching.Cache}, AllowPending: cfg.AllowPending,
 		})
 		if cfg.Seed {
 			n, err := seed.IfEmpty(ctx, svc, seed.Options{Progress: stdout})

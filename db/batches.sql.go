@@ -27,9 +27,9 @@ WITH taken AS (
       AND b.quantity_available >= $3
       -- inventory.QualityStatus.Unusable, repeated under the lock
       -- (TestUsabilityRuleMatchesSQL keeps the two in step).
-      AND b.quality_status IN ('pending', 'approved')
-      AND (b.expiry_date IS NULL OR b.expiry_date >= $5::date)
-      AND ($6::bigint IS NULL OR b.version = $6)
+      AND (b.quality_status = 'approved' OR (b.quality_status = 'pending' AND $5::boolean))
+      AND (b.expiry_date IS NULL OR b.expiry_date >= $6::date)
+      AND ($7::bigint IS NULL OR b.version = $7)
       AND NOT (SELECT key_taken FROM taken)
     RETURNING b.id, b.batch_number, b.product_id, b.location_id, b.production_date, b.expiry_date, b.best_before_date, b.quantity_produced, b.quantity_available, b.unit_of_measure, b.quality_status, b.notes, b.version, b.created_at, b.updated_at, b.origin, b.created_event_id, b.status_reason, b.tlc_source, b.kdes
 ), refused AS (
@@ -41,7 +41,7 @@ WITH taken AS (
     -- it in the events_fill_epcis trigger (a test compares the two), but in
     -- this statement's plan: the trigger's function calls cost more than
     -- the rest of the consume, under the row lock.
-    SELECT gen_random_uuid() AS id, now() AS at, $7::text AS tz,
+    SELECT gen_random_uuid() AS id, now() AS at, $8::text AS tz,
            CASE WHEN u.quantity_available = 0 THEN 'dispensed' ELSE 'partially_dispensed' END AS disposition,
            '414/' || l.gln AS location_key, 'https://id.gs1.org/' || lot_key(p.gtin, u.batch_number) AS epc_class
     FROM upd u JOIN products p ON p.id = u.product_id JOIN locations l ON l.id = u.location_id
@@ -61,7 +61,7 @@ WITH taken AS (
                'bizLocation', jsonb_build_object('id', 'https://id.gs1.org/' || f.location_key),
                'quantityList', jsonb_build_array(jsonb_build_object('epcClass', f.epc_class,
                    'quantity', trim_scale($3::numeric), 'uom', u.unit_of_measure))),
-           'system', $8::text, $9::text
+           'system', $9::text, $10::text
     FROM upd u, fresh f
     RETURNING id, event_time
 ), link AS (
@@ -77,7 +77,7 @@ WITH taken AS (
     INSERT INTO consumptions (batch_id, kind, quantity, quantity_available_after, version_after,
                               reason, actor, idempotency_caller, idempotency_key, event_id)
     SELECT u.id, 'consume', $3, u.quantity_available, u.version,
-           $9::text, $8::text, $1::text, $2::text, ev.id
+           $10::text, $9::text, $1::text, $2::text, ev.id
     FROM upd u, ev
     RETURNING id, created_at, quantity_available_after, version_after, event_id
 ), state AS (
@@ -110,7 +110,7 @@ WITH taken AS (
     -- waited, fails the whole transaction instead of consuming twice.
     INSERT INTO idempotency_keys (caller, key, request_hash, result)
     SELECT $1::text, $2::text,
-           $10::bytea, to_jsonb(res)
+           $11::bytea, to_jsonb(res)
     FROM res
     WHERE res.consumption_id IS NOT NULL AND $2::text IS NOT NULL
 )
@@ -126,6 +126,7 @@ type ConsumeBatchParams struct {
 	IdempotencyKey    *string
 	Quantity          quantity.Quantity
 	BatchID           uuid.UUID
+	AllowPending      bool
 	Today             time.Time
 	ExpectedVersion   *int64
 	EventTimezone     string
@@ -178,6 +179,7 @@ func (q *Queries) ConsumeBatch(ctx context.Context, arg ConsumeBatchParams) (Con
 		arg.IdempotencyKey,
 		arg.Quantity,
 		arg.BatchID,
+		arg.AllowPending,
 		arg.Today,
 		arg.ExpectedVersion,
 		arg.EventTimezone,
@@ -219,10 +221,11 @@ func (q *Queries) ConsumeBatch(ctx context.Context, arg ConsumeBatchParams) (Con
 const createBatch = `-- name: CreateBatch :one
 INSERT INTO batches (batch_number, product_id, location_id, production_date, expiry_date,
                      best_before_date, quantity_produced, quantity_available, unit_of_measure,
-                     quality_status, notes)
+                     quality_status, notes, created_event_id, tlc_source)
 VALUES ($1, $2, $3, $4, $5,
         $6, $7, $7, $8,
-        $9, $10)
+        $9, $10, $11,
+        coalesce((SELECT gln FROM locations WHERE id = $3), ''))
 RETURNING id
 `
 
@@ -237,6 +240,7 @@ type CreateBatchParams struct {
 	UnitOfMeasure    string
 	QualityStatus    string
 	Notes            string
+	CreatedEventID   *uuid.UUID
 }
 
 func (q *Queries) CreateBatch(ctx context.Context, arg CreateBatchParams) (uuid.UUID, error) {
@@ -251,6 +255,7 @@ func (q *Queries) CreateBatch(ctx context.Context, arg CreateBatchParams) (uuid.
 		arg.UnitOfMeasure,
 		arg.QualityStatus,
 		arg.Notes,
+		arg.CreatedEventID,
 	)
 	var id uuid.UUID
 	err := row.Scan(&id)
@@ -715,10 +720,11 @@ UPDATE batches SET
     expiry_date      = $2,
     best_before_date = $3,
     quality_status   = $4,
-    notes            = $5,
+    status_reason    = $5,
+    notes            = $6,
     version          = version + 1,
     updated_at       = now()
-WHERE id = $6 AND version = $7
+WHERE id = $7 AND version = $8
 RETURNING version
 `
 
@@ -727,6 +733,7 @@ type UpdateBatchParams struct {
 	ExpiryDate      *time.Time
 	BestBeforeDate  *time.Time
 	QualityStatus   string
+	StatusReason    string
 	Notes           string
 	ID              uuid.UUID
 	ExpectedVersion int64
@@ -740,6 +747,7 @@ func (q *Queries) UpdateBatch(ctx context.Context, arg UpdateBatchParams) (int64
 		arg.ExpiryDate,
 		arg.BestBeforeDate,
 		arg.QualityStatus,
+		arg.StatusReason,
 		arg.Notes,
 		arg.ID,
 		arg.ExpectedVersion,

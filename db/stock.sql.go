@@ -14,6 +14,35 @@ import (
 	"github.com/google/uuid"
 )
 
+const batchLocations = `-- name: BatchLocations :many
+SELECT id, location_id FROM batches WHERE id = ANY($1::uuid[])
+`
+
+type BatchLocationsRow struct {
+	ID         uuid.UUID
+	LocationID uuid.UUID
+}
+
+func (q *Queries) BatchLocations(ctx context.Context, ids []uuid.UUID) ([]BatchLocationsRow, error) {
+	rows, err := q.db.Query(ctx, batchLocations, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []BatchLocationsRow{}
+	for rows.Next() {
+		var i BatchLocationsRow
+		if err := rows.Scan(&i.ID, &i.LocationID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const batchesCreatedByEvent = `-- name: BatchesCreatedByEvent :many
 SELECT id, quantity_produced, origin FROM batches WHERE created_event_id = $1 ORDER BY id
 `

@@ -84,7 +84,7 @@ func (s *Store) ConsumePipelined(ctx context.Context, lockTimeout time.Duration,
 		row := &rows[i]
 		// Same arguments and columns as the generated ConsumeBatch; a test
 		// runs both and compares, so the two cannot drift apart.
-		b.Queue(consumeBatch, arg.IdempotencyCaller, arg.IdempotencyKey, arg.Quantity, arg.BatchID, arg.Today,
+		b.Queue(consumeBatch, arg.IdempotencyCaller, arg.IdempotencyKey, arg.Quantity, arg.BatchID, arg.AllowPending, arg.Today,
 			arg.ExpectedVersion, arg.EventTimezone, arg.Actor, arg.Reason, arg.RequestHash).QueryRow(func(r pgx.Row) error {
 			return r.Scan(&row.AvailableBefore, &row.VersionBefore, &row.QualityStatus, &row.ExpiryDate,
 				&row.ConsumptionID, &row.ConsumedAt, &row.QuantityAvailableAfter, &row.VersionAfter,

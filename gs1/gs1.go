@@ -203,21 +203,25 @@ type Unit struct {
 	Code  string // Rec 20 common code: "KGM"
 	Name  string // short name: "kg"
 	Title string // Rec 20 name: "kilogram"
+	// Dimension and Base say how to compare it: mass in kg, volume in L,
+	// count in pieces, length in m (1 g is mass 0.001).
+	Dimension string
+	Base      float64
 }
 
 // units are the units a batch or product may have, in display order; the
 // first six were batchtrack's unit names before it stored Rec 20 codes.
 var units = []Unit{
-	{"H87", "unit", "piece"},
-	{"KGM", "kg", "kilogram"},
-	{"GRM", "g", "gram"},
-	{"LTR", "L", "litre"},
-	{"MLT", "mL", "millilitre"},
-	{"MTR", "m", "metre"},
-	{"TNE", "t", "tonne (metric ton)"},
-	{"LBR", "lb", "pound"},
-	{"ONZ", "oz", "ounce (avoirdupois)"},
-	{"DZN", "dozen", "dozen"},
+	{"H87", "unit", "piece", "count", 1},
+	{"KGM", "kg", "kilogram", "mass", 1},
+	{"GRM", "g", "gram", "mass", 0.001},
+	{"LTR", "L", "litre", "volume", 1},
+	{"MLT", "mL", "millilitre", "volume", 0.001},
+	{"MTR", "m", "metre", "length", 1},
+	{"TNE", "t", "tonne (metric ton)", "mass", 1000},
+	{"LBR", "lb", "pound", "mass", 0.45359237},
+	{"ONZ", "oz", "ounce (avoirdupois)", "mass", 0.028349523125},
+	{"DZN", "dozen", "dozen", "count", 12},
 }
 
 // Units lists the units of measure a batch or product may have.

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/rand"
 	"errors"
 	"strings"
@@ -115,7 +116,9 @@ func (s *Service) insertBatch(ctx context.Context, q *db.Queries, actor Actor, s
 	if in.BatchNumber == "" {
 		in.BatchNumber = generateBatchNumber(in.ProductionDate)
 	}
+	eventID := newEventUUID()
 	id, err := q.CreateBatch(ctx, db.CreateBatchParams{
+		CreatedEventID: &eventID,
 		BatchNumber: in.BatchNumber, ProductID: in.ProductID, LocationID: in.LocationID,
 		ProductionDate: dateOnly(in.ProductionDate), ExpiryDate: datePtr(in.ExpiryDate),
 		BestBeforeDate: datePtr(in.BestBeforeDate), QuantityProduced: in.QuantityProduced,
@@ -130,7 +133,7 @@ func (s *Service) insertBatch(ctx context.Context, q *db.Queries, actor Actor, s
 	}
 	uom := in.UnitOfMeasure
 	now := s.now()
-	_, err = insertEvent(ctx, q, eventRecord{
+	_, err = insertEvent(ctx, q, eventRecord{ID: eventID,
 		EventType: "ObjectEvent", Action: ptr("ADD"), EventTime: now, EventTimezone: timezoneOffset(now),
 		BizStep: ptr("commissioning"), Disposition: ptr("active"),
 		ReadPointID: &location.ID, BizLocationID: &location.ID,
@@ -217,6 +220,9 @@ func (s *Service) UpdateBatch(ctx context.Context, actor Actor, id uuid.UUID, u 
 		checkText(&v, "notes", *u.Notes, 0, 5000)
 	}
 	checkText(&v, "reason", u.Reason, 0, 1000)
+	if u.QualityStatus != nil && QualityStatus(*u.QualityStatus) == StatusOnHold && strings.TrimSpace(u.Reason) == "" {
+		v.Add("reason", "is required to put a lot on hold")
+	}
 	if err := v.OrNil(); err != nil {
 		return Batch{}, err
 	}
@@ -243,6 +249,7 @@ func (s *Service) UpdateBatch(ctx context.Context, actor Actor, id uuid.UUID, u 
 		next := db.UpdateBatchParams{
 			ID: id, ExpectedVersion: b.Version, ProductionDate: b.ProductionDate, ExpiryDate: b.ExpiryDate,
 			BestBeforeDate: b.BestBeforeDate, QualityStatus: b.QualityStatus, Notes: b.Notes,
+			StatusReason: b.StatusReason,
 		}
 		if u.ProductionDate != nil {
 			next.ProductionDate = dateOnly(*u.ProductionDate)
@@ -257,8 +264,12 @@ func (s *Service) UpdateBatch(ctx context.Context, actor Actor, id uuid.UUID, u 
 		} else if u.BestBeforeDate != nil {
 			next.BestBeforeDate = datePtr(u.BestBeforeDate)
 		}
-		if u.QualityStatus != nil {
+		if u.QualityStatus != nil && *u.QualityStatus != b.QualityStatus {
 			next.QualityStatus = *u.QualityStatus
+			next.StatusReason = ""
+			if QualityStatus(next.QualityStatus) != StatusApproved && QualityStatus(next.QualityStatus) != StatusPending {
+				next.StatusReason = strings.TrimSpace(u.Reason)
+			}
 		}
 		if u.Notes != nil {
 			next.Notes = *u.Notes
@@ -299,6 +310,7 @@ func (s *Service) UpdateBatch(ctx context.Context, actor Actor, id uuid.UUID, u 
 // change, inside the caller's transaction.
 func (s *Service) recordStatusChange(ctx context.Context, q *db.Queries, actor Actor, b db.Batch, status, reason string) error {
 	disposition := QualityStatus(status).Disposition()
+	bizStep := QualityStatus(status).BizStep()
 	now := s.now()
 	notes := "quality status " + b.QualityStatus + " → " + status
 	if reason != "" {
@@ -306,7 +318,7 @@ func (s *Service) recordStatusChange(ctx context.Context, q *db.Queries, actor A
 	}
 	_, err := insertEvent(ctx, q, eventRecord{
 		EventType: "ObjectEvent", Action: ptr("OBSERVE"), EventTime: now, EventTimezone: timezoneOffset(now),
-		BizStep: ptr("inspecting"), Disposition: &disposition,
+		BizStep: &bizStep, Disposition: &disposition,
 		ReadPointID: &b.LocationID, BizLocationID: &b.LocationID,
 		QuantityList: []QuantityItem{{BatchID: b.ID, Quantity: b.QuantityAvailable, UOM: b.UnitOfMeasure}},
 		SourceType:   "system", Actor: actor.name(), Notes: notes,
@@ -321,9 +333,21 @@ func batchFromRow(b db.Batch, gtin, productName, gln, locationName string) Batch
 		LocationID: b.LocationID, LocationGLN: gln, LocationName: locationName,
 		ProductionDate: b.ProductionDate, ExpiryDate: b.ExpiryDate, BestBeforeDate: b.BestBeforeDate,
 		QuantityProduced: b.QuantityProduced, QuantityAvailable: b.QuantityAvailable,
-		UOM: b.UnitOfMeasure, QualityStatus: QualityStatus(b.QualityStatus), Notes: b.Notes,
+		UOM: b.UnitOfMeasure, QualityStatus: QualityStatus(b.QualityStatus), StatusReason: b.StatusReason,
+		Origin: b.Origin, TLCSource: b.TlcSource, KDEs: kdesOf(b.Kdes), Notes: b.Notes,
 		Version: b.Version, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
 	}
+}
+
+func kdesOf(raw []byte) map[string]string {
+	var m map[string]string
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &m)
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 func checkDates(v *ValidationError, production time.Time, expiry, bestBefore *time.Time) {

@@ -56,7 +56,7 @@ func (s *Service) Consume(ctx context.Context, actor Actor, r ConsumeRequest) (B
 	caller, key := idempotency.Caller(ctx)
 	arg := db.ConsumeBatchParams{
 		BatchID: r.BatchID, Quantity: r.Quantity, Today: dateOnly(now), ExpectedVersion: r.ExpectedVersion,
-		EventTimezone: timezoneOffset(now), Actor: actor.name(), Reason: r.Reason,
+		EventTimezone: timezoneOffset(now), Actor: actor.name(), Reason: r.Reason, AllowPending: s.release == ReleaseNotRequired,
 		IdempotencyCaller: caller, IdempotencyKey: key,
 	}
 	if idem != nil {
@@ -76,7 +76,7 @@ func (s *Service) Consume(ctx context.Context, actor Actor, r ConsumeRequest) (B
 		case row.KeyTaken:
 			err = idempotency.ErrKeyTaken
 		case row.ConsumptionID == nil:
-			err = refusal(r, row.AvailableBefore, row.VersionBefore, QualityStatus(row.QualityStatus), row.ExpiryDate, dateOnly(now), -1)
+			err = refusal(r, row.AvailableBefore, row.VersionBefore, QualityStatus(row.QualityStatus), row.ExpiryDate, dateOnly(now), s.release, -1)
 		}
 	}
 	err = keyConflict(err)
@@ -189,14 +189,14 @@ func keyConflict(err error) error {
 
 // refusal explains why a locked batch could not give quantity r.Quantity,
 // in the order a person would want to hear it.
-func refusal(r ConsumeRequest, available quantity.Quantity, version int64, status QualityStatus, expiry *time.Time, today time.Time, item int) error {
+func refusal(r ConsumeRequest, available quantity.Quantity, version int64, status QualityStatus, expiry *time.Time, today time.Time, rule Release, item int) error {
 	id := r.BatchID.String()
-	why := status.Unusable(expiry, today)
+	why := status.Unusable(expiry, today, rule)
 	switch {
 	case r.ExpectedVersion != nil && *r.ExpectedVersion != version:
 		return &VersionConflictError{BatchID: id, ExpectedVersion: *r.ExpectedVersion, CurrentVersion: version}
 	case why != Usable:
-		return &NotConsumableError{BatchID: id, QualityStatus: status, Expired: why == UnusableExpired, Item: item}
+		return &NotConsumableError{BatchID: id, QualityStatus: status, Expired: why == UnusableExpired, Why: why, Item: item}
 	case available < r.Quantity:
 		return &InsufficientQuantityError{BatchID: id, Requested: r.Quantity, QuantityAvailable: available, Item: item}
 	}
@@ -259,9 +259,9 @@ func (s *Service) ConsumeMany(ctx context.Context, actor Actor, items []ConsumeI
 		var quantityList []QuantityItem
 		for i, it := range items {
 			b := byID[it.BatchID]
-			if b.QuantityAvailable < it.Quantity || QualityStatus(b.QualityStatus).Unusable(b.ExpiryDate, now) != Usable {
+			if b.QuantityAvailable < it.Quantity || QualityStatus(b.QualityStatus).Unusable(b.ExpiryDate, now, s.release) != Usable {
 				return refusal(ConsumeRequest{BatchID: it.BatchID, Quantity: it.Quantity}, b.QuantityAvailable, b.Version,
-					QualityStatus(b.QualityStatus), b.ExpiryDate, dateOnly(now), i)
+					QualityStatus(b.QualityStatus), b.ExpiryDate, dateOnly(now), s.release, i)
 			}
 			quantityList = append(quantityList, QuantityItem{BatchID: it.BatchID, Quantity: it.Quantity, UOM: b.UnitOfMeasure})
 		}
@@ -460,7 +460,7 @@ func (s *Service) ListConsumptions(ctx context.Context, batchID uuid.UUID, opts 
 type Ledger struct {
 	QuantityProduced  quantity.Quantity
 	QuantityAvailable quantity.Quantity
-	LedgerAvailable   quantity.Quantity // produced + adjustments + reversals - consumptions
+	LedgerAvailable   quantity.Quantity // opening quantity + every ledger row's change (ledger_delta)
 	Version           int64
 	Entries           int64
 }

@@ -101,16 +101,21 @@ func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
 // ConflictError: a unique value is taken (GTIN, GLN, batch number).
 type ConflictError struct {
-	Field   string
-	Message string
+	Field        string
+	Message      string
+	FieldMessage string // "" for a taken value
 }
 
 func (e *ConflictError) Error() string    { return e.Message }
 func (e *ConflictError) Kind() Kind       { return KindConflict }
 func (e *ConflictError) Sentence() string { return e.Message }
 
-// FieldErrors names the field whose value is taken.
+// FieldErrors names the field whose value is taken, or that conflicts
+// with the stock (FieldMessage says how).
 func (e *ConflictError) FieldErrors() []FieldError {
+	if e.FieldMessage != "" {
+		return []FieldError{{Field: e.Field, Message: e.FieldMessage}}
+	}
 	return []FieldError{{Field: e.Field, Message: "is already taken"}}
 }
 
@@ -119,7 +124,9 @@ type InsufficientQuantityError struct {
 	BatchID           string
 	Requested         quantity.Quantity
 	QuantityAvailable quantity.Quantity
-	Item              int // index in a multi-batch request, -1 otherwise
+	Item              int    // index in a multi-batch request, -1 otherwise
+	Lot               string // the lot's number, when a movement names several
+	Field             string // the input field of the quantity, when known
 }
 
 func (e *InsufficientQuantityError) Error() string {
@@ -149,28 +156,47 @@ func (e *VersionConflictError) Sentence() string {
 	return fmt.Sprintf("The batch changed since you read it: it went from version %d to %d.", e.ExpectedVersion, e.CurrentVersion)
 }
 
-// NotConsumableError: rejected, recalled or expired batches refuse consumption.
+// NotConsumableError: a batch that is not released, on hold, rejected,
+// recalled or expired refuses being consumed, shipped or transformed.
 type NotConsumableError struct {
 	BatchID       string
 	QualityStatus QualityStatus
 	Expired       bool
+	Why           Unusable // "" in errors made before the reason was kept
+	Action        string   // "consumed" (default), "shipped", "used as a transformation input"
+	StatusReason  string   // the hold's or rejection's reason, if any
 	Item          int
 }
 
-func (e *NotConsumableError) Error() string {
-	if e.Expired {
-		return fmt.Sprintf("batch %s is past its expiry date", e.BatchID)
+func (e *NotConsumableError) why() Unusable {
+	switch {
+	case e.Why != "":
+		return e.Why
+	case e.Expired:
+		return UnusableExpired
 	}
-	return fmt.Sprintf("batch %s is %s", e.BatchID, e.QualityStatus)
+	return Unusable(e.QualityStatus)
+}
+
+func (e *NotConsumableError) action() string {
+	if e.Action == "" {
+		return "consumed"
+	}
+	return e.Action
+}
+
+func (e *NotConsumableError) Error() string {
+	return fmt.Sprintf("batch %s cannot be %s: it is %s", e.BatchID, e.action(), e.why().Describe())
 }
 
 func (e *NotConsumableError) Kind() Kind { return KindNotConsumable }
 
 func (e *NotConsumableError) Sentence() string {
-	if e.Expired {
-		return "The batch cannot be consumed: it is past its expiry date."
+	s := "The batch cannot be " + e.action() + ": it is " + e.why().Describe()
+	if e.StatusReason != "" {
+		s += " (" + e.StatusReason + ")"
 	}
-	return "The batch cannot be consumed: it is " + string(e.QualityStatus) + "."
+	return s + "."
 }
 
 // ErrLockTimeout: the batch row stayed locked by others for longer than

@@ -309,6 +309,7 @@ func nonEmpty(ss ...string) []string {
 
 // eventRecord is an event ready to insert, inside a transaction.
 type eventRecord struct {
+	ID                 uuid.UUID // the row id; a fresh one when Nil
 	EventType          string
 	Action             *string
 	EventTime          time.Time
@@ -326,6 +327,12 @@ type eventRecord struct {
 	Notes              string
 	SourceType         string
 	Actor              string
+	// Stock movements name their documents and partners; ID is a URI.
+	BizTransactions []epcis.Typed
+	Sources         []epcis.Typed
+	Destinations    []epcis.Typed
+	// Extensions are top-level "bt:" fields of the document ("bt:yield").
+	Extensions map[string]any
 }
 
 // GetEvent returns one event.

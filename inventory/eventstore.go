@@ -269,7 +269,25 @@ type legacyDocument struct {
 	QuantityList        []documentQuantity         `json:"quantityList,omitempty"`
 	InputQuantityList   []documentQuantity         `json:"inputQuantityList,omitempty"`
 	OutputQuantityList  []documentQuantity         `json:"outputQuantityList,omitempty"`
+	BizTransactionList  []documentBizTransaction   `json:"bizTransactionList,omitempty"`
+	SourceList          []documentSource           `json:"sourceList,omitempty"`
+	DestinationList     []documentDestination      `json:"destinationList,omitempty"`
 	ILMD                map[string]json.RawMessage `json:"ilmd,omitempty"`
+}
+
+type documentBizTransaction struct {
+	Type           string `json:"type,omitempty"`
+	BizTransaction string `json:"bizTransaction"`
+}
+
+type documentSource struct {
+	Type   string `json:"type"`
+	Source string `json:"source"`
+}
+
+type documentDestination struct {
+	Type        string `json:"type"`
+	Destination string `json:"destination"`
 }
 
 type documentID struct {
@@ -293,7 +311,10 @@ type lotName struct {
 // its document and projection. names resolves the batches and locations it
 // names by id.
 func legacyRow(e eventRecord, names map[uuid.UUID]lotName) eventRow {
-	id := newEventUUID()
+	id := e.ID
+	if id == uuid.Nil {
+		id = newEventUUID()
+	}
 	eventTime := e.EventTime.Truncate(time.Microsecond)
 	doc := legacyDocument{
 		Type: e.EventType, EventID: "urn:uuid:" + id.String(),
@@ -301,7 +322,16 @@ func legacyRow(e eventRecord, names map[uuid.UUID]lotName) eventRow {
 		Action: deref(e.Action), BizStep: deref(e.BizStep), Disposition: deref(e.Disposition),
 		EPCList: e.EPCList,
 	}
-	r := eventRow{}
+	r := eventRow{bizTx: e.BizTransactions, sources: e.Sources, destinations: e.Destinations}
+	for _, t := range e.BizTransactions {
+		doc.BizTransactionList = append(doc.BizTransactionList, documentBizTransaction{Type: t.Type, BizTransaction: t.ID})
+	}
+	for _, t := range e.Sources {
+		doc.SourceList = append(doc.SourceList, documentSource{Type: t.Type, Source: t.ID})
+	}
+	for _, t := range e.Destinations {
+		doc.DestinationList = append(doc.DestinationList, documentDestination{Type: t.Type, Destination: t.ID})
+	}
 	var readPoint, bizLocation *string
 	if e.ReadPointID != nil {
 		if n, ok := names[*e.ReadPointID]; ok {
@@ -374,6 +404,15 @@ func legacyRow(e eventRecord, names map[uuid.UUID]lotName) eventRow {
 		}
 	}
 	document, _ := json.Marshal(doc)
+	if len(e.Extensions) > 0 {
+		var fields map[string]json.RawMessage
+		_ = json.Unmarshal(document, &fields)
+		for k, v := range e.Extensions {
+			fields[k], _ = json.Marshal(v)
+		}
+		document, _ = json.Marshal(fields)
+		context = json.RawMessage(`{"bt":"` + batchtrackNamespace + `"}`)
+	}
 	jsonList := func(l []QuantityItem) json.RawMessage {
 		if l == nil {
 			l = []QuantityItem{}

@@ -24,6 +24,7 @@ type Service struct {
 	logger      *slog.Logger
 	changes     Changes
 	combiner    *consumeCombiner
+	release     Release
 }
 
 // Options configure a Service.
@@ -33,11 +34,15 @@ type Options struct {
 	Now         func() time.Time
 	Logger      *slog.Logger
 	Changes     Changes // nil: nobody to tell
+	// AllowPending lets pending (unreleased) lots be used, for a site
+	// without a QA release (RELEASE_REQUIRED=false).
+	AllowPending bool
 }
 
 // New returns a Service on store.
 func New(store *db.Store, opts Options) *Service {
-	s := &Service{store: store, lockTimeout: opts.LockTimeout, metrics: opts.Metrics, now: opts.Now, logger: opts.Logger, changes: opts.Changes, combiner: newConsumeCombiner()}
+	s := &Service{store: store, lockTimeout: opts.LockTimeout, metrics: opts.Metrics, now: opts.Now, logger: opts.Logger, changes: opts.Changes, combiner: newConsumeCombiner(),
+		release: Release(!opts.AllowPending)}
 	if s.lockTimeout <= 0 {
 		s.lockTimeout = 2 * time.Second
 	}
@@ -52,6 +57,9 @@ func New(store *db.Store, opts Options) *Service {
 	}
 	return s
 }
+
+// Release is the site's rule for pending lots.
+func (s *Service) Release() Release { return s.release }
 
 // LockTimeout is the configured bound on row-lock waits.
 func (s *Service) LockTimeout() time.Duration { return s.lockTimeout }
@@ -125,6 +133,10 @@ type Batch struct {
 	// lists carry it; kept idempotent results name it UnitOfMeasure.
 	UOM           string `json:"UnitOfMeasure"`
 	QualityStatus QualityStatus
+	StatusReason  string            // why it is on hold, rejected or recalled
+	Origin        string            // produced, received or moved (how this location's stock began)
+	TLCSource     string            // FSMA 204: GLN of who assigned the traceability lot code
+	KDEs          map[string]string `json:",omitempty"` // key data elements of its creation
 	Notes         string
 	Version       int64
 	CreatedAt     time.Time
@@ -132,12 +144,14 @@ type Batch struct {
 }
 
 // Unusable says why the batch may not be used on the given day, if so.
-func (b Batch) Unusable(today time.Time) Unusable {
-	return b.QualityStatus.Unusable(b.ExpiryDate, today)
+func (b Batch) Unusable(today time.Time, rule Release) Unusable {
+	return b.QualityStatus.Unusable(b.ExpiryDate, today, rule)
 }
 
 // Consumable says whether the batch may be consumed on the given day.
-func (b Batch) Consumable(today time.Time) bool { return b.Unusable(today) == Usable }
+func (b Batch) Consumable(today time.Time, rule Release) bool {
+	return b.Unusable(today, rule) == Usable
+}
 
 // Expired says whether the batch is past its expiry date on the given day.
 func (b Batch) Expired(today time.Time) bool {

@@ -3,6 +3,8 @@ package inventory
 import (
 	"time"
 
+	"batchtrack/quantity"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -16,6 +18,8 @@ type Metrics struct {
 	NotConsumable        prometheus.Counter
 	ConsumeDuration      *prometheus.HistogramVec // by outcome
 	UnitsConsumed        prometheus.Counter
+	MovementDuration     *prometheus.HistogramVec // by operation and outcome
+	UnitsMoved           *prometheus.CounterVec   // by ledger kind
 }
 
 // NewMetrics creates the collectors and registers them on reg (nil: none).
@@ -51,10 +55,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "batchtrack_consumed_thousandths_total",
 			Help: "Quantity consumed, in thousandths of the batches' units.",
 		}),
+		MovementDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "batchtrack_movement_duration_seconds",
+			Help:    "Duration of a stock movement's transaction (receive, ship, transform, ...), by outcome.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"operation", "outcome"}),
+		UnitsMoved: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "batchtrack_moved_thousandths_total",
+			Help: "Quantity moved by stock movements, in thousandths of the batches' units, by ledger kind.",
+		}, []string{"kind"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.LockWait, m.LockTimeouts, m.VersionConflicts, m.InsufficientQuantity,
-			m.NotConsumable, m.ConsumeDuration, m.UnitsConsumed)
+			m.NotConsumable, m.ConsumeDuration, m.UnitsConsumed, m.MovementDuration, m.UnitsMoved)
 	}
 	return m
 }
@@ -93,4 +106,18 @@ func (m *Metrics) observeConsume(start time.Time, lockWait float64, err error) {
 	if err == ErrLockTimeout {
 		m.LockTimeouts.Inc()
 	}
+}
+
+func (m *Metrics) observeMovement(operation string, start time.Time, err error) {
+	if operation == "" {
+		operation = "unknown"
+	}
+	m.MovementDuration.WithLabelValues(operation, outcome(err)).Observe(time.Since(start).Seconds())
+}
+
+func (m *Metrics) unitsMoved(kind string, q quantity.Quantity) {
+	if q < 0 {
+		q = -q
+	}
+	m.UnitsMoved.WithLabelValues(kind).Add(float64(q.Milli()))
 }

@@ -29,7 +29,7 @@ func TestUsabilityRuleMatchesSQL(t *testing.T) {
 				b := w.batch("10", func(n *inventory.NewBatch) {
 					n.QualityStatus, n.ExpiryDate, n.ProductionDate = string(st), ex.expiry, now.AddDate(0, 0, -10)
 				})
-				why := b.Unusable(now)
+				why := b.Unusable(now, svc.Release())
 				_, _, err := svc.Consume(ctx, inventory.System, inventory.ConsumeRequest{BatchID: b.ID, Quantity: quantity.MustParse("1")})
 				var nc *inventory.NotConsumableError
 				switch {

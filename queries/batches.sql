@@ -1,10 +1,11 @@
 -- name: CreateBatch :one
 INSERT INTO batches (batch_number, product_id, location_id, production_date, expiry_date,
                      best_before_date, quantity_produced, quantity_available, unit_of_measure,
-                     quality_status, notes)
+                     quality_status, notes, created_event_id, tlc_source)
 VALUES (@batch_number, @product_id, @location_id, @production_date, sqlc.narg(expiry_date),
         sqlc.narg(best_before_date), @quantity_produced, @quantity_produced, @unit_of_measure,
-        @quality_status, @notes)
+        @quality_status, @notes, sqlc.narg(created_event_id),
+        coalesce((SELECT gln FROM locations WHERE id = @location_id), ''))
 RETURNING id;
 
 -- name: GetBatch :one
@@ -66,6 +67,7 @@ UPDATE batches SET
     expiry_date      = sqlc.narg(expiry_date),
     best_before_date = sqlc.narg(best_before_date),
     quality_status   = @quality_status,
+    status_reason    = @status_reason,
     notes            = @notes,
     version          = version + 1,
     updated_at       = now()
@@ -106,7 +108,7 @@ WITH taken AS (
       AND b.quantity_available >= @quantity
       -- inventory.QualityStatus.Unusable, repeated under the lock
       -- (TestUsabilityRuleMatchesSQL keeps the two in step).
-      AND b.quality_status IN ('pending', 'approved')
+      AND (b.quality_status = 'approved' OR (b.quality_status = 'pending' AND @allow_pending::boolean))
       AND (b.expiry_date IS NULL OR b.expiry_date >= @today::date)
       AND (sqlc.narg(expected_version)::bigint IS NULL OR b.version = sqlc.narg(expected_version))
       AND NOT (SELECT key_taken FROM taken)

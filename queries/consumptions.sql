@@ -19,9 +19,7 @@ LIMIT @row_limit;
 -- name: LedgerTotals :one
 -- What the ledger says the balance is; must equal quantity_available.
 SELECT b.quantity_produced, b.quantity_available, b.version,
-       (b.quantity_produced
-        + coalesce(sum(c.quantity) FILTER (WHERE c.kind IN ('adjust', 'reversal')), 0)
-        - coalesce(sum(c.quantity) FILTER (WHERE c.kind = 'consume'), 0))::numeric AS ledger_available,
+       (b.quantity_produced + coalesce(sum(ledger_delta(c.kind, c.quantity)), 0))::numeric AS ledger_available,
        count(c.id)::bigint AS entries
 FROM batches b LEFT JOIN consumptions c ON c.batch_id = b.id
 WHERE b.id = @batch_id

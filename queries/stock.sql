@@ -150,3 +150,6 @@ ORDER BY b.created_at, b.id;
 UPDATE batches SET quality_status = @quality_status, status_reason = @status_reason, version = version + 1,
        updated_at = now()
 WHERE id = @id;
+
+-- name: BatchLocations :many
+SELECT id, location_id FROM batches WHERE id = ANY(@ids::uuid[]);

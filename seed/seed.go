@@ -148,7 +148,7 @@ func Run(ctx context.Context, svc *inventory.Service, opts Options) (int, error)
 
 	// Life of the batches: consumption, some down to nothing, some low.
 	for i, b := range batches {
-		if !b.Consumable(now) {
+		if !b.Consumable(now, inventory.ReleaseRequired) {
 			continue
 		}
 		var share float64

@@ -234,17 +234,21 @@ func countDirection(links []inventory.TraceLink, direction string) int {
 // expiry date) instead of pending or approved; rejected and recalled say
 // more than expired and stay.
 func ShownStatus(b inventory.Batch, today time.Time) string {
-	if b.Unusable(today) == inventory.UnusableExpired {
+	if b.Unusable(today, inventory.ReleaseNotRequired) == inventory.UnusableExpired {
 		return "expired"
 	}
 	return string(b.QualityStatus)
 }
 
 // notConsumableReason says why the consume form is disabled.
-func notConsumableReason(b inventory.Batch, today time.Time) string {
-	switch why := b.Unusable(today); why {
-	case inventory.UnusableRejected, inventory.UnusableRecalled:
-		return "This batch cannot be consumed: it is " + string(why) + "."
+func notConsumableReason(b inventory.Batch, today time.Time, rule inventory.Release) string {
+	switch why := b.Unusable(today, rule); why {
+	case inventory.UnusableRejected, inventory.UnusableRecalled, inventory.UnusableOnHold, inventory.UnusablePending:
+		s := "This batch cannot be consumed: it is " + why.Describe()
+		if b.StatusReason != "" {
+			s += " (" + b.StatusReason + ")"
+		}
+		return s + "."
 	case inventory.UnusableExpired:
 		return "This batch cannot be consumed: it expired on " + fmtDate(*b.ExpiryDate) + "."
 	}

@@ -64,6 +64,7 @@ type ConsumeForm struct {
 	Reason          string
 	ExpectedVersion int64
 	Unit            string
+	Release         inventory.Release // the site's rule for pending lots
 	Errors          FieldErrors
 	// Problem explains a refusal with the batch's current values.
 	Problem *ConsumeProblem

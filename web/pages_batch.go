@@ -35,7 +35,7 @@ func (s *Server) batchDetail(ctx context.Context, c *fiber.Ctx, id uuid.UUID) (v
 	if d.Trace, err = s.deps.Inventory.TraceLinks(ctx, id); err != nil {
 		return views.BatchDetail{}, err
 	}
-	d.Consume = views.ConsumeForm{CSRF: d.CSRF, BatchID: id.String(), ExpectedVersion: b.Version, Unit: gs1.UnitName(b.UOM)}
+	d.Consume = views.ConsumeForm{CSRF: d.CSRF, BatchID: id.String(), ExpectedVersion: b.Version, Unit: gs1.UnitName(b.UOM), Release: s.deps.Inventory.Release()}
 	d.Status = views.StatusForm{CSRF: d.CSRF, BatchID: id.String(), Current: views.ShownStatus(b, d.Today), CanRecall: isAdmin(c)}
 	return d, nil
 }
@@ -103,7 +103,7 @@ func (s *Server) consumeFromForm(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	f := views.ConsumeForm{
 		CSRF: csrfToken(c), BatchID: id.String(), Quantity: formValue(c, "quantity_to_consume"),
-		Reason: formValue(c, "reason"), Errors: views.FieldErrors{},
+		Reason: formValue(c, "reason"), Errors: views.FieldErrors{}, Release: s.deps.Inventory.Release(),
 	}
 	req := inventory.ConsumeRequest{BatchID: id, Reason: f.Reason}
 	req.Quantity = parseQuantity(f.Quantity, "quantity_to_consume", f.Errors)

@@ -62,8 +62,8 @@ CREATE INDEX batches_fefo_idx ON batches (product_id, location_id, expiry_date N
 -- A transformation's expected yield (output over input in a common unit):
 -- outside the range, the transformation needs a reason.
 ALTER TABLE products
-    ADD COLUMN yield_min numeric(9, 4) CHECK (yield_min > 0),
-    ADD COLUMN yield_max numeric(9, 4) CHECK (yield_max > 0),
+    ADD COLUMN yield_min numeric(9, 3) CHECK (yield_min > 0),
+    ADD COLUMN yield_max numeric(9, 3) CHECK (yield_max > 0),
     ADD CONSTRAINT products_yield_range CHECK (yield_min IS NULL OR yield_max IS NULL OR yield_min <= yield_max);
 
 -- Every movement kind in the ledger. quantity is positive except for
