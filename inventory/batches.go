@@ -2,8 +2,8 @@ package inventory
 
 import (
 	"context"
-	"encoding/json"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -119,7 +119,7 @@ func (s *Service) insertBatch(ctx context.Context, q *db.Queries, actor Actor, s
 	eventID := newEventUUID()
 	id, err := q.CreateBatch(ctx, db.CreateBatchParams{
 		CreatedEventID: &eventID,
-		BatchNumber: in.BatchNumber, ProductID: in.ProductID, LocationID: in.LocationID,
+		BatchNumber:    in.BatchNumber, ProductID: in.ProductID, LocationID: in.LocationID,
 		ProductionDate: dateOnly(in.ProductionDate), ExpiryDate: datePtr(in.ExpiryDate),
 		BestBeforeDate: datePtr(in.BestBeforeDate), QuantityProduced: in.QuantityProduced,
 		UnitOfMeasure: in.UnitOfMeasure, QualityStatus: in.QualityStatus, Notes: in.Notes,
