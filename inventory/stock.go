@@ -271,6 +271,18 @@ func (s *Service) move(ctx context.Context, q *db.Queries, actor Actor, plan sto
 		}
 		plan.adds[i].uom = r.Batch.UnitOfMeasure
 		if !created[addIDs[i]] {
+			// Stock joining a row takes the row's status: it must not
+			// release unreleased stock, or free held stock, by mixing.
+			incoming := a.status
+			if incoming == "" {
+				incoming = StatusPending
+			}
+			if have := QualityStatus(r.Batch.QualityStatus); have != incoming && !s.sameUse(have, incoming) {
+				return Movement{}, &ConflictError{Field: a.field + "batch_number",
+					Message: "lot " + a.lot + " at " + r.LocationName + " is " + string(have) + "; the stock arriving is " +
+						string(incoming) + " and cannot join it: change the lot's status first, or use another lot number",
+					FieldMessage: "is " + string(have) + " at " + r.LocationName + "; the arriving stock is " + string(incoming)}
+			}
 			balance[addIDs[i]] += a.quantity
 			if balance[addIDs[i]] > quantity.Max {
 				return Movement{}, Invalid(a.field+"quantity", "would take the lot's balance above "+quantity.Max.String())
@@ -398,6 +410,13 @@ func (s *Service) move(ctx context.Context, q *db.Queries, actor Actor, plan sto
 		s.metrics.unitsMoved(l.Kind, l.Quantity)
 	}
 	return out, nil
+}
+
+// sameUse says whether stock of statuses a and b may share a row: only
+// pending and approved, where the site uses pending lots anyway.
+func (s *Service) sameUse(a, b QualityStatus) bool {
+	usable := func(q QualityStatus) bool { return q == StatusApproved || q == StatusPending }
+	return s.release == ReleaseNotRequired && usable(a) && usable(b)
 }
 
 // ensureBatch returns the row of a's lot at a's location, creating it with

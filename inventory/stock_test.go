@@ -117,6 +117,12 @@ func TestStockOperationsMoveStock(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Unreleased stock cannot join a released row.
+	var ce *inventory.ConflictError
+	if _, err := svc.Receive(ctx, inventory.System, inventory.ReceiveRequest{ProductID: w.tomatoes.ID, BatchNumber: "TOM-1",
+		LocationID: w.location.ID, Quantity: q("5"), ShipFromID: &w.farm.ID}); !errors.As(err, &ce) || ce.Field != "batch_number" {
+		t.Fatalf("pending stock joined an approved row: %v", err)
+	}
 	// Too much input: 409 naming the lot, nothing changed.
 	_, err = svc.Transform(ctx, inventory.System, inventory.TransformRequest{
 		Inputs:  []inventory.StockItem{{BatchID: tom.ID, Quantity: q("100000")}},
