@@ -110,6 +110,13 @@ func (s *Service) insertBatch(ctx context.Context, q *db.Queries, actor Actor, s
 	if err != nil {
 		return uuid.Nil, notFound(err, "location", prefix+"location_id")
 	}
+	w, err := loadWorld(ctx, q, []uuid.UUID{location.ID}, nil, nil)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if _, err := w.ourLocation(location.ID, prefix+"location_id"); err != nil {
+		return uuid.Nil, err
+	}
 	if in.UnitOfMeasure == "" {
 		in.UnitOfMeasure = product.Unit
 	}
