@@ -314,6 +314,8 @@ func (q *Queries) GetBatch(ctx context.Context, id uuid.UUID) (GetBatchRow, erro
 const getBatchByDigitalLink = `-- name: GetBatchByDigitalLink :one
 SELECT b.id FROM batches b JOIN products p ON p.id = b.product_id
 WHERE p.gtin = $1 AND b.batch_number = $2
+ORDER BY b.created_at, b.id
+LIMIT 1
 `
 
 type GetBatchByDigitalLinkParams struct {
@@ -321,7 +323,8 @@ type GetBatchByDigitalLinkParams struct {
 	BatchNumber string
 }
 
-// A lot is its GTIN and lot number (unique per product).
+// A lot is its GTIN and lot number; it may have stock at several of our
+// locations: the row where it began answers (the page lists the others).
 func (q *Queries) GetBatchByDigitalLink(ctx context.Context, arg GetBatchByDigitalLinkParams) (uuid.UUID, error) {
 	row := q.db.QueryRow(ctx, getBatchByDigitalLink, arg.Gtin, arg.BatchNumber)
 	var id uuid.UUID

@@ -17,9 +17,12 @@ JOIN locations l ON l.id = b.location_id
 WHERE b.id = @id;
 
 -- name: GetBatchByDigitalLink :one
--- A lot is its GTIN and lot number (unique per product).
+-- A lot is its GTIN and lot number; it may have stock at several of our
+-- locations: the row where it began answers (the page lists the others).
 SELECT b.id FROM batches b JOIN products p ON p.id = b.product_id
-WHERE p.gtin = @gtin AND b.batch_number = @batch_number;
+WHERE p.gtin = @gtin AND b.batch_number = @batch_number
+ORDER BY b.created_at, b.id
+LIMIT 1;
 
 -- name: ListBatches :many
 -- One filtered list in one of four orders, sort_by: '' (newest first),
