@@ -48,18 +48,19 @@ func (q *Queries) BatchNames(ctx context.Context, ids []uuid.UUID) ([]BatchNames
 }
 
 const lotsByNumber = `-- name: LotsByNumber :many
-SELECT b.id, b.batch_number, b.product_id, p.gtin AS product_gtin, p.name AS product_name
-FROM batches b JOIN products p ON p.id = b.product_id
+SELECT b.id, b.batch_number, b.product_id, p.gtin AS product_gtin, p.name AS product_name, l.name AS location_name
+FROM batches b JOIN products p ON p.id = b.product_id JOIN locations l ON l.id = b.location_id
 WHERE b.batch_number = ANY($1::text[])
-ORDER BY b.batch_number, p.name, b.id
+ORDER BY b.batch_number, p.name, b.created_at, b.id
 `
 
 type LotsByNumberRow struct {
-	ID          uuid.UUID
-	BatchNumber string
-	ProductID   uuid.UUID
-	ProductGtin string
-	ProductName string
+	ID           uuid.UUID
+	BatchNumber  string
+	ProductID    uuid.UUID
+	ProductGtin  string
+	ProductName  string
+	LocationName string
 }
 
 // The batches with these lot numbers, of every product: a number alone may
@@ -79,6 +80,7 @@ func (q *Queries) LotsByNumber(ctx context.Context, numbers []string) ([]LotsByN
 			&i.ProductID,
 			&i.ProductGtin,
 			&i.ProductName,
+			&i.LocationName,
 		); err != nil {
 			return nil, err
 		}
@@ -91,17 +93,18 @@ func (q *Queries) LotsByNumber(ctx context.Context, numbers []string) ([]LotsByN
 }
 
 const recentLots = `-- name: RecentLots :many
-SELECT b.id, b.batch_number, b.product_id, p.gtin AS product_gtin, p.name AS product_name
-FROM batches b JOIN products p ON p.id = b.product_id
+SELECT b.id, b.batch_number, b.product_id, p.gtin AS product_gtin, p.name AS product_name, l.name AS location_name
+FROM batches b JOIN products p ON p.id = b.product_id JOIN locations l ON l.id = b.location_id
 ORDER BY b.created_at DESC, b.id DESC LIMIT $1
 `
 
 type RecentLotsRow struct {
-	ID          uuid.UUID
-	BatchNumber string
-	ProductID   uuid.UUID
-	ProductGtin string
-	ProductName string
+	ID           uuid.UUID
+	BatchNumber  string
+	ProductID    uuid.UUID
+	ProductGtin  string
+	ProductName  string
+	LocationName string
 }
 
 func (q *Queries) RecentLots(ctx context.Context, rowLimit int32) ([]RecentLotsRow, error) {
@@ -119,6 +122,7 @@ func (q *Queries) RecentLots(ctx context.Context, rowLimit int32) ([]RecentLotsR
 			&i.ProductID,
 			&i.ProductGtin,
 			&i.ProductName,
+			&i.LocationName,
 		); err != nil {
 			return nil, err
 		}

@@ -96,8 +96,11 @@ func (s *Service) CheckImport(ctx context.Context, rows []NewBatch) error {
 		if r.BatchNumber == "" || r.ProductID == uuid.Nil {
 			continue
 		}
-		if _, err := PickLot(taken[r.BatchNumber], r.BatchNumber, &r.ProductID); err == nil {
-			v.Add("rows["+itoa(i)+"].batch_number", "is already a lot of this product")
+		for _, l := range taken[r.BatchNumber] {
+			if l.ProductID == r.ProductID {
+				v.Add("rows["+itoa(i)+"].batch_number", "is already a lot of this product")
+				break
+			}
 		}
 	}
 	return v.OrNil()

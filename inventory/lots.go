@@ -18,6 +18,8 @@ type Lot struct {
 	ProductID   uuid.UUID
 	ProductGTIN string
 	ProductName string
+	// LocationName: a lot has a row at each of our locations holding it.
+	LocationName string
 }
 
 // LotsByNumber finds the batches with these lot numbers, of every
@@ -51,7 +53,8 @@ func (s *Service) RecentLots(ctx context.Context, n int) ([]Lot, error) {
 }
 
 func lotFromRow(r db.RecentLotsRow) Lot {
-	return Lot{BatchID: r.ID, BatchNumber: r.BatchNumber, ProductID: r.ProductID, ProductGTIN: r.ProductGtin, ProductName: r.ProductName}
+	return Lot{BatchID: r.ID, BatchNumber: r.BatchNumber, ProductID: r.ProductID, ProductGTIN: r.ProductGtin,
+		ProductName: r.ProductName, LocationName: r.LocationName}
 }
 
 // LotError says why a lot number, with or without its product, names no
@@ -60,10 +63,14 @@ type LotError struct {
 	Number    string
 	Product   bool     // a product was given
 	Ambiguous []string // the products that have the number, when several do
+	Locations bool     // Ambiguous names our locations holding the product's lot
 }
 
 func (e *LotError) Error() string {
 	switch {
+	case len(e.Ambiguous) > 0 && e.Locations:
+		return "lot " + e.Number + " has stock at " + itoa(len(e.Ambiguous)) + " locations (" +
+			strings.Join(e.Ambiguous, ", ") + "): choose the batch"
 	case len(e.Ambiguous) > 0:
 		return "lot " + e.Number + " exists for " + itoa(len(e.Ambiguous)) + " products (" +
 			strings.Join(e.Ambiguous, ", ") + "): choose the product"
@@ -78,12 +85,23 @@ func (e *LotError) Error() string {
 // products use needs its product: that is a *LotError, as is no match.
 func PickLot(lots []Lot, number string, productID *uuid.UUID) (Lot, error) {
 	if productID != nil {
+		var mine []Lot
 		for _, l := range lots {
 			if l.ProductID == *productID {
-				return l, nil
+				mine = append(mine, l)
 			}
 		}
-		return Lot{}, &LotError{Number: number, Product: true}
+		switch len(mine) {
+		case 0:
+			return Lot{}, &LotError{Number: number, Product: true}
+		case 1:
+			return mine[0], nil
+		}
+		names := make([]string, len(mine))
+		for i, l := range mine {
+			names[i] = l.ProductName + " at " + l.LocationName
+		}
+		return Lot{}, &LotError{Number: number, Ambiguous: names, Locations: true}
 	}
 	switch len(lots) {
 	case 0:
@@ -92,8 +110,15 @@ func PickLot(lots []Lot, number string, productID *uuid.UUID) (Lot, error) {
 		return lots[0], nil
 	}
 	names := make([]string, len(lots))
+	sameProduct := true
 	for i, l := range lots {
 		names[i] = l.ProductName + " " + l.ProductGTIN
+		sameProduct = sameProduct && l.ProductID == lots[0].ProductID
 	}
-	return Lot{}, &LotError{Number: number, Ambiguous: names}
+	if sameProduct {
+		for i, l := range lots {
+			names[i] = l.ProductName + " at " + l.LocationName
+		}
+	}
+	return Lot{}, &LotError{Number: number, Ambiguous: names, Locations: sameProduct}
 }
