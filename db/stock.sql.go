@@ -532,6 +532,18 @@ func (q *Queries) LockEventForCorrection(ctx context.Context, id uuid.UUID) (Loc
 	return i, err
 }
 
+const lockLotNumber = `-- name: LockLotNumber :exec
+SELECT pg_advisory_xact_lock(hashtextextended($1::text, 20))
+`
+
+// Serialises the making of one lot number of a product until commit, so two
+// concurrent makers cannot both find it free (a transaction-scoped advisory
+// lock: nothing outlives the transaction, also behind PgBouncer).
+func (q *Queries) LockLotNumber(ctx context.Context, lotKey string) error {
+	_, err := q.db.Exec(ctx, lockLotNumber, lotKey)
+	return err
+}
+
 const lockOpenTransfers = `-- name: LockOpenTransfers :many
 SELECT t.id, t.ship_event_id, t.from_batch_id, t.product_id, t.batch_number, t.to_location_id, t.quantity, t.quantity_open, t.unit_of_measure, t.created_at, t.updated_at, b.quality_status, b.status_reason, b.production_date, b.expiry_date, b.best_before_date,
        b.tlc_source, b.kdes, l.gln AS from_gln
@@ -708,6 +720,40 @@ func (q *Queries) LockTransfersOfShipment(ctx context.Context, shipEventID uuid.
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lotLocationsElsewhere = `-- name: LotLocationsElsewhere :many
+SELECT l.name FROM batches b JOIN locations l ON l.id = b.location_id
+WHERE b.product_id = $1 AND b.batch_number = $2
+  AND b.location_id IS DISTINCT FROM $3::uuid
+ORDER BY b.created_at LIMIT 3
+`
+
+type LotLocationsElsewhereParams struct {
+	ProductID   uuid.UUID
+	BatchNumber string
+	LocationID  *uuid.UUID
+}
+
+// Where else a lot has a row, for refusing a second lot with its number.
+func (q *Queries) LotLocationsElsewhere(ctx context.Context, arg LotLocationsElsewhereParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, lotLocationsElsewhere, arg.ProductID, arg.BatchNumber, arg.LocationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		items = append(items, name)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

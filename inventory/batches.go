@@ -122,6 +122,13 @@ func (s *Service) insertBatch(ctx context.Context, q *db.Queries, actor Actor, s
 	}
 	if in.BatchNumber == "" {
 		in.BatchNumber = generateBatchNumber(in.ProductionDate)
+	} else if err := lotElsewhere(ctx, q, in.ProductID, in.BatchNumber, nil, prefix); err != nil {
+		var taken *ConflictError
+		if errors.As(err, &taken) {
+			return uuid.Nil, &ConflictError{Field: prefix + "batch_number",
+				Message: "product " + product.Gtin + " already has a batch with lot number " + in.BatchNumber}
+		}
+		return uuid.Nil, err
 	}
 	eventID := newEventUUID()
 	id, err := q.CreateBatch(ctx, db.CreateBatchParams{

@@ -364,7 +364,7 @@ func (s *Service) Transform(ctx context.Context, actor Actor, r TransformRequest
 			}
 			a := add{productID: product.ID, lot: o.BatchNumber, locationID: at.ID, quantity: o.Quantity, uom: units[i],
 				kind: KindProduce, origin: OriginProduced, productionDate: eventTime, expiry: o.ExpiryDate,
-				bestBefore: o.BestBeforeDate, tlcSource: at.Gln, field: p}
+				bestBefore: o.BestBeforeDate, tlcSource: at.Gln, field: p, newLot: true}
 			if a.uom == "" {
 				a.uom = product.Unit
 			}
@@ -466,7 +466,7 @@ func (s *Service) Commission(ctx context.Context, actor Actor, r CommissionReque
 		}
 		a := add{productID: product.ID, lot: r.BatchNumber, locationID: at.ID, quantity: r.Quantity, uom: unit,
 			kind: KindProduce, origin: OriginProduced, productionDate: production, expiry: r.ExpiryDate,
-			bestBefore: r.BestBeforeDate, tlcSource: at.Gln, kdes: kdes, notes: r.Notes}
+			bestBefore: r.BestBeforeDate, tlcSource: at.Gln, kdes: kdes, notes: r.Notes, newLot: true}
 		if a.uom == "" {
 			a.uom = product.Unit
 		}

@@ -93,6 +93,9 @@ type add struct {
 	kdes           map[string]string
 	notes          string
 	field          string
+	// newLot: the movement makes the lot (commission, transformation
+	// output): its number may not exist at another location.
+	newLot bool
 }
 
 // stockPlan is a movement ready to run in a transaction.
@@ -207,6 +210,11 @@ func (s *Service) move(ctx context.Context, q *db.Queries, actor Actor, plan sto
 	created := map[uuid.UUID]bool{}
 	for _, i := range order {
 		a := plan.adds[i]
+		if a.newLot {
+			if err := lotElsewhere(ctx, q, a.productID, a.lot, &a.locationID, a.field); err != nil {
+				return Movement{}, err
+			}
+		}
 		id, isNew, err := ensureBatch(ctx, q, a, eventID)
 		if err != nil {
 			return Movement{}, err
@@ -410,6 +418,21 @@ func (s *Service) move(ctx context.Context, q *db.Queries, actor Actor, plan sto
 		s.metrics.unitsMoved(l.Kind, l.Quantity)
 	}
 	return out, nil
+}
+
+// lotElsewhere refuses a lot number the product has at another location
+// (any location when at is nil): a lot is made once, then moves.
+func lotElsewhere(ctx context.Context, q *db.Queries, productID uuid.UUID, lot string, at *uuid.UUID, field string) error {
+	if err := q.LockLotNumber(ctx, productID.String()+"/"+lot); err != nil {
+		return err
+	}
+	where, err := q.LotLocationsElsewhere(ctx, db.LotLocationsElsewhereParams{ProductID: productID, BatchNumber: lot, LocationID: at})
+	if err != nil || len(where) == 0 {
+		return err
+	}
+	return &ConflictError{Field: field + "batch_number",
+		Message:      "the product already has lot " + lot + " at " + strings.Join(where, ", ") + ": move stock from there, or use another lot number",
+		FieldMessage: "is already a lot of this product at " + strings.Join(where, ", ")}
 }
 
 // sameUse says whether stock of statuses a and b may share a row: only

@@ -153,3 +153,16 @@ WHERE id = @id;
 
 -- name: BatchLocations :many
 SELECT id, location_id FROM batches WHERE id = ANY(@ids::uuid[]);
+
+-- name: LotLocationsElsewhere :many
+-- Where else a lot has a row, for refusing a second lot with its number.
+SELECT l.name FROM batches b JOIN locations l ON l.id = b.location_id
+WHERE b.product_id = @product_id AND b.batch_number = @batch_number
+  AND b.location_id IS DISTINCT FROM sqlc.narg(location_id)::uuid
+ORDER BY b.created_at LIMIT 3;
+
+-- name: LockLotNumber :exec
+-- Serialises the making of one lot number of a product until commit, so two
+-- concurrent makers cannot both find it free (a transaction-scoped advisory
+-- lock: nothing outlives the transaction, also behind PgBouncer).
+SELECT pg_advisory_xact_lock(hashtextextended(@lot_key::text, 20));
