@@ -125,6 +125,7 @@ type NewLocation struct {
 	Type     string
 	Address  string
 	ParentID *uuid.UUID
+	PartyID  *uuid.UUID // the partner whose location it is; nil for ours
 }
 
 // CreateLocation validates and stores a location.
@@ -147,8 +148,14 @@ func (s *Service) CreateLocation(ctx context.Context, in NewLocation) (Location,
 	}
 	var l Location
 	err := s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
+		if in.PartyID != nil {
+			if _, err := q.GetParty(ctx, *in.PartyID); err != nil {
+				return notFound(err, "party", "party_id")
+			}
+		}
 		row, err := q.CreateLocation(ctx, db.CreateLocationParams{
 			Gln: gln, Name: strings.TrimSpace(in.Name), Type: in.Type, Address: in.Address, ParentID: in.ParentID,
+			PartyID: in.PartyID,
 		})
 		switch err := db.Translate(err); {
 		case errors.Is(err, db.ErrConflict):
@@ -158,7 +165,11 @@ func (s *Service) CreateLocation(ctx context.Context, in NewLocation) (Location,
 		case err != nil:
 			return err
 		}
-		l = locationFromRow(row)
+		full, err := q.GetLocationWithParty(ctx, row.ID)
+		if err != nil {
+			return err
+		}
+		l = locationWithParty(full.Location, full.PartyName, full.Ours)
 		return idempotency.Keep(ctx, q, l)
 	})
 	return l, unwrapDomain(err)
@@ -166,11 +177,11 @@ func (s *Service) CreateLocation(ctx context.Context, in NewLocation) (Location,
 
 // GetLocation returns one location.
 func (s *Service) GetLocation(ctx context.Context, id uuid.UUID) (Location, error) {
-	row, err := s.store.GetLocation(ctx, id)
+	row, err := s.store.GetLocationWithParty(ctx, id)
 	if err != nil {
 		return Location{}, notFound(err, "location", "")
 	}
-	return locationFromRow(row), nil
+	return locationWithParty(row.Location, row.PartyName, row.Ours), nil
 }
 
 // LocationFilter narrows ListLocations.
@@ -198,7 +209,9 @@ func (s *Service) ListLocations(ctx context.Context, f LocationFilter, opts List
 	if err != nil {
 		return Page[Location]{}, err
 	}
-	return pageOf(rows, limit, locationFromRow, func(last Location) string {
+	return pageOf(rows, limit, func(r db.ListLocationsRow) Location {
+		return locationWithParty(r.Location, r.PartyName, r.Ours)
+	}, func(last Location) string {
 		return cursor{Name: &last.Name, ID: last.ID}.encode()
 	}), nil
 }
@@ -208,9 +221,9 @@ func productFromRow(r db.Product) Product {
 		UOM: r.Unit, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
-func locationFromRow(r db.Location) Location {
+func locationWithParty(r db.Location, partyName string, ours bool) Location {
 	return Location{ID: r.ID, GLN: r.Gln, Name: r.Name, Type: r.Type, Address: r.Address, ParentID: r.ParentID,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		PartyID: r.PartyID, PartyName: partyName, Ours: ours || r.PartyID == nil, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // checkText validates a free-text field's length in characters. Any text
