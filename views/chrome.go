@@ -63,6 +63,7 @@ var navItems = []navItem{
 	{"events", "Events", "/events"},
 	{"products", "Products", "/products"},
 	{"locations", "Locations", "/locations"},
+	{"parties", "Partners", "/parties"},
 	{"dashboard", "Dashboard", "/dashboard"},
 }
 

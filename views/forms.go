@@ -141,9 +141,11 @@ type LocationForm struct {
 	Type     string
 	Address  string
 	ParentID string
+	PartyID  string
 	Errors   FieldErrors
 	Types    []string
 	Parents  []Option
+	Parties  []Option
 }
 
 // QuantityRow is one line of an event's quantity list as typed.

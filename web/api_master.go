@@ -82,6 +82,7 @@ type createLocationRequest struct {
 	Type     *string    `json:"type"`
 	Address  string     `json:"address"`
 	ParentID *uuid.UUID `json:"parent_id"`
+	PartyID  *uuid.UUID `json:"party_id"`
 }
 
 func (s *Server) createLocation(c *fiber.Ctx) error {
@@ -98,6 +99,7 @@ func (s *Server) createLocation(c *fiber.Ctx) error {
 	}
 	l, err := s.deps.Inventory.CreateLocation(c.UserContext(), inventory.NewLocation{
 		GLN: *req.GLN, Name: *req.Name, Type: *req.Type, Address: req.Address, ParentID: req.ParentID,
+		PartyID: req.PartyID,
 	})
 	if err != nil {
 		return err

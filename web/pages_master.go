@@ -96,6 +96,13 @@ func (s *Server) locationForm(c *fiber.Ctx, f views.LocationForm) (views.Locatio
 	for _, l := range ls.Items {
 		f.Parents = append(f.Parents, views.Option{Value: l.ID.String(), Label: l.Name})
 	}
+	ps, err := s.deps.Inventory.ListParties(c.UserContext(), inventory.PartyFilter{}, inventory.ListOptions{Limit: 200})
+	if err != nil {
+		return f, err
+	}
+	for _, p := range ps.Items {
+		f.Parties = append(f.Parties, views.Option{Value: p.ID.String(), Label: p.Name + " (" + p.PGLN + ")"})
+	}
 	return f, nil
 }
 
@@ -109,12 +116,13 @@ func (s *Server) showNewLocation(c *fiber.Ctx) error {
 
 func (s *Server) createLocationFromForm(c *fiber.Ctx) error {
 	f := views.LocationForm{GLN: formValue(c, "gln"), Name: formValue(c, "name"), Type: formValue(c, "type"),
-		Address: formValue(c, "address"), ParentID: formValue(c, "parent_id"), Errors: views.FieldErrors{}}
+		Address: formValue(c, "address"), ParentID: formValue(c, "parent_id"), PartyID: formValue(c, "party_id"), Errors: views.FieldErrors{}}
 	in := inventory.NewLocation{GLN: f.GLN, Name: f.Name, Type: f.Type, Address: f.Address}
 	if f.GLN == "" {
 		f.Errors.Add("gln", "is required")
 	}
 	in.ParentID = parseOptUUID(f.ParentID, "parent_id", "must be a location from the list", f.Errors)
+	in.PartyID = parseOptUUID(f.PartyID, "party_id", "must be a partner from the list", f.Errors)
 	if !f.Errors.Any() {
 		l, err := s.deps.Inventory.CreateLocation(c.UserContext(), in)
 		if err == nil {
