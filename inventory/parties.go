@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"net/mail"
 	"slices"
@@ -221,18 +222,26 @@ func (s *Service) ImportParties(ctx context.Context, actor Actor, rows []NewPart
 	case len(rows) > MaxImportRows:
 		v.Add("rows", "must have at most "+itoa(MaxImportRows)+" parties")
 	}
-	clean, err := s.checkPartyRows(ctx, &v, rows)
-	if err != nil {
+	clean, pglns := checkPartyRows(&v, rows)
+	if len(v.Fields) > 0 {
+		// Refused anyway: say all that is wrong, taken PGLNs too.
+		if err := s.checkTakenPGLNs(ctx, &v, pglns); err != nil {
+			return nil, err
+		}
+		return nil, v.OrNil()
+	}
+	// A replay comes before the PGLNs' check: its first run took them.
+	if out, ok, err := idempotency.Replay[[]Party](ctx); ok {
+		return out, err
+	}
+	if err := s.checkTakenPGLNs(ctx, &v, pglns); err != nil {
 		return nil, err
 	}
 	if err := v.OrNil(); err != nil {
 		return nil, err
 	}
-	if out, ok, err := idempotency.Replay[[]Party](ctx); ok {
-		return out, err
-	}
 	out := make([]Party, 0, len(clean))
-	err = s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
+	err := s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
 		for i, p := range clean {
 			row, err := insertParty(ctx, q, "rows["+itoa(i)+"].", p)
 			if err != nil {
@@ -253,16 +262,19 @@ func (s *Service) ImportParties(ctx context.Context, actor Actor, rows []NewPart
 // the preview before a commit.
 func (s *Service) CheckPartyImport(ctx context.Context, rows []NewParty) error {
 	var v ValidationError
-	if _, err := s.checkPartyRows(ctx, &v, rows); err != nil {
+	_, pglns := checkPartyRows(&v, rows)
+	if err := s.checkTakenPGLNs(ctx, &v, pglns); err != nil {
 		return err
 	}
 	return v.OrNil()
 }
 
-func (s *Service) checkPartyRows(ctx context.Context, v *ValidationError, rows []NewParty) ([]NewParty, error) {
+// checkPartyRows holds the rules of every row and of the rows together
+// (no PGLN twice); it returns the rows cleaned, and each valid PGLN with
+// the row that first has it.
+func checkPartyRows(v *ValidationError, rows []NewParty) ([]NewParty, map[string]int) {
 	clean := make([]NewParty, len(rows))
 	seen := map[string]int{}
-	var pglns []string
 	for i, r := range rows {
 		prefix := "rows[" + itoa(i) + "]."
 		r.IsOwn = false
@@ -273,21 +285,30 @@ func (s *Service) checkPartyRows(ctx context.Context, v *ValidationError, rows [
 				v.Add(prefix+"pgln", "repeats the PGLN of row "+itoa(j+1))
 			} else {
 				seen[g] = i
-				pglns = append(pglns, g)
 			}
 		}
 	}
-	if len(pglns) == 0 {
-		return clean, nil
+	return clean, seen
+}
+
+// checkTakenPGLNs reports the rows whose PGLN is already a party's.
+func (s *Service) checkTakenPGLNs(ctx context.Context, v *ValidationError, rowOf map[string]int) error {
+	if len(rowOf) == 0 {
+		return nil
+	}
+	pglns := make([]string, 0, len(rowOf))
+	for g := range rowOf {
+		pglns = append(pglns, g)
 	}
 	taken, err := s.store.PartiesByPGLN(ctx, pglns)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, g := range taken {
-		v.Add("rows["+itoa(seen[g])+"].pgln", "is already a party's PGLN")
+		v.Add("rows["+itoa(rowOf[g])+"].pgln", "is already a party's PGLN")
 	}
-	return clean, nil
+	sortFields(v)
+	return nil
 }
 
 // ParsePartiesCSV reads a parties CSV (a header row naming some of
@@ -445,4 +466,17 @@ func insertParty(ctx context.Context, q *db.Queries, prefix string, p NewParty) 
 func partyFromRow(r db.Party) Party {
 	return Party{ID: r.ID, PGLN: r.Pgln, Name: r.Name, IsOwn: r.IsOwn, Roles: r.Roles, Address: r.Address,
 		ContactName: r.ContactName, Email: r.Email, Phone: r.Phone, Notes: r.Notes, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+// sortFields puts row errors in row order, keeping each row's fields in
+// the order they were found.
+func sortFields(v *ValidationError) {
+	row := func(f FieldError) int {
+		var n int
+		if _, err := fmt.Sscanf(f.Field, "rows[%d]", &n); err != nil {
+			return -1
+		}
+		return n
+	}
+	slices.SortStableFunc(v.Fields, func(a, b FieldError) int { return row(a) - row(b) })
 }

@@ -32,6 +32,12 @@ var routeRoles = map[string]string{
 	"POST /api/locations":    "operator",
 	"GET /api/locations/:id": "viewer",
 
+	"GET /api/parties":         "viewer",
+	"POST /api/parties":        "operator",
+	"POST /api/parties/import": "operator",
+	"GET /api/parties/:id":     "viewer",
+	"PATCH /api/parties/:id":   "operator",
+
 	"GET /api/batches":                  "viewer",
 	"POST /api/batches":                 "operator",
 	"POST /api/batches/consume":         "operator",
@@ -95,6 +101,15 @@ var routeRoles = map[string]string{
 	"GET /locations":               "viewer",
 	"GET /locations/new":           "operator",
 	"POST /locations":              "operator",
+	"GET /parties":                 "viewer",
+	"GET /parties/new":             "operator",
+	"POST /parties":                "operator",
+	"GET /parties/import":          "operator",
+	"POST /parties/import/preview": "operator",
+	"POST /parties/import":         "operator",
+	"GET /parties/:id":             "viewer",
+	"GET /parties/:id/edit":        "operator",
+	"POST /parties/:id/edit":       "operator",
 
 	// Operations: the dashboard, Prometheus (an admin's token), its JSON.
 	"GET /dashboard/live": "viewer",
