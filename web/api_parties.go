@@ -146,6 +146,11 @@ func (s *Server) patchParty(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// A party has no version to match: a condition other than "*" fails.
+	if im := c.Get(fiber.HeaderIfMatch); im != "" && im != "*" {
+		return problemError(fiber.StatusPreconditionFailed, "precondition-failed", "Precondition failed",
+			"A party has no ETag to match; send the PATCH without If-Match.")
+	}
 	var req patchPartyRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
