@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/url"
 	"slices"
 	"strconv"
@@ -172,17 +173,16 @@ func (s *Server) commitPartyImport(c *fiber.Ctx) error {
 func (s *Server) checkPartyImport(c *fiber.Ctx, text string) (views.PartyImportForm, []inventory.NewParty, error) {
 	f := views.PartyImportForm{CSRF: csrfToken(c), CSV: text, Checked: true, Errors: views.FieldErrors{}}
 	rows, err := inventory.ParsePartiesCSV(strings.NewReader(text))
-	if err != nil {
-		fe, ok := fieldErrors(err)
-		if !ok {
-			return f, nil, err
-		}
+	var ve *inventory.ValidationError
+	if errors.As(err, &ve) {
 		var msgs []string
-		for _, k := range sortedKeys(fe) {
-			msgs = append(msgs, "The CSV "+fe[k]+".")
+		for _, fe := range ve.Fields {
+			msgs = append(msgs, "The CSV "+fe.Message+".")
 		}
 		f.Errors.Add("", strings.Join(msgs, " "))
 		return f, nil, nil
+	} else if err != nil {
+		return f, nil, err
 	}
 	for i, r := range rows {
 		f.Rows = append(f.Rows, views.PartyImportRow{Line: i + 2, PGLN: r.PGLN, Name: r.Name,
