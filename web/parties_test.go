@@ -415,7 +415,7 @@ func TestPartyForms(t *testing.T) {
 	// The location form offers the partners, and stores the choice.
 	resp = a.get("/locations/new", false)
 	_, doc = parseDoc(t, resp)
-	if doc.Find(`#nl-party option[value="` + p.ID.String() + `"]`).Length() != 1 {
+	if doc.Find(`#nl-party option[value="`+p.ID.String()+`"]`).Length() != 1 {
 		t.Error("the location form does not offer the partner")
 	}
 	resp = a.postForm("/locations", url.Values{"gln": {validGLN()}, "name": {"Shop floor"}, "type": {"retailer"}, "party_id": {p.ID.String()}}, false)
