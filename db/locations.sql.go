@@ -187,3 +187,97 @@ func (q *Queries) ListLocations(ctx context.Context, arg ListLocationsParams) ([
 	}
 	return items, nil
 }
+
+const locationAncestors = `-- name: LocationAncestors :many
+WITH RECURSIVE up (id, parent_id) AS (
+    SELECT l.id, l.parent_id FROM locations l WHERE l.id = $1
+    UNION
+    SELECT l.id, l.parent_id FROM locations l JOIN up ON l.id = up.parent_id
+)
+SELECT up.id FROM up
+`
+
+// A location and the locations above it (a cycle ends the walk).
+func (q *Queries) LocationAncestors(ctx context.Context, id uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, locationAncestors, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockLocation = `-- name: LockLocation :one
+SELECT id, gln, name, type, address, parent_id, created_at, updated_at, party_id FROM locations WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) LockLocation(ctx context.Context, id uuid.UUID) (Location, error) {
+	row := q.db.QueryRow(ctx, lockLocation, id)
+	var i Location
+	err := row.Scan(
+		&i.ID,
+		&i.Gln,
+		&i.Name,
+		&i.Type,
+		&i.Address,
+		&i.ParentID,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.PartyID,
+	)
+	return i, err
+}
+
+const updateLocation = `-- name: UpdateLocation :one
+UPDATE locations
+SET gln = $1, name = $2, type = $3, address = $4, parent_id = $5,
+    party_id = $6, updated_at = now()
+WHERE id = $7
+RETURNING id, gln, name, type, address, parent_id, created_at, updated_at, party_id
+`
+
+type UpdateLocationParams struct {
+	Gln      string
+	Name     string
+	Type     string
+	Address  string
+	ParentID *uuid.UUID
+	PartyID  *uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) UpdateLocation(ctx context.Context, arg UpdateLocationParams) (Location, error) {
+	row := q.db.QueryRow(ctx, updateLocation,
+		arg.Gln,
+		arg.Name,
+		arg.Type,
+		arg.Address,
+		arg.ParentID,
+		arg.PartyID,
+		arg.ID,
+	)
+	var i Location
+	err := row.Scan(
+		&i.ID,
+		&i.Gln,
+		&i.Name,
+		&i.Type,
+		&i.Address,
+		&i.ParentID,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.PartyID,
+	)
+	return i, err
+}

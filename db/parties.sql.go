@@ -248,20 +248,6 @@ func (q *Queries) PartiesByPGLN(ctx context.Context, pglns []string) ([]string, 
 	return items, nil
 }
 
-const setLocationParty = `-- name: SetLocationParty :exec
-UPDATE locations SET party_id = $1, updated_at = now() WHERE id = $2
-`
-
-type SetLocationPartyParams struct {
-	PartyID *uuid.UUID
-	ID      uuid.UUID
-}
-
-func (q *Queries) SetLocationParty(ctx context.Context, arg SetLocationPartyParams) error {
-	_, err := q.db.Exec(ctx, setLocationParty, arg.PartyID, arg.ID)
-	return err
-}
-
 const updateParty = `-- name: UpdateParty :one
 UPDATE parties
 SET pgln = $1, name = $2, is_own = $3, roles = $4::text[], address = $5,

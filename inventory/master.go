@@ -175,6 +175,96 @@ func (s *Service) CreateLocation(ctx context.Context, in NewLocation) (Location,
 	return l, unwrapDomain(err)
 }
 
+// LocationUpdate holds the fields a PATCH may change; nil leaves a field
+// as is. SetParent and SetParty change the parent or the party, to none
+// when the ID is nil.
+type LocationUpdate struct {
+	GLN       *string
+	Name      *string
+	Type      *string
+	Address   *string
+	SetParent bool
+	ParentID  *uuid.UUID
+	SetParty  bool
+	PartyID   *uuid.UUID
+}
+
+// UpdateLocation changes the fields u names.
+func (s *Service) UpdateLocation(ctx context.Context, id uuid.UUID, u LocationUpdate) (Location, error) {
+	if l, ok, err := idempotency.Replay[Location](ctx); ok {
+		return l, err
+	}
+	var l Location
+	err := s.store.InTx(ctx, db.TxOptions{LockTimeout: s.lockTimeout}, func(q *db.Queries) error {
+		cur, err := q.LockLocation(ctx, id)
+		if err != nil {
+			return notFound(err, "location", "")
+		}
+		next := db.UpdateLocationParams{ID: id, Gln: cur.Gln, Name: cur.Name, Type: cur.Type, Address: cur.Address,
+			ParentID: cur.ParentID, PartyID: cur.PartyID}
+		if u.GLN != nil {
+			next.Gln = strings.TrimSpace(*u.GLN)
+		}
+		if u.Name != nil {
+			next.Name = strings.TrimSpace(*u.Name)
+		}
+		if u.Type != nil {
+			next.Type = *u.Type
+		}
+		if u.Address != nil {
+			next.Address = *u.Address
+		}
+		if u.SetParent {
+			next.ParentID = u.ParentID
+		}
+		if u.SetParty {
+			next.PartyID = u.PartyID
+		}
+		var v ValidationError
+		if err := gs1.ValidateGLN(next.Gln); err != nil {
+			v.Add("gln", err.Error())
+		}
+		checkText(&v, "name", next.Name, 1, 200)
+		checkText(&v, "address", next.Address, 0, 500)
+		if !slices.Contains(LocationTypes, next.Type) {
+			v.Add("type", "must be one of "+strings.Join(LocationTypes, ", "))
+		}
+		if err := v.OrNil(); err != nil {
+			return err
+		}
+		if u.SetParent && next.ParentID != nil {
+			above, err := q.LocationAncestors(ctx, *next.ParentID)
+			if err != nil {
+				return err
+			}
+			if len(above) == 0 {
+				return &NotFoundError{What: "parent location", Field: "parent_id"}
+			}
+			if slices.Contains(above, id) {
+				return Invalid("parent_id", "must not be the location itself or one inside it")
+			}
+		}
+		if u.SetParty && next.PartyID != nil {
+			if _, err := q.GetParty(ctx, *next.PartyID); err != nil {
+				return notFound(err, "party", "party_id")
+			}
+		}
+		if _, err := q.UpdateLocation(ctx, next); err != nil {
+			if errors.Is(db.Translate(err), db.ErrConflict) {
+				return &ConflictError{Field: "gln", Message: "a location with GLN " + next.Gln + " already exists"}
+			}
+			return err
+		}
+		full, err := q.GetLocationWithParty(ctx, id)
+		if err != nil {
+			return err
+		}
+		l = locationWithParty(full.Location, full.PartyName, full.Ours)
+		return idempotency.Keep(ctx, q, l)
+	})
+	return l, unwrapDomain(err)
+}
+
 // GetLocation returns one location.
 func (s *Service) GetLocation(ctx context.Context, id uuid.UUID) (Location, error) {
 	row, err := s.store.GetLocationWithParty(ctx, id)

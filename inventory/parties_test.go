@@ -412,3 +412,57 @@ func TestParsePartiesCSV(t *testing.T) {
 		t.Errorf("case and spaces in the header: %+v, %v", rows, err)
 	}
 }
+
+func TestUpdateLocation(t *testing.T) {
+	svc, _ := newService(t, 4, 0)
+	ctx := context.Background()
+	farm, err := svc.CreateParty(ctx, newParty("Farm", "supplier"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, err := svc.CreateLocation(ctx, inventory.NewLocation{GLN: gln(), Name: "Site", Type: "factory", Address: "Road 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hall, err := svc.CreateLocation(ctx, inventory.NewLocation{GLN: gln(), Name: "Hall", Type: "warehouse", ParentID: &site.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only what is named changes; a party is set, then cleared.
+	name := "Site North"
+	got, err := svc.UpdateLocation(ctx, site.ID, inventory.LocationUpdate{Name: &name, SetParty: true, PartyID: &farm.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != name || got.Address != "Road 1" || got.GLN != site.GLN || got.PartyName != "Farm" || got.Ours {
+		t.Errorf("updated %+v", got)
+	}
+	got, err = svc.UpdateLocation(ctx, site.ID, inventory.LocationUpdate{SetParty: true})
+	if err != nil || got.PartyID != nil || !got.Ours {
+		t.Errorf("party cleared: %+v, %v", got, err)
+	}
+	var nf *inventory.NotFoundError
+	var ce *inventory.ConflictError
+	unknown := farm.ID
+	unknown[0] ^= 0xff
+	badType := "moon"
+	tests := []struct {
+		name  string
+		id    [16]byte
+		u     inventory.LocationUpdate
+		check func(error) bool
+	}{
+		{"unknown location", unknown, inventory.LocationUpdate{Name: &name}, func(err error) bool { return errors.As(err, &nf) && nf.Field == "" }},
+		{"unknown party", site.ID, inventory.LocationUpdate{SetParty: true, PartyID: &unknown}, func(err error) bool { return errors.As(err, &nf) && nf.Field == "party_id" }},
+		{"unknown parent", site.ID, inventory.LocationUpdate{SetParent: true, ParentID: &unknown}, func(err error) bool { return errors.As(err, &nf) && nf.Field == "parent_id" }},
+		{"parent is itself", site.ID, inventory.LocationUpdate{SetParent: true, ParentID: &site.ID}, func(err error) bool { return fieldsOf(t, err)["parent_id"] != "" }},
+		{"parent inside it", site.ID, inventory.LocationUpdate{SetParent: true, ParentID: &hall.ID}, func(err error) bool { return fieldsOf(t, err)["parent_id"] != "" }},
+		{"bad type", site.ID, inventory.LocationUpdate{Type: &badType}, func(err error) bool { return fieldsOf(t, err)["type"] != "" }},
+		{"taken GLN", site.ID, inventory.LocationUpdate{GLN: &hall.GLN}, func(err error) bool { return errors.As(err, &ce) && ce.Field == "gln" }},
+	}
+	for _, tt := range tests {
+		if _, err := svc.UpdateLocation(ctx, tt.id, tt.u); !tt.check(err) {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+}

@@ -25,3 +25,22 @@ WHERE (sqlc.narg(q)::text IS NULL OR l.name ILIKE '%' || sqlc.narg(q) || '%' OR 
   AND (sqlc.narg(after_name)::text IS NULL OR (l.name, l.id) > (sqlc.narg(after_name), sqlc.narg(after_id)::uuid))
 ORDER BY l.name, l.id
 LIMIT @row_limit;
+
+-- name: LockLocation :one
+SELECT * FROM locations WHERE id = @id FOR UPDATE;
+
+-- name: UpdateLocation :one
+UPDATE locations
+SET gln = @gln, name = @name, type = @type, address = @address, parent_id = sqlc.narg(parent_id),
+    party_id = sqlc.narg(party_id), updated_at = now()
+WHERE id = @id
+RETURNING *;
+
+-- name: LocationAncestors :many
+-- A location and the locations above it (a cycle ends the walk).
+WITH RECURSIVE up (id, parent_id) AS (
+    SELECT l.id, l.parent_id FROM locations l WHERE l.id = @id
+    UNION
+    SELECT l.id, l.parent_id FROM locations l JOIN up ON l.id = up.parent_id
+)
+SELECT up.id FROM up;

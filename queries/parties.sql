@@ -40,6 +40,3 @@ LIMIT @row_limit;
 
 -- name: ListPartyLocations :many
 SELECT * FROM locations WHERE party_id = @party_id ORDER BY name, id;
-
--- name: SetLocationParty :exec
-UPDATE locations SET party_id = sqlc.narg(party_id), updated_at = now() WHERE id = @id;

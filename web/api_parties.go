@@ -146,10 +146,8 @@ func (s *Server) patchParty(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	// A party has no version to match: a condition other than "*" fails.
-	if im := c.Get(fiber.HeaderIfMatch); im != "" && im != "*" {
-		return problemError(fiber.StatusPreconditionFailed, "precondition-failed", "Precondition failed",
-			"A party has no ETag to match; send the PATCH without If-Match.")
+	if err := refuseIfMatch(c, "party"); err != nil {
+		return err
 	}
 	var req patchPartyRequest
 	if err := decodeJSON(c, &req); err != nil {

@@ -91,6 +91,8 @@ func TestBadBytesNeverFailOrChangeAnything(t *testing.T) {
 	templates := []struct{ method, path, body string }{
 		{"POST", "/api/products", `{"gtin": "` + validGTIN() + `", "name": "N", "description": "D", "category": "C", "unit": "kg"}`},
 		{"POST", "/api/locations", `{"gln": "` + validGLN() + `", "name": "N", "type": "warehouse", "address": "A", "party_id": "` + partyID + `"}`},
+		{"PATCH", "/api/locations/" + b.LocationID.String(), `{"gln": "` + validGLN() + `", "name": "N", "type": "warehouse", "address": "A",
+			"party_id": "` + partyID + `", "parent_id": null}`},
 		{"POST", "/api/parties", `{"pgln": "` + validGLN() + `", "name": "N", "roles": ["supplier"], "address": "A", "contact_name": "C",
 			"email": "a@b.example", "phone": "1", "notes": "n", "role": "customer", "contact": "D"}`},
 		{"PATCH", "/api/parties/" + partyID, `{"pgln": "` + validGLN() + `", "name": "N", "roles": ["carrier"], "address": "A",
@@ -154,6 +156,7 @@ func TestBadBytesNeverFailOrChangeAnything(t *testing.T) {
 		}
 		ui("POST", "/parties/"+partyID+"/edit", "application/x-www-form-urlencoded", []byte(form.Encode()))
 		ui("POST", "/parties", "application/x-www-form-urlencoded", []byte(form.Encode()))
+		ui("POST", "/locations/"+b.LocationID.String()+"/edit", "application/x-www-form-urlencoded", []byte(form.Encode()))
 		ui("GET", "/parties/"+partyID+"?q="+url.QueryEscape(bad), "", nil)
 		api("GET", "/api/parties/"+partyID+"?q="+url.QueryEscape(bad), nil)
 		api("GET", "/api/parties?own="+url.QueryEscape(bad), nil)

@@ -29,6 +29,7 @@ func TestEveryWriteReplaysItsFirstAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	partyID := party.ID.String()
+	locationID := b.LocationID.String()
 	partiesCSV := "pgln,name,roles\n" + validGLN() + ",Imported farm,supplier\n"
 	tests := []struct {
 		name, method, path string
@@ -39,6 +40,8 @@ func TestEveryWriteReplaysItsFirstAnswer(t *testing.T) {
 			`{"gtin": "` + validGTIN() + `", "name": "Oat milk", "unit": "L"}`, "", "products"},
 		{"location", "POST", "/api/locations",
 			`{"gln": "` + validGLN() + `", "name": "Dock 4", "type": "warehouse"}`, "", "locations"},
+		{"patch location", "PATCH", "/api/locations/" + locationID,
+			`{"address": "Dock road 4", "party_id": "` + partyID + `"}`, "", "idempotency_keys"},
 		{"party", "POST", "/api/parties",
 			`{"pgln": "` + validGLN() + `", "name": "Corner shop", "roles": ["customer"]}`, "", "parties"},
 		{"patch party", "PATCH", "/api/parties/" + partyID,
@@ -72,7 +75,7 @@ func TestEveryWriteReplaysItsFirstAnswer(t *testing.T) {
 	// its result in its transaction too, and be added here.
 	covered := map[string]bool{}
 	for _, tt := range tests {
-		covered[tt.method+" "+strings.NewReplacer(id, ":id", otherID, ":id", partyID, ":id").Replace(tt.path)] = true
+		covered[tt.method+" "+strings.NewReplacer(id, ":id", otherID, ":id", partyID, ":id", locationID, ":id").Replace(tt.path)] = true
 	}
 	for _, r := range a.srv.App().GetRoutes(true) {
 		if (r.Method == "POST" || r.Method == "PATCH") && (strings.HasPrefix(r.Path, "/api/") || strings.HasPrefix(r.Path, "/epcis/")) && !covered[r.Method+" "+r.Path] {

@@ -490,3 +490,88 @@ func TestPartyImportPage(t *testing.T) {
 		t.Errorf("%d parties after the import", n)
 	}
 }
+
+func TestEditLocation(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	farm, err := a.svc.CreateParty(ctx, inventory.NewParty{PGLN: validGLN(), Name: "Valley Farm", Roles: []string{"supplier"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := a.svc.CreateLocation(ctx, inventory.NewLocation{GLN: validGLN(), Name: "Field", Type: "farm", Address: "Road 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/locations/" + l.ID.String()
+
+	// API: PATCH names the party, then clears it; other fields stay.
+	resp := a.do("PATCH", path, `{"party_id": "`+farm.ID.String()+`", "name": "North field"}`)
+	wantStatus(t, resp, http.StatusOK)
+	got := decode[map[string]any](t, resp)
+	if got["party_id"] != farm.ID.String() || got["party_name"] != "Valley Farm" || got["ours"] != false ||
+		got["name"] != "North field" || got["address"] != "Road 1" || got["gln"] != l.GLN {
+		t.Errorf("patched %v", got)
+	}
+	resp = a.do("PATCH", path, `{"party_id": null}`)
+	wantStatus(t, resp, http.StatusOK)
+	if got := decode[map[string]any](t, resp); got["party_id"] != nil || got["ours"] != true {
+		t.Errorf("party cleared: %v", got)
+	}
+	for _, tt := range []struct {
+		name, path, body string
+		status           int
+		field            string
+	}{
+		{"unknown party", path, `{"party_id": "` + uuid.NewString() + `"}`, 404, ""},
+		{"party not a UUID", path, `{"party_id": 7}`, 422, "party_id"},
+		{"own parent", path, `{"parent_id": "` + l.ID.String() + `"}`, 422, "parent_id"},
+		{"bad GLN", path, `{"gln": "0614141000013"}`, 422, "gln"},
+		{"unknown field", path, `{"kind": "farm"}`, 422, "kind"},
+		{"unknown location", "/api/locations/" + uuid.NewString(), `{"name": "x"}`, 404, ""},
+	} {
+		resp := a.do("PATCH", tt.path, tt.body)
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s: %d %s", tt.name, resp.StatusCode, readBody(t, resp))
+			continue
+		}
+		if pr := decode[problemOut](t, resp); tt.field != "" && pr.field(tt.field) == "" {
+			t.Errorf("%s: %+v", tt.name, pr)
+		}
+	}
+	resp = a.do("PATCH", path, `{"name": "x"}`, "If-Match", `"v1"`)
+	wantStatus(t, resp, http.StatusPreconditionFailed)
+
+	// UI: the list links to the edit form, prefilled; errors keep entries.
+	_, doc := parseDoc(t, a.get("/locations", false))
+	if testid(doc, "edit-location").AttrOr("href", "") != "/locations/"+l.ID.String()+"/edit" {
+		t.Errorf("edit link %q", testid(doc, "edit-location").AttrOr("href", ""))
+	}
+	edit := "/locations/" + l.ID.String() + "/edit"
+	resp = a.get(edit, false)
+	wantStatus(t, resp, http.StatusOK)
+	_, doc = parseDoc(t, resp)
+	if testid(doc, "nl-gln").AttrOr("value", "") != l.GLN || doc.Find(`#nl-type option[selected]`).AttrOr("value", "") != "farm" {
+		t.Error("edit form not prefilled")
+	}
+	form := url.Values{"gln": {l.GLN}, "name": {""}, "type": {"farm"}, "address": {"Road 2"}, "party_id": {farm.ID.String()}}
+	resp = a.postForm(edit, form, true)
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	_, doc = parseDoc(t, resp)
+	if testid(doc, "error-nl-name").Length() != 1 || doc.Find(`#nl-party option[selected]`).AttrOr("value", "") != farm.ID.String() ||
+		doc.Find(`#nl-address`).AttrOr("value", "") != "Road 2" {
+		t.Error("edit error not shown, or entries lost")
+	}
+	form.Set("name", "South field")
+	resp = a.postForm(edit, form, false)
+	wantStatus(t, resp, http.StatusSeeOther)
+	saved, err := a.svc.GetLocation(ctx, l.ID)
+	if err != nil || saved.Name != "South field" || saved.Address != "Road 2" || saved.PartyName != "Valley Farm" {
+		t.Errorf("saved %+v, %v", saved, err)
+	}
+	// A viewer is not offered the edit link.
+	viewer := a.sessionFor(a.newUser(roleViewer))
+	_, doc = parseDoc(t, a.doAs(viewer, "GET", "/locations", nil))
+	if testid(doc, "edit-location").Length() != 0 {
+		t.Error("a viewer is offered the edit link")
+	}
+}

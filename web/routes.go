@@ -29,6 +29,7 @@ func (s *Server) routes() {
 	api.Get("/locations", s.viewer(s.listLocations))
 	api.Post("/locations", s.operator(s.once(s.createLocation)))
 	api.Get("/locations/:id", s.viewer(s.showLocation))
+	api.Patch("/locations/:id", s.operator(s.once(s.patchLocation)))
 
 	api.Get("/parties", s.viewer(s.listParties))
 	api.Post("/parties", s.operator(s.once(s.createParty)))
@@ -100,6 +101,8 @@ func (s *Server) routes() {
 	app.Get("/locations", s.viewer(s.showLocations))
 	app.Get("/locations/new", s.operator(s.showNewLocation))
 	app.Post("/locations", s.operator(s.createLocationFromForm))
+	app.Get("/locations/:id/edit", s.operator(s.showEditLocation))
+	app.Post("/locations/:id/edit", s.operator(s.saveLocation))
 	app.Get("/parties", s.viewer(s.showParties))
 	app.Get("/parties/new", s.operator(s.showNewParty))
 	app.Post("/parties", s.operator(s.createPartyFromForm))
