@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"mime"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -203,6 +202,5 @@ func (s *Server) importParties(c *fiber.Ctx) error {
 	for i, p := range parties {
 		items[i] = toPartyJSON(p)
 	}
-	c.Set("X-Imported-Count", strconv.Itoa(len(items)))
 	return sendJSON(c, fiber.StatusCreated, map[string]any{"items": items})
 }
