@@ -89,7 +89,7 @@ func (s *Service) CreateParty(ctx context.Context, in NewParty) (Party, error) {
 	var out Party
 	err := s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
 		if p.IsOwn {
-			if err := checkOneOwn(ctx, q, nil, ""); err != nil {
+			if err := checkOneOwn(ctx, q, nil); err != nil {
 				return err
 			}
 		}
@@ -150,7 +150,7 @@ func (s *Service) UpdateParty(ctx context.Context, id uuid.UUID, u PartyUpdate) 
 			return err
 		}
 		if next.IsOwn && !cur.IsOwn {
-			if err := checkOneOwn(ctx, q, &id, ""); err != nil {
+			if err := checkOneOwn(ctx, q, &id); err != nil {
 				return err
 			}
 		}
@@ -440,7 +440,7 @@ func validEmail(s string) bool {
 
 // checkOneOwn refuses a second own party; it takes the lock that makes
 // the check and the write that follows one step.
-func checkOneOwn(ctx context.Context, q *db.Queries, self *uuid.UUID, prefix string) error {
+func checkOneOwn(ctx context.Context, q *db.Queries, self *uuid.UUID) error {
 	if err := q.LockOwnParty(ctx); err != nil {
 		return err
 	}
@@ -451,7 +451,7 @@ func checkOneOwn(ctx context.Context, q *db.Queries, self *uuid.UUID, prefix str
 	case err != nil:
 		return err
 	}
-	return Invalid(prefix+"is_own", "another party is already our own company ("+name+")")
+	return Invalid("is_own", "another party is already our own company ("+name+")")
 }
 
 func insertParty(ctx context.Context, q *db.Queries, prefix string, p NewParty) (db.Party, error) {
