@@ -12,8 +12,8 @@ import (
 )
 
 const createLocation = `-- name: CreateLocation :one
-INSERT INTO locations (gln, name, type, address, parent_id)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO locations (gln, name, type, address, parent_id, party_id)
+VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING id, gln, name, type, address, parent_id, created_at, updated_at, party_id
 `
 
@@ -23,6 +23,7 @@ type CreateLocationParams struct {
 	Type     string
 	Address  string
 	ParentID *uuid.UUID
+	PartyID  *uuid.UUID
 }
 
 func (q *Queries) CreateLocation(ctx context.Context, arg CreateLocationParams) (Location, error) {
@@ -32,6 +33,7 @@ func (q *Queries) CreateLocation(ctx context.Context, arg CreateLocationParams) 
 		arg.Type,
 		arg.Address,
 		arg.ParentID,
+		arg.PartyID,
 	)
 	var i Location
 	err := row.Scan(
@@ -90,12 +92,46 @@ func (q *Queries) GetLocationByGLN(ctx context.Context, gln string) (Location, e
 	return i, err
 }
 
+const getLocationWithParty = `-- name: GetLocationWithParty :one
+SELECT l.id, l.gln, l.name, l.type, l.address, l.parent_id, l.created_at, l.updated_at, l.party_id, coalesce(p.name, '')::text AS party_name, (l.party_id IS NULL OR coalesce(p.is_own, false))::boolean AS ours
+FROM locations l LEFT JOIN parties p ON p.id = l.party_id
+WHERE l.id = $1
+`
+
+type GetLocationWithPartyRow struct {
+	Location  Location
+	PartyName string
+	Ours      bool
+}
+
+// A location with its party's name, and whether it is ours (no party, or
+// our own party's).
+func (q *Queries) GetLocationWithParty(ctx context.Context, id uuid.UUID) (GetLocationWithPartyRow, error) {
+	row := q.db.QueryRow(ctx, getLocationWithParty, id)
+	var i GetLocationWithPartyRow
+	err := row.Scan(
+		&i.Location.ID,
+		&i.Location.Gln,
+		&i.Location.Name,
+		&i.Location.Type,
+		&i.Location.Address,
+		&i.Location.ParentID,
+		&i.Location.CreatedAt,
+		&i.Location.UpdatedAt,
+		&i.Location.PartyID,
+		&i.PartyName,
+		&i.Ours,
+	)
+	return i, err
+}
+
 const listLocations = `-- name: ListLocations :many
-SELECT id, gln, name, type, address, parent_id, created_at, updated_at, party_id FROM locations
-WHERE ($1::text IS NULL OR name ILIKE '%' || $1 || '%' OR gln LIKE $1 || '%')
-  AND ($2::text IS NULL OR type = $2)
-  AND ($3::text IS NULL OR (name, id) > ($3, $4::uuid))
-ORDER BY name, id
+SELECT l.id, l.gln, l.name, l.type, l.address, l.parent_id, l.created_at, l.updated_at, l.party_id, coalesce(p.name, '')::text AS party_name, (l.party_id IS NULL OR coalesce(p.is_own, false))::boolean AS ours
+FROM locations l LEFT JOIN parties p ON p.id = l.party_id
+WHERE ($1::text IS NULL OR l.name ILIKE '%' || $1 || '%' OR l.gln LIKE $1 || '%')
+  AND ($2::text IS NULL OR l.type = $2)
+  AND ($3::text IS NULL OR (l.name, l.id) > ($3, $4::uuid))
+ORDER BY l.name, l.id
 LIMIT $5
 `
 
@@ -107,8 +143,14 @@ type ListLocationsParams struct {
 	RowLimit  int32
 }
 
+type ListLocationsRow struct {
+	Location  Location
+	PartyName string
+	Ours      bool
+}
+
 // Sorted by name; the cursor is the last row's (name, id).
-func (q *Queries) ListLocations(ctx context.Context, arg ListLocationsParams) ([]Location, error) {
+func (q *Queries) ListLocations(ctx context.Context, arg ListLocationsParams) ([]ListLocationsRow, error) {
 	rows, err := q.db.Query(ctx, listLocations,
 		arg.Q,
 		arg.Type,
@@ -120,19 +162,21 @@ func (q *Queries) ListLocations(ctx context.Context, arg ListLocationsParams) ([
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Location{}
+	items := []ListLocationsRow{}
 	for rows.Next() {
-		var i Location
+		var i ListLocationsRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.Gln,
-			&i.Name,
-			&i.Type,
-			&i.Address,
-			&i.ParentID,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-			&i.PartyID,
+			&i.Location.ID,
+			&i.Location.Gln,
+			&i.Location.Name,
+			&i.Location.Type,
+			&i.Location.Address,
+			&i.Location.ParentID,
+			&i.Location.CreatedAt,
+			&i.Location.UpdatedAt,
+			&i.Location.PartyID,
+			&i.PartyName,
+			&i.Ours,
 		); err != nil {
 			return nil, err
 		}
@@ -142,4 +186,98 @@ func (q *Queries) ListLocations(ctx context.Context, arg ListLocationsParams) ([
 		return nil, err
 	}
 	return items, nil
+}
+
+const locationAncestors = `-- name: LocationAncestors :many
+WITH RECURSIVE up (id, parent_id) AS (
+    SELECT l.id, l.parent_id FROM locations l WHERE l.id = $1
+    UNION
+    SELECT l.id, l.parent_id FROM locations l JOIN up ON l.id = up.parent_id
+)
+SELECT up.id FROM up
+`
+
+// A location and the locations above it (a cycle ends the walk).
+func (q *Queries) LocationAncestors(ctx context.Context, id uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, locationAncestors, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockLocation = `-- name: LockLocation :one
+SELECT id, gln, name, type, address, parent_id, created_at, updated_at, party_id FROM locations WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) LockLocation(ctx context.Context, id uuid.UUID) (Location, error) {
+	row := q.db.QueryRow(ctx, lockLocation, id)
+	var i Location
+	err := row.Scan(
+		&i.ID,
+		&i.Gln,
+		&i.Name,
+		&i.Type,
+		&i.Address,
+		&i.ParentID,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.PartyID,
+	)
+	return i, err
+}
+
+const updateLocation = `-- name: UpdateLocation :one
+UPDATE locations
+SET gln = $1, name = $2, type = $3, address = $4, parent_id = $5,
+    party_id = $6, updated_at = now()
+WHERE id = $7
+RETURNING id, gln, name, type, address, parent_id, created_at, updated_at, party_id
+`
+
+type UpdateLocationParams struct {
+	Gln      string
+	Name     string
+	Type     string
+	Address  string
+	ParentID *uuid.UUID
+	PartyID  *uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) UpdateLocation(ctx context.Context, arg UpdateLocationParams) (Location, error) {
+	row := q.db.QueryRow(ctx, updateLocation,
+		arg.Gln,
+		arg.Name,
+		arg.Type,
+		arg.Address,
+		arg.ParentID,
+		arg.PartyID,
+		arg.ID,
+	)
+	var i Location
+	err := row.Scan(
+		&i.ID,
+		&i.Gln,
+		&i.Name,
+		&i.Type,
+		&i.Address,
+		&i.ParentID,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.PartyID,
+	)
+	return i, err
 }

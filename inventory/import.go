@@ -129,5 +129,5 @@ func (s *Service) LocationByGLN(ctx context.Context, gln string) (Location, erro
 	if err != nil {
 		return Location{}, notFound(err, "location", "gln")
 	}
-	return locationFromRow(row), nil
+	return s.GetLocation(ctx, row.ID)
 }

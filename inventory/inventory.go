@@ -110,6 +110,9 @@ type Location struct {
 	Type      string
 	Address   string
 	ParentID  *uuid.UUID
+	PartyID   *uuid.UUID // nil: ours
+	PartyName string
+	Ours      bool // no party, or our own party's
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

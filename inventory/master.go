@@ -125,6 +125,7 @@ type NewLocation struct {
 	Type     string
 	Address  string
 	ParentID *uuid.UUID
+	PartyID  *uuid.UUID // the partner whose location it is; nil for ours
 }
 
 // CreateLocation validates and stores a location.
@@ -147,8 +148,14 @@ func (s *Service) CreateLocation(ctx context.Context, in NewLocation) (Location,
 	}
 	var l Location
 	err := s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
+		if in.PartyID != nil {
+			if _, err := q.GetParty(ctx, *in.PartyID); err != nil {
+				return notFound(err, "party", "party_id")
+			}
+		}
 		row, err := q.CreateLocation(ctx, db.CreateLocationParams{
 			Gln: gln, Name: strings.TrimSpace(in.Name), Type: in.Type, Address: in.Address, ParentID: in.ParentID,
+			PartyID: in.PartyID,
 		})
 		switch err := db.Translate(err); {
 		case errors.Is(err, db.ErrConflict):
@@ -158,7 +165,101 @@ func (s *Service) CreateLocation(ctx context.Context, in NewLocation) (Location,
 		case err != nil:
 			return err
 		}
-		l = locationFromRow(row)
+		full, err := q.GetLocationWithParty(ctx, row.ID)
+		if err != nil {
+			return err
+		}
+		l = locationWithParty(full.Location, full.PartyName, full.Ours)
+		return idempotency.Keep(ctx, q, l)
+	})
+	return l, unwrapDomain(err)
+}
+
+// LocationUpdate holds the fields a PATCH may change; nil leaves a field
+// as is. SetParent and SetParty change the parent or the party, to none
+// when the ID is nil.
+type LocationUpdate struct {
+	GLN       *string
+	Name      *string
+	Type      *string
+	Address   *string
+	SetParent bool
+	ParentID  *uuid.UUID
+	SetParty  bool
+	PartyID   *uuid.UUID
+}
+
+// UpdateLocation changes the fields u names.
+func (s *Service) UpdateLocation(ctx context.Context, id uuid.UUID, u LocationUpdate) (Location, error) {
+	if l, ok, err := idempotency.Replay[Location](ctx); ok {
+		return l, err
+	}
+	var l Location
+	err := s.store.InTx(ctx, db.TxOptions{LockTimeout: s.lockTimeout}, func(q *db.Queries) error {
+		cur, err := q.LockLocation(ctx, id)
+		if err != nil {
+			return notFound(err, "location", "")
+		}
+		next := db.UpdateLocationParams{ID: id, Gln: cur.Gln, Name: cur.Name, Type: cur.Type, Address: cur.Address,
+			ParentID: cur.ParentID, PartyID: cur.PartyID}
+		if u.GLN != nil {
+			next.Gln = strings.TrimSpace(*u.GLN)
+		}
+		if u.Name != nil {
+			next.Name = strings.TrimSpace(*u.Name)
+		}
+		if u.Type != nil {
+			next.Type = *u.Type
+		}
+		if u.Address != nil {
+			next.Address = *u.Address
+		}
+		if u.SetParent {
+			next.ParentID = u.ParentID
+		}
+		if u.SetParty {
+			next.PartyID = u.PartyID
+		}
+		var v ValidationError
+		if err := gs1.ValidateGLN(next.Gln); err != nil {
+			v.Add("gln", err.Error())
+		}
+		checkText(&v, "name", next.Name, 1, 200)
+		checkText(&v, "address", next.Address, 0, 500)
+		if !slices.Contains(LocationTypes, next.Type) {
+			v.Add("type", "must be one of "+strings.Join(LocationTypes, ", "))
+		}
+		if err := v.OrNil(); err != nil {
+			return err
+		}
+		if u.SetParent && next.ParentID != nil {
+			above, err := q.LocationAncestors(ctx, *next.ParentID)
+			if err != nil {
+				return err
+			}
+			if len(above) == 0 {
+				return &NotFoundError{What: "parent location", Field: "parent_id"}
+			}
+			if slices.Contains(above, id) {
+				return Invalid("parent_id", "must not be the location itself or one inside it")
+			}
+		}
+		if u.SetParty && next.PartyID != nil {
+			if _, err := q.GetParty(ctx, *next.PartyID); err != nil {
+				return notFound(err, "party", "party_id")
+			}
+		}
+		if _, err := q.UpdateLocation(ctx, next); err != nil {
+			if errors.Is(db.Translate(err), db.ErrConflict) {
+				return &ConflictError{Field: "gln", Message: "a location with GLN " + next.Gln + " already exists"}
+			}
+			return err
+		}
+		full, err := q.GetLocationWithParty(ctx, id)
+		if err != nil {
+			return err
+		}
+		l = locationWithParty(full.Location, full.PartyName, full.Ours)
 		return idempotency.Keep(ctx, q, l)
 	})
 	return l, unwrapDomain(err)
@@ -166,11 +267,11 @@ func (s *Service) CreateLocation(ctx context.Context, in NewLocation) (Location,
 
 // GetLocation returns one location.
 func (s *Service) GetLocation(ctx context.Context, id uuid.UUID) (Location, error) {
-	row, err := s.store.GetLocation(ctx, id)
+	row, err := s.store.GetLocationWithParty(ctx, id)
 	if err != nil {
 		return Location{}, notFound(err, "location", "")
 	}
-	return locationFromRow(row), nil
+	return locationWithParty(row.Location, row.PartyName, row.Ours), nil
 }
 
 // LocationFilter narrows ListLocations.
@@ -198,7 +299,9 @@ func (s *Service) ListLocations(ctx context.Context, f LocationFilter, opts List
 	if err != nil {
 		return Page[Location]{}, err
 	}
-	return pageOf(rows, limit, locationFromRow, func(last Location) string {
+	return pageOf(rows, limit, func(r db.ListLocationsRow) Location {
+		return locationWithParty(r.Location, r.PartyName, r.Ours)
+	}, func(last Location) string {
 		return cursor{Name: &last.Name, ID: last.ID}.encode()
 	}), nil
 }
@@ -208,9 +311,9 @@ func productFromRow(r db.Product) Product {
 		UOM: r.Unit, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
-func locationFromRow(r db.Location) Location {
+func locationWithParty(r db.Location, partyName string, ours bool) Location {
 	return Location{ID: r.ID, GLN: r.Gln, Name: r.Name, Type: r.Type, Address: r.Address, ParentID: r.ParentID,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		PartyID: r.PartyID, PartyName: partyName, Ours: ours || r.PartyID == nil, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // checkText validates a free-text field's length in characters. Any text

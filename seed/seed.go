@@ -73,6 +73,45 @@ var locations = []locationSpec{
 	{"000097", "Green Basket Market, Berkeley", "retailer", "Berkeley, CA, USA"},
 }
 
+// partnerGLN is a GLN under a trading partner's own company prefix.
+func partnerGLN(prefix, ref string) string {
+	body := prefix + ref
+	return body + string(gs1.CheckDigit(body))
+}
+
+// ownCompany is our company: every location above is one of its sites.
+var ownCompany = inventory.NewParty{
+	PGLN: gln("000004"), Name: "Northside Foods Inc.", IsOwn: true, Address: "1200 Harbor Way, Oakland, CA, USA",
+	ContactName: "Quality desk", Email: "quality@northside.example", Phone: "+1 510 555 0100",
+}
+
+// partnerSpec is a trading partner with its one location.
+type partnerSpec struct {
+	party    inventory.NewParty
+	location locationSpec // ref: the location's GLN, whole
+}
+
+var partners = []partnerSpec{
+	{inventory.NewParty{PGLN: partnerGLN("770123", "000009"), Name: "Cafetera Andina S.A.S.", Roles: []string{"supplier"},
+		Address: "Neiva, Huila, Colombia", ContactName: "Lucía Ramírez", Email: "export@cafetera-andina.example"},
+		locationSpec{partnerGLN("770123", "000016"), "Cafetera Andina, Garzón farm", "farm", "Garzón, Huila, Colombia"}},
+	{inventory.NewParty{PGLN: partnerGLN("008521", "000002"), Name: "Pajaro Valley Growers", Roles: []string{"supplier"},
+		Address: "Watsonville, CA, USA", ContactName: "Dan Okafor", Email: "orders@pajarogrowers.example", Phone: "+1 831 555 0142"},
+		locationSpec{partnerGLN("008521", "000019"), "Pajaro Valley Growers, Ranch 3", "farm", "Watsonville, CA, USA"}},
+	{inventory.NewParty{PGLN: partnerGLN("008537", "000008"), Name: "Valley Citrus Co-op", Roles: []string{"supplier"},
+		Address: "Visalia, CA, USA", ContactName: "Maria Chen", Email: "dispatch@valleycitrus.example"},
+		locationSpec{partnerGLN("008537", "000015"), "Valley Citrus, Packing shed", "farm", "Visalia, CA, USA"}},
+	{inventory.NewParty{PGLN: partnerGLN("004011", "000003"), Name: "Corner Grocer Ltd.", Roles: []string{"customer"},
+		Address: "Portland, OR, USA", ContactName: "Sam Patel", Email: "buying@cornergrocer.example", Phone: "+1 503 555 0199"},
+		locationSpec{partnerGLN("004011", "000010"), "Corner Grocer, Alberta St", "retailer", "Portland, OR, USA"}},
+	{inventory.NewParty{PGLN: partnerGLN("004025", "000006"), Name: "Pacific Fresh Distribution", Roles: []string{"customer", "carrier"},
+		Address: "Reno, NV, USA", ContactName: "Jo Alvarez", Email: "intake@pacificfresh.example"},
+		locationSpec{partnerGLN("004025", "000013"), "Pacific Fresh, Reno cross-dock", "distributor", "Reno, NV, USA"}},
+	{inventory.NewParty{PGLN: partnerGLN("004039", "000004"), Name: "Harvest Table Markets", Roles: []string{"customer"},
+		Address: "Seattle, WA, USA", ContactName: "Kim Nguyen", Email: "supply@harvesttable.example"},
+		locationSpec{partnerGLN("004039", "000011"), "Harvest Table, Capitol Hill", "retailer", "Seattle, WA, USA"}},
+}
+
 // Run seeds the demo supply chain.
 func Run(ctx context.Context, svc *inventory.Service, opts Options) (int, error) {
 	page, err := svc.ListProducts(ctx, inventory.ProductFilter{}, inventory.ListOptions{Limit: 1})
@@ -94,10 +133,14 @@ func Run(ctx context.Context, svc *inventory.Service, opts Options) (int, error)
 	rng := rand.New(rand.NewPCG(2026, 12))
 	actor := inventory.Actor{Name: "seed", Source: "import"}
 
+	own, err := ownParty(ctx, svc)
+	if err != nil {
+		return 0, fmt.Errorf("own company: %w", err)
+	}
 	locs := map[string]inventory.Location{}
 	var farms, sites []inventory.Location
 	for _, l := range locations {
-		loc, err := svc.CreateLocation(ctx, inventory.NewLocation{GLN: gln(l.ref), Name: l.name, Type: l.typ, Address: l.address})
+		loc, err := svc.CreateLocation(ctx, inventory.NewLocation{GLN: gln(l.ref), Name: l.name, Type: l.typ, Address: l.address, PartyID: &own.ID})
 		if err != nil {
 			return 0, fmt.Errorf("location %s: %w", l.name, err)
 		}
@@ -109,6 +152,17 @@ func Run(ctx context.Context, svc *inventory.Service, opts Options) (int, error)
 		}
 	}
 	say("%d locations", len(locations))
+	for _, pt := range partners {
+		p, err := svc.CreateParty(ctx, pt.party)
+		if err != nil {
+			return 0, fmt.Errorf("partner %s: %w", pt.party.Name, err)
+		}
+		l := pt.location
+		if _, err := svc.CreateLocation(ctx, inventory.NewLocation{GLN: l.ref, Name: l.name, Type: l.typ, Address: l.address, PartyID: &p.ID}); err != nil {
+			return 0, fmt.Errorf("location %s: %w", l.name, err)
+		}
+	}
+	say("our company and %d trading partners", len(partners))
 	prods := make([]inventory.Product, len(products))
 	for i, p := range products {
 		prods[i], err = svc.CreateProduct(ctx, inventory.NewProduct{GTIN: gtin(p.ref), Name: p.name, Category: p.category, Unit: p.unit})
@@ -286,4 +340,17 @@ func Run(ctx context.Context, svc *inventory.Service, opts Options) (int, error)
 	}
 	say("%d events", events)
 	return len(batches), nil
+}
+
+// ownParty is our company: the one already recorded, else the demo's.
+func ownParty(ctx context.Context, svc *inventory.Service) (inventory.Party, error) {
+	yes := true
+	page, err := svc.ListParties(ctx, inventory.PartyFilter{Own: &yes}, inventory.ListOptions{Limit: 1})
+	if err != nil {
+		return inventory.Party{}, err
+	}
+	if len(page.Items) > 0 {
+		return page.Items[0], nil
+	}
+	return svc.CreateParty(ctx, ownCompany)
 }

@@ -34,3 +34,46 @@ func TestSeedFillsAnEmptyDatabase(t *testing.T) {
 		t.Errorf("second seed: %d, %v; want nothing done", n, err)
 	}
 }
+
+// Our company owns the demo's sites; three suppliers and three customers
+// have a location each.
+func TestSeedRecordsPartiesAndTheirLocations(t *testing.T) {
+	ctx := context.Background()
+	svc := inventory.New(db.NewStore(pgtest.New(t)), inventory.Options{})
+	if _, err := seed.Run(ctx, svc, seed.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	own, err := svc.ListParties(ctx, inventory.PartyFilter{Own: &yes}, inventory.ListOptions{})
+	if err != nil || len(own.Items) != 1 {
+		t.Fatalf("own parties: %+v, %v", own.Items, err)
+	}
+	ls, err := svc.PartyLocations(ctx, own.Items[0].ID)
+	if err != nil || len(ls) != 9 {
+		t.Fatalf("our locations: %d, %v", len(ls), err)
+	}
+	for _, l := range ls {
+		if !l.Ours {
+			t.Errorf("%s is not ours", l.Name)
+		}
+	}
+	for _, role := range []string{"supplier", "customer"} {
+		page, err := svc.ListParties(ctx, inventory.PartyFilter{Role: role}, inventory.ListOptions{})
+		if err != nil || len(page.Items) != 3 {
+			t.Fatalf("%s parties: %d, %v", role, len(page.Items), err)
+		}
+		for _, p := range page.Items {
+			if err := gs1.ValidateGLN(p.PGLN); err != nil {
+				t.Errorf("%s PGLN %s: %v", p.Name, p.PGLN, err)
+			}
+			ls, err := svc.PartyLocations(ctx, p.ID)
+			if err != nil || len(ls) != 1 || ls[0].Ours || ls[0].PartyName != p.Name {
+				t.Errorf("%s locations: %+v, %v", p.Name, ls, err)
+			}
+		}
+	}
+	all, err := svc.ListLocations(ctx, inventory.LocationFilter{}, inventory.ListOptions{Limit: 200})
+	if err != nil || len(all.Items) != 15 {
+		t.Fatalf("locations: %d, %v", len(all.Items), err)
+	}
+}

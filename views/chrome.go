@@ -24,7 +24,7 @@ type AssetURLs interface {
 // Chrome is what every full page needs around its content.
 type Chrome struct {
 	Title     string
-	Section   string // the nav entry to mark: overview, batches, events, products, locations, dashboard
+	Section   string // the nav entry to mark: overview, batches, events, products, locations, parties, dashboard
 	CSRFToken string // empty until auth wires it; sent as a meta tag and a hidden _csrf input
 	Assets    AssetURLs
 	RequestID string
@@ -63,6 +63,7 @@ var navItems = []navItem{
 	{"events", "Events", "/events"},
 	{"products", "Products", "/products"},
 	{"locations", "Locations", "/locations"},
+	{"parties", "Partners", "/parties"},
 	{"dashboard", "Dashboard", "/dashboard"},
 }
 

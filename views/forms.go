@@ -134,17 +134,29 @@ type ProductForm struct {
 	Units       []Option // value: Rec 20 code
 }
 
-// LocationForm is the new-location form.
+// LocationForm is the new- and edit-location form; ID is empty for a new
+// location.
 type LocationForm struct {
 	CSRF     string
+	ID       string
 	GLN      string
 	Name     string
 	Type     string
 	Address  string
 	ParentID string
+	PartyID  string
 	Errors   FieldErrors
 	Types    []string
 	Parents  []Option
+	Parties  []Option
+}
+
+// Action is where the form posts.
+func (f LocationForm) Action() string {
+	if f.ID == "" {
+		return "/locations"
+	}
+	return "/locations/" + f.ID + "/edit"
 }
 
 // QuantityRow is one line of an event's quantity list as typed.

@@ -49,12 +49,15 @@ type locationJSON struct {
 	Type      string     `json:"type"`
 	Address   string     `json:"address"`
 	ParentID  *uuid.UUID `json:"parent_id"`
+	PartyID   *uuid.UUID `json:"party_id"`
+	PartyName string     `json:"party_name"`
+	Ours      bool       `json:"ours"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 func toLocationJSON(l inventory.Location) locationJSON {
-	return locationJSON{l.ID, l.GLN, l.Name, l.Type, l.Address, l.ParentID, l.CreatedAt, l.UpdatedAt}
+	return locationJSON{l.ID, l.GLN, l.Name, l.Type, l.Address, l.ParentID, l.PartyID, l.PartyName, l.Ours, l.CreatedAt, l.UpdatedAt}
 }
 
 type refJSON struct {

@@ -82,6 +82,7 @@ type createLocationRequest struct {
 	Type     *string    `json:"type"`
 	Address  string     `json:"address"`
 	ParentID *uuid.UUID `json:"parent_id"`
+	PartyID  *uuid.UUID `json:"party_id"`
 }
 
 func (s *Server) createLocation(c *fiber.Ctx) error {
@@ -98,6 +99,7 @@ func (s *Server) createLocation(c *fiber.Ctx) error {
 	}
 	l, err := s.deps.Inventory.CreateLocation(c.UserContext(), inventory.NewLocation{
 		GLN: *req.GLN, Name: *req.Name, Type: *req.Type, Address: req.Address, ParentID: req.ParentID,
+		PartyID: req.PartyID,
 	})
 	if err != nil {
 		return err
@@ -116,6 +118,47 @@ func (s *Server) showLocation(c *fiber.Ctx) error {
 		return err
 	}
 	return sendJSON(c, fiber.StatusOK, toLocationJSON(l))
+}
+
+type patchLocationRequest struct {
+	GLN      *string      `json:"gln"`
+	Name     *string      `json:"name"`
+	Type     *string      `json:"type"`
+	Address  *string      `json:"address"`
+	ParentID nullableUUID `json:"parent_id"`
+	PartyID  nullableUUID `json:"party_id"`
+}
+
+func (s *Server) patchLocation(c *fiber.Ctx) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := refuseIfMatch(c, "location"); err != nil {
+		return err
+	}
+	var req patchLocationRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	l, err := s.deps.Inventory.UpdateLocation(c.UserContext(), id, inventory.LocationUpdate{
+		GLN: req.GLN, Name: req.Name, Type: req.Type, Address: req.Address,
+		SetParent: req.ParentID.Set, ParentID: req.ParentID.Value, SetParty: req.PartyID.Set, PartyID: req.PartyID.Value,
+	})
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, fiber.StatusOK, toLocationJSON(l))
+}
+
+// refuseIfMatch answers 412 to a condition a resource without an ETag
+// cannot meet (anything but "*").
+func refuseIfMatch(c *fiber.Ctx, what string) error {
+	if im := c.Get(fiber.HeaderIfMatch); im != "" && im != "*" {
+		return problemError(fiber.StatusPreconditionFailed, "precondition-failed", "Precondition failed",
+			"A "+what+" has no ETag to match; send the PATCH without If-Match.")
+	}
+	return nil
 }
 
 // required adds "is required" for a missing field.

@@ -126,6 +126,16 @@ func TestBrowserAxe(t *testing.T) {
 	}
 	b.app.declareInError(t, sampleEvent)
 	declared := b.app.eventRowID(t, sampleEventID)
+	// A partner with a location, for the partners' pages.
+	farm, err := b.app.svc.CreateParty(context.Background(), inventory.NewParty{PGLN: validGLN(), Name: "Valley Farm",
+		Roles: []string{"supplier"}, Email: "sales@valley.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.app.svc.CreateLocation(context.Background(), inventory.NewLocation{GLN: validGLN(), Name: "Valley field",
+		Type: "farm", PartyID: &farm.ID}); err != nil {
+		t.Fatal(err)
+	}
 	pages := []struct{ name, path, sel string }{
 		{"overview", "/", `main h1`},
 		{"batches", "/batches", `[data-testid="batch-row"]`},
@@ -135,6 +145,12 @@ func TestBrowserAxe(t *testing.T) {
 		{"new event", "/events/new", `[data-testid="event-form"]`},
 		{"products", "/products", `[data-testid="product-row"]`},
 		{"locations", "/locations", `[data-testid="location-row"]`},
+		{"new location", "/locations/new", `[data-testid="location-form"]`},
+		{"partners", "/parties", `[data-testid="party-row"]`},
+		{"partner", "/parties/" + farm.ID.String(), `[data-testid="party-location-row"]`},
+		{"new partner", "/parties/new", `[data-testid="party-form"]`},
+		{"edit partner", "/parties/" + farm.ID.String() + "/edit", `[data-testid="party-form"]`},
+		{"import partners", "/parties/import", `[data-testid="party-import-form"]`},
 		{"dashboard", "/dashboard", `main h1`},
 		{"import", "/batches/import", `[data-testid="import-form"]`},
 		{"upload EPCIS", "/events/upload", `[data-testid="capture-job-row"]`},
@@ -292,4 +308,14 @@ func TestBrowserUIDefects(t *testing.T) {
 	}
 	shot("import-one-error")
 	b.checkAxe(src, "import preview")
+
+	// Partners import: its preview with a row's errors inline.
+	b.do(chromedp.Navigate(b.base+"/parties/import"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="party-import-csv"]`)))
+	b.do(chromedp.SetValue(chromedp.CSS(`[data-testid="party-import-csv"]`), "pgln,name,roles\n0614141000013,Bad digit,broker\n"),
+		chromedp.Click(chromedp.CSS(`[data-testid="party-import-preview"]`)))
+	b.waitFor(`document.querySelectorAll('[data-testid="party-import-row-error"]').length > 0`)
+	if got := b.eval(`[...document.querySelectorAll('[data-testid="party-import-row-error"]')].map(e => e.textContent.trim())`); len(got.([]any)) != 2 {
+		t.Errorf("partners import errors for a bad PGLN and role: %v", got)
+	}
+	b.checkAxe(src, "partners import preview")
 }

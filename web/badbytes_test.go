@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"batchtrack/inventory"
 )
 
 // badTexts are what a client can send that no field may hold: NUL and
@@ -31,6 +33,11 @@ func TestBadBytesNeverFailOrChangeAnything(t *testing.T) {
 	admin := a.newUser(roleAdmin)
 	session := a.sessionFor(admin)
 	id := b.ID.String()
+	party, err := a.svc.CreateParty(context.Background(), inventory.NewParty{PGLN: validGLN(), Name: "Farm", Roles: []string{"supplier"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	partyID := party.ID.String()
 	before := a.digest()
 
 	type request struct {
@@ -83,7 +90,13 @@ func TestBadBytesNeverFailOrChangeAnything(t *testing.T) {
 	// Every string of every API write body, and its keys.
 	templates := []struct{ method, path, body string }{
 		{"POST", "/api/products", `{"gtin": "` + validGTIN() + `", "name": "N", "description": "D", "category": "C", "unit": "kg"}`},
-		{"POST", "/api/locations", `{"gln": "` + validGLN() + `", "name": "N", "type": "warehouse", "address": "A"}`},
+		{"POST", "/api/locations", `{"gln": "` + validGLN() + `", "name": "N", "type": "warehouse", "address": "A", "party_id": "` + partyID + `"}`},
+		{"PATCH", "/api/locations/" + b.LocationID.String(), `{"gln": "` + validGLN() + `", "name": "N", "type": "warehouse", "address": "A",
+			"party_id": "` + partyID + `", "parent_id": null}`},
+		{"POST", "/api/parties", `{"pgln": "` + validGLN() + `", "name": "N", "roles": ["supplier"], "address": "A", "contact_name": "C",
+			"email": "a@b.example", "phone": "1", "notes": "n", "role": "customer", "contact": "D"}`},
+		{"PATCH", "/api/parties/" + partyID, `{"pgln": "` + validGLN() + `", "name": "N", "roles": ["carrier"], "address": "A",
+			"contact_name": "C", "email": "a@b.example", "phone": "1", "notes": "n"}`},
 		{"POST", "/api/batches", `{"product_id": "` + b.ProductID.String() + `", "location_id": "` + b.LocationID.String() +
 			`", "production_date": "2026-11-01", "quantity_produced": "5", "notes": "n", "batch_number": "LOTX1", "unit_of_measure": "kg"}`},
 		{"POST", "/api/batches/" + id + "/consume", `{"quantity_to_consume": "1", "reason": "r"}`},
@@ -117,6 +130,38 @@ func TestBadBytesNeverFailOrChangeAnything(t *testing.T) {
 		w.Close()
 		ui("POST", "/batches/import/preview", w.FormDataContentType(), buf.Bytes())
 		ui("POST", "/batches/import", w.FormDataContentType(), buf.Bytes())
+
+		for _, csv := range []string{
+			"pgln,name,roles,notes\n" + validGLN() + ",N" + bad + ",supplier,x\n",
+			"pgln,name,roles,notes\n" + validGLN() + ",N,supplier" + bad + ",x\n",
+			"pgln,name,roles,address,contact_name,email,phone,notes\n" + validGLN() + ",N,,,,,,x" + bad + "\n",
+			"pgln,name" + bad + "\n" + validGLN() + ",N\n",
+		} {
+			api("POST", "/api/parties/import", []byte(csv), "Content-Type", "text/csv")
+			var buf bytes.Buffer
+			w := multipart.NewWriter(&buf)
+			fw, _ := w.CreateFormFile("file", "parties.csv")
+			fw.Write([]byte(csv))
+			w.Close()
+			api("POST", "/api/parties/import", buf.Bytes(), "Content-Type", w.FormDataContentType())
+			ui("POST", "/parties/import/preview", w.FormDataContentType(), buf.Bytes())
+			ui("POST", "/parties/import", w.FormDataContentType(), buf.Bytes())
+		}
+	}
+	// The parties' pages and forms, with the party's own id.
+	for _, bad := range badTexts {
+		form := url.Values{}
+		for _, f := range []string{"pgln", "name", "roles", "address", "contact_name", "email", "phone", "notes", "is_own"} {
+			form.Set(f, bad)
+		}
+		ui("POST", "/parties/"+partyID+"/edit", "application/x-www-form-urlencoded", []byte(form.Encode()))
+		ui("POST", "/parties", "application/x-www-form-urlencoded", []byte(form.Encode()))
+		ui("POST", "/locations/"+b.LocationID.String()+"/edit", "application/x-www-form-urlencoded", []byte(form.Encode()))
+		ui("GET", "/parties/"+partyID+"?q="+url.QueryEscape(bad), "", nil)
+		api("GET", "/api/parties/"+partyID+"?q="+url.QueryEscape(bad), nil)
+		api("GET", "/api/parties?own="+url.QueryEscape(bad), nil)
+		api("GET", "/api/parties?role="+url.QueryEscape(bad), nil)
+		api("GET", "/api/parties/"+url.PathEscape(bad), nil)
 	}
 
 	statuses := map[int]int{}
@@ -211,7 +256,7 @@ func badBodies(t *testing.T, body string) [][]byte {
 func (a *testApp) digest() string {
 	a.t.Helper()
 	var lines []string
-	for _, table := range []string{"products", "locations", "batches", "consumptions", "events", "event_batches",
+	for _, table := range []string{"products", "locations", "parties", "batches", "consumptions", "events", "event_batches",
 		"idempotency_keys", "users"} {
 		var n int
 		var sum string

@@ -123,6 +123,7 @@ var (
 	uuidType     = reflect.TypeFor[uuid.UUID]()
 	dateType     = reflect.TypeFor[jsonDate]()
 	nullDateType = reflect.TypeFor[nullableDate]()
+	nullUUIDType = reflect.TypeFor[nullableUUID]()
 	timeType     = reflect.TypeFor[time.Time]()
 )
 
@@ -137,7 +138,7 @@ func fieldMessage(t reflect.Type, err error) string {
 			return err.Error()
 		}
 		return quantity.ErrSyntax.Error()
-	case uuidType:
+	case uuidType, nullUUIDType:
 		return "must be a UUID"
 	case dateType, nullDateType:
 		return "must be a date (YYYY-MM-DD)"
@@ -265,5 +266,25 @@ func (n *nullableDate) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	n.Value = &d
+	return nil
+}
+
+// nullableUUID tells "absent" from "null" (none) from an id.
+type nullableUUID struct {
+	Set   bool
+	Value *uuid.UUID
+}
+
+func (n *nullableUUID) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if string(b) == "null" {
+		n.Value = nil
+		return nil
+	}
+	var id uuid.UUID
+	if err := json.Unmarshal(b, &id); err != nil {
+		return err
+	}
+	n.Value = &id
 	return nil
 }

@@ -28,7 +28,7 @@ func apiPolicy(method, path string) string {
 		return ratelimit.PolicyConsume
 	case path == "/api/events" || strings.HasPrefix(path, "/epcis/"):
 		return ratelimit.PolicyEventsWrite
-	case path == "/api/products" || path == "/api/locations":
+	case path == "/api/products" || strings.HasPrefix(path, "/api/locations") || strings.HasPrefix(path, "/api/parties"):
 		return ratelimit.PolicyMasterWrite
 	}
 	return ratelimit.PolicyBatchesWrite

@@ -96,6 +96,13 @@ func (s *Server) locationForm(c *fiber.Ctx, f views.LocationForm) (views.Locatio
 	for _, l := range ls.Items {
 		f.Parents = append(f.Parents, views.Option{Value: l.ID.String(), Label: l.Name})
 	}
+	ps, err := s.deps.Inventory.ListParties(c.UserContext(), inventory.PartyFilter{}, inventory.ListOptions{Limit: 200})
+	if err != nil {
+		return f, err
+	}
+	for _, p := range ps.Items {
+		f.Parties = append(f.Parties, views.Option{Value: p.ID.String(), Label: p.Name + " (" + p.PGLN + ")"})
+	}
 	return f, nil
 }
 
@@ -109,12 +116,13 @@ func (s *Server) showNewLocation(c *fiber.Ctx) error {
 
 func (s *Server) createLocationFromForm(c *fiber.Ctx) error {
 	f := views.LocationForm{GLN: formValue(c, "gln"), Name: formValue(c, "name"), Type: formValue(c, "type"),
-		Address: formValue(c, "address"), ParentID: formValue(c, "parent_id"), Errors: views.FieldErrors{}}
+		Address: formValue(c, "address"), ParentID: formValue(c, "parent_id"), PartyID: formValue(c, "party_id"), Errors: views.FieldErrors{}}
 	in := inventory.NewLocation{GLN: f.GLN, Name: f.Name, Type: f.Type, Address: f.Address}
 	if f.GLN == "" {
 		f.Errors.Add("gln", "is required")
 	}
 	in.ParentID = parseOptUUID(f.ParentID, "parent_id", "must be a location from the list", f.Errors)
+	in.PartyID = parseOptUUID(f.PartyID, "party_id", "must be a partner from the list", f.Errors)
 	if !f.Errors.Any() {
 		l, err := s.deps.Inventory.CreateLocation(c.UserContext(), in)
 		if err == nil {
@@ -131,4 +139,54 @@ func (s *Server) createLocationFromForm(c *fiber.Ctx) error {
 		return err
 	}
 	return render(c, fiber.StatusUnprocessableEntity, views.NewLocationPage(chromeFor(c, "New location", "locations"), f), views.LocationFormID)
+}
+
+func (s *Server) showEditLocation(c *fiber.Ctx) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	l, err := s.deps.Inventory.GetLocation(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	f := views.LocationForm{ID: id.String(), GLN: l.GLN, Name: l.Name, Type: l.Type, Address: l.Address}
+	if l.ParentID != nil {
+		f.ParentID = l.ParentID.String()
+	}
+	if l.PartyID != nil {
+		f.PartyID = l.PartyID.String()
+	}
+	if f, err = s.locationForm(c, f); err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.NewLocationPage(chromeFor(c, "Edit "+l.Name, "locations"), f), views.LocationFormID)
+}
+
+// saveLocation stores the whole form: an empty parent or partner is none.
+func (s *Server) saveLocation(c *fiber.Ctx) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	f := views.LocationForm{ID: id.String(), GLN: formValue(c, "gln"), Name: formValue(c, "name"), Type: formValue(c, "type"),
+		Address: formValue(c, "address"), ParentID: formValue(c, "parent_id"), PartyID: formValue(c, "party_id"), Errors: views.FieldErrors{}}
+	u := inventory.LocationUpdate{GLN: &f.GLN, Name: &f.Name, Type: &f.Type, Address: &f.Address, SetParent: true, SetParty: true}
+	u.ParentID = parseOptUUID(f.ParentID, "parent_id", "must be a location from the list", f.Errors)
+	u.PartyID = parseOptUUID(f.PartyID, "party_id", "must be a partner from the list", f.Errors)
+	if !f.Errors.Any() {
+		l, err := s.deps.Inventory.UpdateLocation(c.UserContext(), id, u)
+		if err == nil {
+			return redirectAfterPost(c, "/locations", "Location "+l.Name+" saved.")
+		}
+		fe, ok := fieldErrors(err)
+		if !ok {
+			return err
+		}
+		f.Errors = fe
+	}
+	if f, err = s.locationForm(c, f); err != nil {
+		return err
+	}
+	return render(c, fiber.StatusUnprocessableEntity, views.NewLocationPage(chromeFor(c, "Edit location", "locations"), f), views.LocationFormID)
 }

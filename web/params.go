@@ -55,6 +55,19 @@ func (q *query) date(name string) *time.Time {
 	return &t
 }
 
+// boolean reads true or false; absent or empty is nil.
+func (q *query) boolean(name string) *bool {
+	switch s := q.str(name); s {
+	case "":
+		return nil
+	case "true", "false":
+		b := s == "true"
+		return &b
+	}
+	q.err.Add(name, "must be true or false")
+	return nil
+}
+
 func (q *query) list() inventory.ListOptions {
 	opts := inventory.ListOptions{Cursor: q.str("cursor")}
 	if s := q.str("limit"); s != "" {

@@ -29,6 +29,13 @@ func (s *Server) routes() {
 	api.Get("/locations", s.viewer(s.listLocations))
 	api.Post("/locations", s.operator(s.once(s.createLocation)))
 	api.Get("/locations/:id", s.viewer(s.showLocation))
+	api.Patch("/locations/:id", s.operator(s.once(s.patchLocation)))
+
+	api.Get("/parties", s.viewer(s.listParties))
+	api.Post("/parties", s.operator(s.once(s.createParty)))
+	api.Post("/parties/import", s.operator(s.once(s.importParties)))
+	api.Get("/parties/:id", s.viewer(s.showParty))
+	api.Patch("/parties/:id", s.operator(s.once(s.patchParty)))
 
 	api.Get("/batches", s.viewer(s.listBatches))
 	api.Post("/batches", s.operator(s.once(s.createBatch)))
@@ -94,6 +101,17 @@ func (s *Server) routes() {
 	app.Get("/locations", s.viewer(s.showLocations))
 	app.Get("/locations/new", s.operator(s.showNewLocation))
 	app.Post("/locations", s.operator(s.createLocationFromForm))
+	app.Get("/locations/:id/edit", s.operator(s.showEditLocation))
+	app.Post("/locations/:id/edit", s.operator(s.saveLocation))
+	app.Get("/parties", s.viewer(s.showParties))
+	app.Get("/parties/new", s.operator(s.showNewParty))
+	app.Post("/parties", s.operator(s.createPartyFromForm))
+	app.Get("/parties/import", s.operator(s.showPartyImport))
+	app.Post("/parties/import/preview", s.operator(s.previewPartyImport))
+	app.Post("/parties/import", s.operator(s.commitPartyImport))
+	app.Get("/parties/:id", s.viewer(s.showPartyPage))
+	app.Get("/parties/:id/edit", s.operator(s.showEditParty))
+	app.Post("/parties/:id/edit", s.operator(s.saveParty))
 
 	// Operations: the dashboard and its live parts, Prometheus scrapes
 	// (admins; a scraper sends an admin's API token as Authorization:
