@@ -77,7 +77,7 @@ var configVars = []struct{ name, def, doc string }{
 	{"RATE_LIMIT_READ", "100/1m", "API reads per caller: N/DURATION or off"},
 	{"RATE_LIMIT_EVENTS_WRITE", "30/1m", "POST /api/events per caller"},
 	{"RATE_LIMIT_BATCHES_WRITE", "20/1m", "POST /api/batches (and other batch writes) per caller"},
-	{"RATE_LIMIT_MASTER_WRITE", "20/1m", "POST /api/products and /api/locations per caller"},
+	{"RATE_LIMIT_MASTER_WRITE", "20/1m", "writes to /api/products, /api/locations and /api/parties per caller"},
 	{"RATE_LIMIT_CONSUME", "30/1m", "consume requests per caller"},
 	{"RATE_LIMIT_LOGIN_ACCOUNT", "10/15m", "login attempts per account name (after 5 a minute, attempts wait)"},
 	{"RATE_LIMIT_LOGIN_IP", "30/15m", "login attempts per client address"},

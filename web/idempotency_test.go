@@ -29,7 +29,13 @@ func TestEveryWriteReplaysItsFirstAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	partyID := party.ID.String()
-	locationID := b.LocationID.String()
+	// A location of its own: attaching the batches' location to the farm
+	// would make it a partner's, where no batch may be created.
+	dock, err := a.svc.CreateLocation(context.Background(), inventory.NewLocation{GLN: validGLN(), Name: "Dock", Type: "warehouse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	locationID := dock.ID.String()
 	partiesCSV := "pgln,name,roles\n" + validGLN() + ",Imported farm,supplier\n"
 	tests := []struct {
 		name, method, path string
