@@ -3,6 +3,7 @@ package loadtest
 import (
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Ledger row kinds, as the API names them.
@@ -308,4 +309,32 @@ func massBalanceProblems(in BatchLedgerInput) []string {
 		problems = append(problems, fmt.Sprintf("mass balance counts %d entries, the ledger lists %d", got.Entries, len(in.Entries)))
 	}
 	return problems
+}
+
+// MovedText is the movement kinds in the ledger, each with what the run
+// saw succeed: "ship 12.5 (12.5), transform_in 3 (3)".
+func (c BatchLedgerCheck) MovedText() string {
+	var parts []string
+	for _, k := range movementKinds {
+		got, ok1 := c.LedgerMoved[k]
+		seen, ok2 := c.Moved[k]
+		if ok1 || ok2 {
+			parts = append(parts, fmt.Sprintf("%s %s (%s)", k, got, seen))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// MassBalanceText sums up the app's mass balance of the batch.
+func (c BatchLedgerCheck) MassBalanceText() string {
+	m := c.MassBalance
+	if m == nil {
+		return ""
+	}
+	word := "balanced"
+	if !m.Balanced {
+		word = "NOT balanced"
+	}
+	return fmt.Sprintf("%s: in %s - out %s = on hand %s, in transit %s", word,
+		m.Produced+m.Received+m.MovedIn+m.Adjusted, m.Consumed+m.Shipped+m.Transformed+m.Destroyed+m.MovedOut, m.OnHand, m.InTransit)
 }
