@@ -626,3 +626,85 @@ func TestConcurrentCorrectionsOfOneEvent(t *testing.T) {
 	}
 	w.ledger(lot)
 }
+
+// Receipts of stock in transit and corrections of earlier receipts of the
+// same lot at once: a receipt locks the open transfers and then the lot's
+// row; a correction of a receipt must take them in the same order, or the
+// two wait on each other (PostgreSQL reported a deadlock in most rounds).
+func TestConcurrentReceiptsAndTheirCorrections(t *testing.T) {
+	svc, pool := newService(t, 24, 5*time.Second)
+	w := newStockWorld(t, svc, pool)
+	ctx := context.Background()
+	plant := w.location.ID
+	mix := w.batch("5000", func(n *inventory.NewBatch) { n.ProductID, n.BatchNumber = w.passata.ID, "MIX-R" })
+	for _, qty := range []string{"2000", "1000"} { // two transfers, drawn oldest first
+		if _, err := svc.Ship(ctx, alice, inventory.ShipRequest{Items: []inventory.StockItem{{BatchID: mix.ID, Quantity: q(qty)}},
+			ShipToID: w.warehouse.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ta := newTally()
+	var mu sync.Mutex
+	var open []uuid.UUID // receipts not corrected yet
+	var wh uuid.UUID     // the lot's row at the warehouse
+	var received, corrected atomic.Int64
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(6 * time.Second)
+	for g := range 16 {
+		wg.Go(func() {
+			for calls := 0; calls < 40 && time.Now().Before(deadline); {
+				if g%2 == 0 {
+					calls++
+					ta.calls.Add(1)
+					m, err := svc.Receive(ctx, alice, inventory.ReceiveRequest{ProductID: w.passata.ID, BatchNumber: "MIX-R",
+						LocationID: w.warehouse.ID, Quantity: q("1"), ShipFromID: &plant})
+					if err != nil {
+						ta.refusal(t, "receive", err)
+						continue
+					}
+					received.Add(1)
+					mu.Lock()
+					open = append(open, m.EventID)
+					wh = rowOf(m.Batches, w.passata.ID, "MIX-R", w.warehouse.ID)
+					mu.Unlock()
+					continue
+				}
+				mu.Lock()
+				if len(open) < 2 { // keep the row that opened the warehouse's stock
+					mu.Unlock()
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				id := open[len(open)-1]
+				open = open[:len(open)-1]
+				mu.Unlock()
+				calls++
+				ta.calls.Add(1)
+				if _, err := svc.CorrectEvent(ctx, alice, inventory.CorrectionRequest{EventID: id, Reason: "did_not_occur"}); err != nil {
+					ta.refusal(t, "correct", err)
+					continue
+				}
+				corrected.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%d received, %d of them corrected; refused %v", received.Load(), corrected.Load(), ta.refused)
+	if received.Load() == 0 || corrected.Load() == 0 {
+		t.Fatal("nothing received or corrected")
+	}
+	if n := ta.timeouts.Load(); n*20 > ta.calls.Load() {
+		t.Errorf("%d of %d calls timed out waiting for a lock", n, ta.calls.Load())
+	}
+	net := quantity.FromUnits(received.Load() - corrected.Load())
+	if m := w.balance([16]byte(wh)); m.OnHand != net {
+		t.Errorf("warehouse: %+v; want %s on hand (received - corrected)", m, net)
+	}
+	if m := w.balance(mix); m.InTransit != q("3000")-net || m.Shipped != q("3000") {
+		t.Errorf("plant: %+v; want %s still in transit", m, q("3000")-net)
+	}
+	if l, err := svc.CheckLedger(ctx, wh); err != nil || !l.Balanced() {
+		t.Errorf("warehouse ledger: %+v %v", l, err)
+	}
+	w.ledger(mix)
+}
