@@ -21,17 +21,21 @@ type stockWorld struct {
 	tomatoes, salt, passata      inventory.Product
 }
 
+// location creates one of our locations.
+func (a *testApp) location(name, typ string) inventory.Location {
+	a.t.Helper()
+	l, err := a.svc.CreateLocation(context.Background(), inventory.NewLocation{GLN: validGLN(), Name: name, Type: typ})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return l
+}
+
 func newStockWorld(a *testApp) *stockWorld {
 	a.t.Helper()
 	ctx := context.Background()
 	w := &stockWorld{a: a}
-	loc := func(name, typ string) inventory.Location {
-		l, err := a.svc.CreateLocation(ctx, inventory.NewLocation{GLN: validGLN(), Name: name, Type: typ})
-		if err != nil {
-			a.t.Fatal(err)
-		}
-		return l
-	}
+	loc := a.location
 	prod := func(name, unit string) inventory.Product {
 		p, err := a.svc.CreateProduct(ctx, inventory.NewProduct{GTIN: validGTIN(), Name: name, Unit: unit})
 		if err != nil {
