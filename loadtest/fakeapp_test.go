@@ -368,8 +368,9 @@ func (a *fakeApp) showBalance(w http.ResponseWriter, r *http.Request) {
 		switch row["kind"] {
 		case "consume":
 			m.Consumed += q
-		case "ship":
+		case "ship": // to another of our locations: in transit until received
 			m.Shipped += q
+			m.InTransit += q
 		case "transform_in":
 			m.Transformed += q
 		case "produce":

@@ -86,6 +86,9 @@ type BatchLedgerInput struct {
 	// (GET /api/batches/{id}/balance); Balance nil skips that comparison.
 	Origin  string
 	Balance *MassBalance
+	// ShippedInTransit: every shipment of this batch went to another of our
+	// locations and none was received, so all of it is still in transit.
+	ShippedInTransit bool
 }
 
 // BatchLedgerCheck is the verdict for one batch.
@@ -188,6 +191,9 @@ func CheckBatchLedger(in BatchLedgerInput) BatchLedgerCheck {
 		out.MassBalance = in.Balance
 		for _, p := range massBalanceProblems(in) {
 			problem("%s", p)
+		}
+		if shipped := out.LedgerMoved[KindShip]; in.ShippedInTransit && in.Balance.InTransit != shipped {
+			problem("%s in transit, but %s shipped to our location and nothing received", in.Balance.InTransit, shipped)
 		}
 	}
 	for _, p := range replayProblems(in) {

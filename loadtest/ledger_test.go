@@ -143,6 +143,12 @@ func TestCheckBatchLedgerMovements(t *testing.T) {
 			in.Balance.Produced, in.Balance.OnHand, in.Balance.Entries = q("10"), q("7.5"), 6
 		}, ""},
 		{"a shipment that does not add up", func(in *BatchLedgerInput) { in.QuantityAvailable = q("12.5") }, "ledger gives 11.5"},
+		{"shipped to our location, in transit", func(in *BatchLedgerInput) {
+			in.ShippedInTransit, in.Balance.InTransit = true, q("1")
+		}, ""},
+		{"shipped to our location, not in transit", func(in *BatchLedgerInput) {
+			in.ShippedInTransit = true
+		}, "0 in transit, but 1 shipped"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
