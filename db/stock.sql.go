@@ -691,6 +691,33 @@ func (q *Queries) LockStock(ctx context.Context, ids []uuid.UUID) ([]LockStockRo
 	return items, nil
 }
 
+const lockTransfers = `-- name: LockTransfers :many
+SELECT id FROM transfers WHERE id = ANY($1::uuid[]) ORDER BY created_at, id FOR UPDATE
+`
+
+// Transfers a receipt drew from, locked in LockOpenTransfers' order: a
+// correction of the receipt locks them before the batch rows, as a receipt
+// does, so the two cannot wait on each other in a cycle.
+func (q *Queries) LockTransfers(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, lockTransfers, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockTransfersOfShipment = `-- name: LockTransfersOfShipment :many
 SELECT id, ship_event_id, from_batch_id, product_id, batch_number, to_location_id, quantity, quantity_open, unit_of_measure, created_at, updated_at FROM transfers WHERE ship_event_id = $1 ORDER BY id FOR UPDATE
 `

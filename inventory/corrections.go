@@ -146,6 +146,15 @@ func (s *Service) reverse(ctx context.Context, q *db.Queries, actor Actor, id uu
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(receipts) > 0 {
+		drawn := make([]uuid.UUID, len(receipts))
+		for i, r := range receipts {
+			drawn[i] = r.TransferID
+		}
+		if _, err := q.LockTransfers(ctx, drawn); err != nil {
+			return nil, nil, err
+		}
+	}
 	var ids []uuid.UUID
 	for _, l := range ledger {
 		ids = append(ids, l.BatchID)

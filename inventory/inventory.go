@@ -173,6 +173,8 @@ type Consumption struct {
 	Actor                  string
 	EventID                *uuid.UUID
 	CreatedAt              time.Time
+	ReversesID             *uuid.UUID // a reversal's row undone (nil: the opening quantity)
+	ReversesKind           *string    // the kind a reversal undoes
 }
 
 // Page is one page of a keyset-paginated list.

@@ -463,7 +463,7 @@ func ensureBatch(ctx context.Context, q *db.Queries, a add, eventID uuid.UUID) (
 		UnitOfMeasure: a.uom, QualityStatus: string(status), Notes: a.notes, Origin: a.origin,
 		CreatedEventID: &eventID, TlcSource: a.tlcSource, Kdes: kdeJSON,
 	})
-	if errors.Is(err, db.ErrNotFound) {
+	if errors.Is(db.Translate(err), db.ErrNotFound) { // inside the transaction errors are the driver's
 		// Created by a transaction that committed after this statement's
 		// snapshot: a new statement sees it.
 		id, err := q.FindBatchAt(ctx, db.FindBatchAtParams{ProductID: a.productID, BatchNumber: a.lot, LocationID: a.locationID})

@@ -129,6 +129,12 @@ func writeLedgerText(w io.Writer, l LedgerReport) {
 		fmt.Fprintf(w, "%s  %s: produced %s, available %s, ledger consume %s adjust %s reversal %s, seen %s (+%s uncertain), %d rows\n",
 			verdictWord(b.Pass), b.BatchID, b.QuantityProduced, b.QuantityAvailable, b.LedgerConsumed, b.LedgerAdjusted,
 			b.LedgerReversed, b.SeenConsumed, b.UncertainConsumed, b.Entries)
+		if m := b.MovedText(); m != "" {
+			fmt.Fprintf(w, "      movements: %s\n", m)
+		}
+		if m := b.MassBalanceText(); m != "" {
+			fmt.Fprintf(w, "      mass balance: %s\n", m)
+		}
 		for _, p := range b.Problems {
 			fmt.Fprintf(w, "      %s\n", p)
 		}

@@ -39,6 +39,7 @@ type fakeBatch struct {
 	QuantityProduced  Quantity `json:"quantity_produced"`
 	QuantityAvailable Quantity `json:"quantity_available"`
 	Version           int64    `json:"version"`
+	Origin            string   `json:"origin"`
 	ledger            []map[string]any
 }
 
@@ -59,6 +60,9 @@ func (a *fakeApp) handler() http.Handler {
 	mux.HandleFunc("GET /api/batches/{id}", a.limited("read", a.showBatch))
 	mux.HandleFunc("POST /api/batches/{id}/consume", a.limited("consume", a.consume))
 	mux.HandleFunc("GET /api/batches/{id}/consumptions", a.limited("read", a.listConsumptions))
+	mux.HandleFunc("GET /api/batches/{id}/balance", a.limited("read", a.showBalance))
+	mux.HandleFunc("POST /api/shipments", a.limited("batches", a.createShipment))
+	mux.HandleFunc("POST /api/transformations", a.limited("batches", a.createTransformation))
 	mux.HandleFunc("GET /api/events", a.limited("read", a.listEvents))
 	mux.HandleFunc("POST /api/events", a.limited("events", a.createEvent))
 	mux.HandleFunc("GET /api/metrics", a.limited("read", func(w http.ResponseWriter, r *http.Request) {
@@ -156,7 +160,7 @@ func (a *fakeApp) createBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.lots[in.BatchNumber] = true
-	b := &fakeBatch{ID: a.newID(), BatchNumber: in.BatchNumber, QuantityProduced: in.QuantityProduced, QuantityAvailable: in.QuantityProduced, Version: 1}
+	b := &fakeBatch{ID: a.newID(), BatchNumber: in.BatchNumber, QuantityProduced: in.QuantityProduced, QuantityAvailable: in.QuantityProduced, Version: 1, Origin: "produced"}
 	a.batches[b.ID] = b
 	a.order = append(a.order, b.ID)
 	writeJSON(w, http.StatusCreated, b)
@@ -265,4 +269,114 @@ func (a *fakeApp) createEvent(w http.ResponseWriter, r *http.Request) {
 	a.eventsWarm = false
 	a.mu.Unlock()
 	writeJSON(w, http.StatusCreated, map[string]any{"id": "e"})
+}
+
+type fakeItem struct {
+	BatchID  string   `json:"batch_id"`
+	Quantity Quantity `json:"quantity"`
+}
+
+// move applies a movement all or nothing: takes from, and adds to, batches
+// by id, one ledger row each. The caller holds a.mu.
+func (a *fakeApp) move(w http.ResponseWriter, takes, adds []fakeItem, takeKind string) {
+	for _, it := range append(append([]fakeItem{}, takes...), adds...) {
+		if _, ok := a.batches[it.BatchID]; !ok || it.Quantity <= 0 {
+			writeJSON(w, http.StatusUnprocessableEntity, nil)
+			return
+		}
+	}
+	for _, it := range takes {
+		if a.batches[it.BatchID].QuantityAvailable < it.Quantity {
+			writeJSON(w, http.StatusConflict, map[string]any{"type": "/problems/insufficient-quantity"})
+			return
+		}
+	}
+	row := func(b *fakeBatch, kind string, q Quantity) {
+		b.Version++
+		b.ledger = append(b.ledger, map[string]any{"id": a.newID(), "batch_id": b.ID, "kind": kind, "quantity": q,
+			"quantity_available_after": b.QuantityAvailable, "version_after": b.Version, "reverses_kind": nil})
+	}
+	for _, it := range takes {
+		b := a.batches[it.BatchID]
+		b.QuantityAvailable -= it.Quantity
+		row(b, takeKind, it.Quantity)
+	}
+	for _, it := range adds {
+		b := a.batches[it.BatchID]
+		b.QuantityAvailable += it.Quantity
+		row(b, "produce", it.Quantity)
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"event_id": a.newID(), "ledger": []any{}})
+}
+
+func (a *fakeApp) createShipment(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Items    []fakeItem `json:"items"`
+		ShipToID string     `json:"ship_to_id"`
+		Notes    string     `json:"notes"`
+	}
+	if !decode(r, &in) || len(in.Items) == 0 || in.ShipToID == "" {
+		writeJSON(w, http.StatusUnprocessableEntity, nil)
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.move(w, in.Items, nil, "ship")
+}
+
+func (a *fakeApp) createTransformation(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Inputs  []fakeItem `json:"inputs"`
+		Outputs []struct {
+			ProductID   string   `json:"product_id"`
+			BatchNumber string   `json:"batch_number"`
+			Quantity    Quantity `json:"quantity"`
+			Unit        string   `json:"unit"`
+		} `json:"outputs"`
+		Notes string `json:"notes"`
+	}
+	if !decode(r, &in) || len(in.Inputs) == 0 || len(in.Outputs) == 0 {
+		writeJSON(w, http.StatusUnprocessableEntity, nil)
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var adds []fakeItem
+	for _, o := range in.Outputs {
+		id := ""
+		for _, b := range a.batches {
+			if b.BatchNumber == o.BatchNumber {
+				id = b.ID
+			}
+		}
+		adds = append(adds, fakeItem{BatchID: id, Quantity: o.Quantity})
+	}
+	a.move(w, in.Inputs, adds, "transform_in")
+}
+
+func (a *fakeApp) showBalance(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b, ok := a.batches[r.PathValue("id")]
+	if !ok {
+		writeJSON(w, http.StatusNotFound, nil)
+		return
+	}
+	m := MassBalance{Origin: b.Origin, Produced: b.QuantityProduced, OnHand: b.QuantityAvailable, Entries: int64(len(b.ledger))}
+	for _, row := range b.ledger {
+		q := row["quantity"].(Quantity)
+		switch row["kind"] {
+		case "consume":
+			m.Consumed += q
+		case "ship": // to another of our locations: in transit until received
+			m.Shipped += q
+			m.InTransit += q
+		case "transform_in":
+			m.Transformed += q
+		case "produce":
+			m.Produced += q
+		}
+	}
+	m.Balanced = m.Produced-m.Consumed-m.Shipped-m.Transformed == m.OnHand
+	writeJSON(w, http.StatusOK, m)
 }

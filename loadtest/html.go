@@ -83,8 +83,8 @@ svg text{font:11px sans-serif;fill:#555}.legend span{margin-right:1em}
 {{end}}
 {{with .Ledger}}
 <h2 id="ledger">Ledger check {{if .Pass}}<span class="pass">PASS</span>{{else}}<span class="fail">FAIL</span>{{end}}</h2>
-<table><tr><th>batch</th><th>produced</th><th>available</th><th>consumed (ledger)</th><th>adjust</th><th>reversal</th><th>seen OK</th><th>uncertain</th><th>result</th></tr>
-{{range .Batches}}<tr><td>{{.BatchID}}</td><td>{{.QuantityProduced}}</td><td>{{.QuantityAvailable}}</td><td>{{.LedgerConsumed}}</td><td>{{.LedgerAdjusted}}</td><td>{{.LedgerReversed}}</td><td>{{.SeenConsumed}}</td><td>{{.UncertainConsumed}}</td>
+<table><tr><th>batch</th><th>produced</th><th>available</th><th>consumed (ledger)</th><th>adjust</th><th>reversal</th><th>seen OK</th><th>uncertain</th><th>movements: ledger (seen OK)</th><th>mass balance</th><th>result</th></tr>
+{{range .Batches}}<tr><td>{{.BatchID}}</td><td>{{.QuantityProduced}}</td><td>{{.QuantityAvailable}}</td><td>{{.LedgerConsumed}}</td><td>{{.LedgerAdjusted}}</td><td>{{.LedgerReversed}}</td><td>{{.SeenConsumed}}</td><td>{{.UncertainConsumed}}</td><td>{{.MovedText}}</td><td>{{.MassBalanceText}}</td>
 <td class="{{if .Pass}}pass{{else}}fail{{end}}">{{if .Pass}}ok{{else}}{{range .Problems}}{{.}}<br>{{end}}{{end}}</td></tr>{{end}}
 </table>
 {{end}}

@@ -92,3 +92,78 @@ func TestCheckBatchLedger(t *testing.T) {
 		t.Errorf("sums: %+v", got)
 	}
 }
+
+func TestCheckBatchLedgerMovements(t *testing.T) {
+	// Produced 10; a transformation added 4; 1 shipped, 2 used as input, 0.5
+	// consumed; the shipment corrected (reversal +1 against ship). The mass
+	// balance as the app answers it.
+	rk := func(s string) *string { return &s }
+	healthy := func() BatchLedgerInput {
+		return BatchLedgerInput{
+			BatchID: "m1", QuantityProduced: q("10"), QuantityAvailable: q("11.5"), Origin: "produced",
+			Entries: []LedgerEntry{
+				{ID: "r", Kind: KindReversal, Quantity: q("1"), QuantityAvailableAfter: qp("11.5"), VersionAfter: 6, ReversesKind: rk(KindShip)},
+				{ID: "c", Kind: KindConsume, Quantity: q("0.5"), QuantityAvailableAfter: qp("10.5"), VersionAfter: 5},
+				{ID: "t", Kind: KindTransformIn, Quantity: q("2"), QuantityAvailableAfter: qp("11"), VersionAfter: 4},
+				{ID: "s", Kind: KindShip, Quantity: q("1"), QuantityAvailableAfter: qp("13"), VersionAfter: 3},
+				{ID: "p", Kind: KindProduce, Quantity: q("4"), QuantityAvailableAfter: qp("14"), VersionAfter: 2},
+			},
+			SeenConsumed: q("0.5"),
+			Moved:        map[string]Quantity{KindProduce: q("4"), KindShip: q("1"), KindTransformIn: q("2")},
+			Balance: &MassBalance{Origin: "produced", Produced: q("14"), Consumed: q("0.5"), Shipped: 0, Transformed: q("2"),
+				OnHand: q("11.5"), Entries: 5, Balanced: true},
+		}
+	}
+	tests := []struct {
+		name        string
+		mutate      func(*BatchLedgerInput)
+		wantProblem string
+	}{
+		{"healthy", func(*BatchLedgerInput) {}, ""},
+		{"a transformation input missing from the ledger", func(in *BatchLedgerInput) {
+			in.Moved[KindTransformIn] = q("3")
+		}, "transform_in lost"},
+		{"a shipment recorded twice", func(in *BatchLedgerInput) {
+			in.Moved[KindShip] = 0
+		}, "ship doubled"},
+		{"an uncertain shipment explains the row", func(in *BatchLedgerInput) {
+			in.Moved[KindShip] = 0
+			in.UncertainMoved = map[string]Quantity{KindShip: q("1")}
+		}, ""},
+		{"mass balance counts the reversal as an adjustment", func(in *BatchLedgerInput) {
+			in.Balance.Shipped, in.Balance.Adjusted = q("1"), q("1")
+		}, "mass balance shipped 1"},
+		{"mass balance says unbalanced", func(in *BatchLedgerInput) { in.Balance.Balanced = false }, "does not add up"},
+		{"mass balance on hand differs", func(in *BatchLedgerInput) { in.Balance.OnHand = q("11") }, "on_hand"},
+		{"mass balance entries differ", func(in *BatchLedgerInput) { in.Balance.Entries = 4 }, "4 entries"},
+		{"a negative reversal is allowed (of a produce)", func(in *BatchLedgerInput) {
+			in.Entries = append(in.Entries, LedgerEntry{ID: "r2", Kind: KindReversal, Quantity: q("-4"),
+				QuantityAvailableAfter: qp("7.5"), VersionAfter: 7, ReversesKind: rk(KindProduce)})
+			in.QuantityAvailable = q("7.5")
+			in.Balance.Produced, in.Balance.OnHand, in.Balance.Entries = q("10"), q("7.5"), 6
+		}, ""},
+		{"a shipment that does not add up", func(in *BatchLedgerInput) { in.QuantityAvailable = q("12.5") }, "ledger gives 11.5"},
+		{"shipped to our location, in transit", func(in *BatchLedgerInput) {
+			in.ShippedInTransit, in.Balance.InTransit = true, q("1")
+		}, ""},
+		{"shipped to our location, not in transit", func(in *BatchLedgerInput) {
+			in.ShippedInTransit = true
+		}, "0 in transit, but 1 shipped"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := healthy()
+			tt.mutate(&in)
+			got := CheckBatchLedger(in)
+			if tt.wantProblem == "" {
+				if !got.Pass {
+					t.Fatalf("healthy ledger failed: %v", got.Problems)
+				}
+				return
+			}
+			if got.Pass || !strings.Contains(strings.Join(got.Problems, "\n"), tt.wantProblem) {
+				t.Errorf("pass %v, problems %q; want one mentioning %q", got.Pass, got.Problems, tt.wantProblem)
+			}
+		})
+	}
+}

@@ -28,13 +28,14 @@ const (
 	ScenarioBatchesWrite  = "batches-write"
 	ScenarioConsumeHot    = "consume-hot"
 	ScenarioConsumeSpread = "consume-spread"
+	ScenarioMixedStock    = "mixed-stock"
 	ScenarioRateLimit     = "rate-limit"
 )
 
 // AllScenarios lists every suite scenario in run order.
 var AllScenarios = []string{
 	ScenarioEventsRead, ScenarioBatchesRead, ScenarioMetrics, ScenarioEventsWrite,
-	ScenarioBatchesWrite, ScenarioConsumeHot, ScenarioConsumeSpread, ScenarioRateLimit,
+	ScenarioBatchesWrite, ScenarioConsumeHot, ScenarioConsumeSpread, ScenarioMixedStock, ScenarioRateLimit,
 }
 
 // Suite defaults: short enough for make test, long enough for percentiles.
@@ -152,6 +153,11 @@ type SuiteFixtures struct {
 	GLN            string   `json:"gln"`
 	HotBatchID     string   `json:"hot_batch_id"`
 	SpreadBatchIDs []string `json:"spread_batch_ids"`
+	// The mixed-stock scenario's two input lots and the output lot its
+	// transformations add to, and the other location of ours it ships to.
+	MixedBatchIDs    []string `json:"mixed_batch_ids,omitempty"`
+	MixedOutputLot   string   `json:"mixed_output_lot,omitempty"`
+	ShipToLocationID string   `json:"ship_to_location_id,omitempty"`
 }
 
 // SuiteReport is everything a suite run found; --json writes it.
@@ -191,11 +197,39 @@ func (r SuiteReport) Failures() []string {
 	return out
 }
 
-// consumeTally sums, per batch, what the suite's consumes did.
+// consumeTally sums, per batch, what the suite's consumes and stock
+// movements did.
 type consumeTally struct {
 	mu        sync.Mutex
 	seen      map[string]Quantity
 	uncertain map[string]Quantity
+	// moved and movedUncertain: the same for the movement kinds, per batch
+	// and kind.
+	moved, movedUncertain map[string]map[string]Quantity
+	// unsure are the requests whose outcome the run never learnt; each
+	// carries an Idempotency-Key, so sending it again tells.
+	unsure []Request
+}
+
+// stockTag is what a stock movement request does when it succeeds: the
+// ledger rows it writes.
+type stockTag struct {
+	effects []stockEffect
+}
+
+type stockEffect struct {
+	batchID string
+	kind    string
+	qty     Quantity
+}
+
+func (t *consumeTally) addMoved(to map[string]map[string]Quantity, tag stockTag, sign Quantity) {
+	for _, e := range tag.effects {
+		if to[e.batchID] == nil {
+			to[e.batchID] = map[string]Quantity{}
+		}
+		to[e.batchID][e.kind] += sign * e.qty
+	}
 }
 
 type consumeTag struct {
@@ -204,12 +238,27 @@ type consumeTag struct {
 }
 
 func (t *consumeTally) observe(req Request, o Outcome) {
+	if tag, ok := req.Tag.(stockTag); ok {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		switch {
+		case o.Err != nil:
+			t.addMoved(t.movedUncertain, tag, 1)
+			t.unsure = append(t.unsure, req)
+		case o.Status == http.StatusCreated:
+			t.addMoved(t.moved, tag, 1)
+		}
+		return
+	}
 	tag, ok := req.Tag.(consumeTag)
 	if !ok {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if o.Err != nil && req.Header.Get("Idempotency-Key") != "" {
+		t.unsure = append(t.unsure, req)
+	}
 	switch {
 	case o.Err != nil:
 		// No response: the server may have committed it.
@@ -254,7 +303,8 @@ func RunSuite(ctx context.Context, cfg SuiteConfig, progress io.Writer) (SuiteRe
 		cfg:      cfg,
 		api:      &apiClient{base: cfg.BaseURL, token: cfg.Token, client: cfg.HTTPClient, progress: progress},
 		progress: progress,
-		tally:    &consumeTally{seen: map[string]Quantity{}, uncertain: map[string]Quantity{}},
+		tally: &consumeTally{seen: map[string]Quantity{}, uncertain: map[string]Quantity{},
+			moved: map[string]map[string]Quantity{}, movedUncertain: map[string]map[string]Quantity{}},
 	}
 	report := SuiteReport{RunID: cfg.RunID, BaseURL: cfg.BaseURL, StartedAt: time.Now()}
 	defer func() { report.ElapsedSeconds = time.Since(report.StartedAt).Seconds() }()
@@ -283,6 +333,9 @@ func RunSuite(ctx context.Context, cfg SuiteConfig, progress io.Writer) (SuiteRe
 			name, verdictWord(sum.Pass), sum.Requests, sum.ThroughputRPS, sum.Latency.P95, sum.Failed, sum.RateLimited)
 	}
 
+	if n := s.settleUnsure(ctx); n > 0 {
+		report.Notes = append(report.Notes, fmt.Sprintf("%d requests without an answer sent again with their Idempotency-Key", n))
+	}
 	consumed := s.consumedBatches()
 	if cfg.BeforeLedgerCheck != nil {
 		if err := cfg.BeforeLedgerCheck(ctx, consumed); err != nil {
@@ -363,8 +416,13 @@ func (s *suite) setup(ctx context.Context) error {
 		}
 		s.fx.SpreadBatchIDs = append(s.fx.SpreadBatchIDs, id)
 	}
+	if slices.Contains(s.cfg.Scenarios, ScenarioMixedStock) {
+		if err := s.setupMixed(ctx, nonce); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(s.progress, "[setup] product %s (GTIN %s), location %s (GLN %s), %d batches\n",
-		s.fx.ProductID, s.fx.GTIN, s.fx.LocationID, s.fx.GLN, 1+len(s.fx.SpreadBatchIDs))
+		s.fx.ProductID, s.fx.GTIN, s.fx.LocationID, s.fx.GLN, 1+len(s.fx.SpreadBatchIDs)+len(s.fx.MixedBatchIDs))
 	return nil
 }
 
@@ -404,7 +462,7 @@ func (s *suite) createBatch(ctx context.Context, lot, quantity string) (string, 
 }
 
 func (s *suite) allBatchIDs() []string {
-	return append([]string{s.fx.HotBatchID}, s.fx.SpreadBatchIDs...)
+	return append(append([]string{s.fx.HotBatchID}, s.fx.SpreadBatchIDs...), s.fx.MixedBatchIDs...)
 }
 
 // scenario builds the options of one scenario; done lists the scenarios
@@ -429,7 +487,7 @@ func (s *suite) scenario(ctx context.Context, name string, done []Summary) (Opti
 	}
 	var note string
 	get := func(path string) Request { return s.api.request(http.MethodGet, path, nil) }
-	batches := s.allBatchIDs()
+	batches := append([]string{s.fx.HotBatchID}, s.fx.SpreadBatchIDs...)
 	switch name {
 	case ScenarioEventsRead:
 		opts.Target = get("/api/events?limit=20")
@@ -473,6 +531,10 @@ func (s *suite) scenario(ctx context.Context, name string, done []Summary) (Opti
 		spread := s.fx.SpreadBatchIDs
 		opts.Target = s.consumeRequest(spread[0], 0)
 		opts.Source = func(seq uint64) Request { return s.consumeRequest(spread[int(seq)%len(spread)], seq) }
+		opts.Observe = s.tally.observe
+	case ScenarioMixedStock:
+		opts.Target = s.mixedRequest(0)
+		opts.Source = s.mixedRequest
 		opts.Observe = s.tally.observe
 	case ScenarioRateLimit:
 		opts.Thresholds = Thresholds{RequireRateLimited: true}
@@ -548,7 +610,9 @@ func (s *suite) consumedBatches() []string {
 	for _, id := range s.allBatchIDs() {
 		_, seen := s.tally.seen[id]
 		_, unsure := s.tally.uncertain[id]
-		if id != "" && (seen || unsure) {
+		_, moved := s.tally.moved[id]
+		_, movedUnsure := s.tally.movedUncertain[id]
+		if id != "" && (seen || unsure || moved || movedUnsure) {
 			ids = append(ids, id)
 		}
 	}
@@ -567,6 +631,10 @@ func (s *suite) checkLedgers(ctx context.Context, ids []string) LedgerReport {
 		}
 		s.tally.mu.Lock()
 		in.SeenConsumed, in.UncertainConsumed = s.tally.seen[id], s.tally.uncertain[id]
+		if slices.Contains(s.fx.MixedBatchIDs, id) {
+			in.Moved, in.UncertainMoved = clone(s.tally.moved[id]), clone(s.tally.movedUncertain[id])
+			in.ShippedInTransit = true // the scenario ships to our other location and never receives
+		}
 		s.tally.mu.Unlock()
 		c := CheckBatchLedger(in)
 		rep.Batches = append(rep.Batches, c)
@@ -611,6 +679,7 @@ func (s *suite) fetchLedger(ctx context.Context, id string) (BatchLedgerInput, e
 	var b struct {
 		QuantityProduced  Quantity `json:"quantity_produced"`
 		QuantityAvailable Quantity `json:"quantity_available"`
+		Origin            string   `json:"origin"`
 	}
 	status, err := s.api.call(ctx, http.MethodGet, "/api/batches/"+id, nil, &b)
 	if err != nil {
@@ -619,7 +688,16 @@ func (s *suite) fetchLedger(ctx context.Context, id string) (BatchLedgerInput, e
 	if status != http.StatusOK {
 		return in, fmt.Errorf("batch %s: status %d", id, status)
 	}
-	in.QuantityProduced, in.QuantityAvailable = b.QuantityProduced, b.QuantityAvailable
+	in.QuantityProduced, in.QuantityAvailable, in.Origin = b.QuantityProduced, b.QuantityAvailable, b.Origin
+	var m MassBalance
+	status, err = s.api.call(ctx, http.MethodGet, "/api/batches/"+id+"/balance", nil, &m)
+	if err != nil {
+		return in, fmt.Errorf("batch %s balance: %w", id, err)
+	}
+	if status != http.StatusOK {
+		return in, fmt.Errorf("batch %s balance: status %d", id, status)
+	}
+	in.Balance = &m
 	return in, nil
 }
 
@@ -729,4 +807,119 @@ func (a *apiClient) probe(ctx context.Context, r Request, tally *consumeTally) (
 		return nil, err
 	}
 	return resp.Header, nil
+}
+
+func clone(m map[string]Quantity) map[string]Quantity {
+	out := map[string]Quantity{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// setupMixed creates what the mixed-stock scenario moves: two input lots,
+// the output lot its transformations add to, and a second location of ours
+// its shipments go to (they stay in transit there).
+func (s *suite) setupMixed(ctx context.Context, nonce uint64) error {
+	for attempt := 0; ; attempt++ {
+		var l struct {
+			ID string `json:"id"`
+		}
+		status, err := s.api.call(ctx, http.MethodPost, "/api/locations", map[string]any{
+			"gln": runGLN(nonce+1_000_003, attempt), "name": "loadtest " + s.cfg.RunID + " ship-to", "type": "warehouse",
+		}, &l)
+		if err != nil {
+			return fmt.Errorf("creating the ship-to location: %w", err)
+		}
+		if status == http.StatusConflict && attempt < 5 {
+			continue
+		}
+		if status != http.StatusCreated || l.ID == "" {
+			return fmt.Errorf("creating the ship-to location: status %d", status)
+		}
+		s.fx.ShipToLocationID = l.ID
+		break
+	}
+	for i, qty := range []string{"100000", "100000", "10"} {
+		lot := lotNumber(s.cfg.RunID, "M", i)
+		id, err := s.createBatch(ctx, lot, qty)
+		if err != nil {
+			return err
+		}
+		s.fx.MixedBatchIDs = append(s.fx.MixedBatchIDs, id)
+		s.fx.MixedOutputLot = lot
+	}
+	return nil
+}
+
+// mixedQuantities are the amounts the mixed-stock scenario moves.
+var mixedQuantities = []Quantity{125, 1000, 500, 2250}
+
+// mixedRequest is request seq of the mixed-stock scenario, in turn: a
+// transformation of the two input lots into the output lot (inputs in
+// one order, then the other), a shipment of an input lot, a shipment of the
+// output lot and an input lot together, a consume of an input lot and one
+// of the output lot. Every request carries its own Idempotency-Key.
+func (s *suite) mixedRequest(seq uint64) Request {
+	a, b, out := s.fx.MixedBatchIDs[0], s.fx.MixedBatchIDs[1], s.fx.MixedBatchIDs[2]
+	qty := mixedQuantities[int(seq/6)%len(mixedQuantities)]
+	item := func(id string) map[string]any { return map[string]any{"batch_id": id, "quantity": qty.String()} }
+	var r Request
+	switch seq % 6 {
+	case 0, 1:
+		first, second := a, b
+		if seq%6 == 1 {
+			first, second = b, a
+		}
+		r = s.api.request(http.MethodPost, "/api/transformations", map[string]any{
+			"inputs":  []any{item(first), item(second)},
+			"outputs": []any{map[string]any{"product_id": s.fx.ProductID, "batch_number": s.fx.MixedOutputLot, "quantity": (2 * qty).String(), "unit": "kg"}},
+			"notes":   "loadtest " + s.cfg.RunID,
+		})
+		r.Tag = stockTag{effects: []stockEffect{{a, KindTransformIn, qty}, {b, KindTransformIn, qty}, {out, KindProduce, 2 * qty}}}
+	case 2:
+		r = s.api.request(http.MethodPost, "/api/shipments", map[string]any{
+			"items": []any{item(a)}, "ship_to_id": s.fx.ShipToLocationID, "notes": "loadtest " + s.cfg.RunID,
+		})
+		r.Tag = stockTag{effects: []stockEffect{{a, KindShip, qty}}}
+	case 3:
+		r = s.api.request(http.MethodPost, "/api/shipments", map[string]any{
+			"items": []any{item(out), item(b)}, "ship_to_id": s.fx.ShipToLocationID, "notes": "loadtest " + s.cfg.RunID,
+		})
+		r.Tag = stockTag{effects: []stockEffect{{out, KindShip, qty}, {b, KindShip, qty}}}
+	case 4:
+		r = s.consumeRequestQty(a, qty)
+	default:
+		r = s.consumeRequestQty(out, qty)
+	}
+	r.Header.Set("Idempotency-Key", fmt.Sprintf("loadtest-%s-mixed-%d", s.cfg.RunID, seq))
+	return r
+}
+
+// settleUnsure sends every request whose outcome the run never learnt
+// again, with its Idempotency-Key: the app answers with the first
+// attempt's stored result, or runs it now. A success moves its quantities
+// from uncertain to seen; anything else leaves them uncertain.
+func (s *suite) settleUnsure(ctx context.Context) int {
+	s.tally.mu.Lock()
+	unsure := s.tally.unsure
+	s.tally.unsure = nil
+	s.tally.mu.Unlock()
+	for _, r := range unsure {
+		resp, _, err := s.api.do(ctx, r, true)
+		if err != nil || resp.StatusCode/100 != 2 {
+			continue
+		}
+		s.tally.mu.Lock()
+		switch tag := r.Tag.(type) {
+		case stockTag:
+			s.tally.addMoved(s.tally.movedUncertain, tag, -1)
+			s.tally.addMoved(s.tally.moved, tag, 1)
+		case consumeTag:
+			s.tally.uncertain[tag.batchID] -= tag.qty
+			s.tally.seen[tag.batchID] += tag.qty
+		}
+		s.tally.mu.Unlock()
+	}
+	return len(unsure)
 }

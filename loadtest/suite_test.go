@@ -55,9 +55,19 @@ func TestRunSuiteAgainstFakeApp(t *testing.T) {
 	if rl.RateLimited == 0 || rl.Requests != 60+30+10 || !rl.RateLimit.Consistent {
 		t.Errorf("rate-limit: %d requests, %d 429s, headers %+v", rl.Requests, rl.RateLimited, rl.RateLimit)
 	}
-	// Hot batch plus every spread batch were consumed from and checked.
-	if n := len(rep.Ledger.Batches); n != 1+DefaultSpreadBatches {
-		t.Errorf("ledger checked %d batches, want %d", n, 1+DefaultSpreadBatches)
+	// Hot batch, every spread batch and the mixed-stock scenario's three
+	// lots were consumed from or moved, and checked.
+	if n := len(rep.Ledger.Batches); n != 1+DefaultSpreadBatches+3 {
+		t.Errorf("ledger checked %d batches, want %d", n, 1+DefaultSpreadBatches+3)
+	}
+	mixed := byName[ScenarioMixedStock]
+	if mixed.Succeeded == 0 || !mixed.Pass {
+		t.Errorf("mixed-stock: %d succeeded, pass %v", mixed.Succeeded, mixed.Pass)
+	}
+	for _, b := range rep.Ledger.Batches[1+DefaultSpreadBatches:] {
+		if b.MassBalance == nil || len(b.LedgerMoved) == 0 || b.LedgerMoved[KindShip] != b.Moved[KindShip] {
+			t.Errorf("mixed-stock batch %s: moved %v, ledger %v, mass balance %+v", b.BatchID, b.Moved, b.LedgerMoved, b.MassBalance)
+		}
 	}
 	var seen, ledger Quantity
 	for _, b := range rep.Ledger.Batches {

@@ -83,6 +83,12 @@ SELECT transfer_id, quantity FROM transfer_receipts WHERE receive_event_id = @re
 -- name: LockTransfersOfShipment :many
 SELECT * FROM transfers WHERE ship_event_id = @ship_event_id ORDER BY id FOR UPDATE;
 
+-- name: LockTransfers :many
+-- Transfers a receipt drew from, locked in LockOpenTransfers' order: a
+-- correction of the receipt locks them before the batch rows, as a receipt
+-- does, so the two cannot wait on each other in a cycle.
+SELECT id FROM transfers WHERE id = ANY(@ids::uuid[]) ORDER BY created_at, id FOR UPDATE;
+
 -- name: ReopenTransfer :exec
 UPDATE transfers SET quantity_open = quantity_open + @quantity, updated_at = now() WHERE id = @id;
 

@@ -85,10 +85,18 @@ type batchJSON struct {
 	DigitalLink       string            `json:"digital_link"`
 	CreatedAt         time.Time         `json:"created_at"`
 	UpdatedAt         time.Time         `json:"updated_at"`
+	StatusReason      string            `json:"status_reason"` // why it is on hold, rejected or recalled
+	Origin            string            `json:"origin"`        // produced, received or moved
+	TLCSource         string            `json:"tlc_source"`    // GLN of who assigned the traceability lot code
+	KDEs              map[string]string `json:"kdes"`          // key data elements of its creation; {} for none
 }
 
 func (s *Server) toBatchJSON(b inventory.Batch) batchJSON {
 	unit, uom := unitForms(b.UOM)
+	kdes := b.KDEs
+	if kdes == nil {
+		kdes = map[string]string{}
+	}
 	return batchJSON{
 		ID: b.ID, BatchNumber: b.BatchNumber,
 		Product:        refJSON{ID: b.ProductID, GTIN: b.ProductGTIN, Name: b.ProductName},
@@ -98,6 +106,7 @@ func (s *Server) toBatchJSON(b inventory.Batch) batchJSON {
 		QuantityAvailable: b.QuantityAvailable, UnitOfMeasure: unit, UOM: uom,
 		QualityStatus: string(b.QualityStatus), Notes: b.Notes, Version: b.Version,
 		DigitalLink: s.digitalLink(b), CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
+		StatusReason: b.StatusReason, Origin: b.Origin, TLCSource: b.TLCSource, KDEs: kdes,
 	}
 }
 
@@ -117,11 +126,13 @@ type consumptionJSON struct {
 	Actor                  string            `json:"actor"`
 	EventID                *uuid.UUID        `json:"event_id"`
 	CreatedAt              time.Time         `json:"created_at"`
+	ReversesID             *uuid.UUID        `json:"reverses_id"`   // a reversal's row undone (null: the opening quantity)
+	ReversesKind           *string           `json:"reverses_kind"` // the kind a reversal undoes
 }
 
 func toConsumptionJSON(c inventory.Consumption) consumptionJSON {
 	return consumptionJSON{c.ID, c.BatchID, c.Kind, c.Quantity, c.QuantityAvailableAfter, c.VersionAfter,
-		c.Reason, c.Actor, c.EventID, c.CreatedAt}
+		c.Reason, c.Actor, c.EventID, c.CreatedAt, c.ReversesID, c.ReversesKind}
 }
 
 type eventJSON struct {

@@ -50,6 +50,17 @@ var routeRoles = map[string]string{
 	"GET /api/batches/:id/qr.png":       "viewer",
 	"GET /api/batches/:id/qr.svg":       "viewer",
 	"POST /api/consumptions":            "operator",
+	"GET /api/batches/:id/balance":      "viewer",
+	"GET /api/products/:id/fefo":        "viewer",
+
+	// Stock movements.
+	"POST /api/receipts":               "operator",
+	"POST /api/shipments":              "operator",
+	"POST /api/transformations":        "operator",
+	"POST /api/destructions":           "operator",
+	"POST /api/commissions":            "operator",
+	"POST /api/moves":                  "operator",
+	"POST /api/events/:id/corrections": "operator",
 
 	"GET /api/events":     "viewer",
 	"POST /api/events":    "operator",

@@ -38,6 +38,11 @@ func TestBadBytesNeverFailOrChangeAnything(t *testing.T) {
 		t.Fatal(err)
 	}
 	partyID := party.ID.String()
+	w := &stockWorld{a: a}
+	farm, shop, store := a.location("Farm", "farm"), a.location("Shop", "retailer"), a.location("Store", "warehouse")
+	w.partner(farm, "supplier")
+	w.partner(shop, "customer")
+	pid, lid := b.ProductID.String(), b.LocationID.String()
 	before := a.digest()
 
 	type request struct {
@@ -107,6 +112,23 @@ func TestBadBytesNeverFailOrChangeAnything(t *testing.T) {
 		{"POST", "/api/events", `{"event_type": "ObjectEvent", "action": "OBSERVE", "biz_step": "inspecting", "disposition": "active",
 			"event_timezone": "+01:00", "batch_ids": ["` + id + `"], "notes": "n", "ilmd": {"k": "v", "nested": ["w"]},
 			"quantity_list": [{"batch_id": "` + id + `", "quantity": "1", "uom": "KGM"}]}`},
+		{"POST", "/api/receipts", `{"product_id": "` + pid + `", "batch_number": "LOTR1", "location_id": "` + lid +
+			`", "quantity": "3", "unit": "kg", "ship_from_id": "` + farm.ID.String() + `", "production_date": "2026-11-01",
+			"expiry_date": "2027-11-01", "tlc_source": "` + farm.GLN + `", "references": [{"type": "po", "id": "PO-1"}],
+			"event_time": "2026-11-02T10:00:00Z", "notes": "n"}`},
+		{"POST", "/api/shipments", `{"items": [{"batch_id": "` + id + `", "quantity": "1"}], "ship_to_id": "` + shop.ID.String() +
+			`", "references": [{"type": "desadv", "id": "D-1"}], "event_time": "2026-11-02T10:00:00Z", "notes": "n"}`},
+		{"POST", "/api/transformations", `{"inputs": [{"batch_id": "` + id + `", "quantity": "1"}], "outputs": [{"product_id": "` + pid +
+			`", "batch_number": "LOTT1", "quantity": "1", "unit": "kg", "production_date": "2026-11-01", "expiry_date": "2027-11-01"}],
+			"location_id": "` + lid + `", "yield_reason": "y", "event_time": "2026-11-02T10:00:00Z", "notes": "n"}`},
+		{"POST", "/api/destructions", `{"batch_id": "` + id + `", "quantity": "1", "disposition": "disposed", "reason": "r",
+			"event_time": "2026-11-02T10:00:00Z"}`},
+		{"POST", "/api/commissions", `{"product_id": "` + pid + `", "batch_number": "LOTC1", "location_id": "` + lid +
+			`", "quantity": "1", "unit": "kg", "stage": "cooling", "harvest_location": "h", "field": "f", "harvest_date": "2026-11-01",
+			"cooling_date": "2026-11-01", "packing_date": "2026-11-02", "expiry_date": "2027-11-01", "event_time": "2026-11-02T10:00:00Z", "notes": "n"}`},
+		{"POST", "/api/moves", `{"batch_id": "` + id + `", "quantity": "1", "to_location_id": "` + store.ID.String() +
+			`", "event_time": "2026-11-02T10:00:00Z", "notes": "n"}`},
+		{"POST", "/api/events/" + id + "/corrections", `{"reason": "did_not_occur", "corrective_event_ids": ["urn:uuid:` + id + `"], "note": "n"}`},
 	}
 	for _, tmpl := range templates {
 		for _, body := range badBodies(t, tmpl.body) {

@@ -28,6 +28,8 @@ type Problem struct {
 	CurrentVersion    *int64             `json:"current_version,omitempty"`
 	BatchID           string             `json:"batch_id,omitempty"`
 	Item              *int               `json:"item,omitempty"`
+	Lot               string             `json:"lot,omitempty"`    // the lot's number, when a movement names several
+	Reason            string             `json:"reason,omitempty"` // why a batch is not consumable: pending, on_hold...
 
 	// RetryAfter, in seconds, becomes the Retry-After header.
 	RetryAfter int `json:"-"`
@@ -124,10 +126,18 @@ func domainProblem(de inventory.Error, lockTimeout int) *Problem {
 		if e.Item >= 0 {
 			p.Item = &e.Item
 		}
+		if e.Lot != "" {
+			p.Lot = e.Lot
+			p.Detail = "Lot " + e.Lot + ": " + p.Detail
+		}
+		if e.Field != "" {
+			p.Errors = []inventory.FieldError{{Field: e.Field, Message: "is more than the " +
+				e.QuantityAvailable.String() + " available"}}
+		}
 	case *inventory.VersionConflictError:
 		p.CurrentVersion, p.BatchID = &e.CurrentVersion, e.BatchID
 	case *inventory.NotConsumableError:
-		p.BatchID = e.BatchID
+		p.BatchID, p.Reason = e.BatchID, string(notConsumableReason(e))
 		if e.Item >= 0 {
 			p.Item = &e.Item
 		}
@@ -137,6 +147,18 @@ func domainProblem(de inventory.Error, lockTimeout int) *Problem {
 		p.RetryAfter = lockTimeout
 	}
 	return p
+}
+
+// notConsumableReason is why a batch refused: pending, on_hold, rejected,
+// recalled or expired (errors kept before Why existed say it otherwise).
+func notConsumableReason(e *inventory.NotConsumableError) inventory.Unusable {
+	switch {
+	case e.Why != "":
+		return e.Why
+	case e.Expired:
+		return inventory.UnusableExpired
+	}
+	return inventory.Unusable(e.QualityStatus)
 }
 
 // toProblem maps every error a handler can return to what the client

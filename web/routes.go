@@ -48,6 +48,17 @@ func (s *Server) routes() {
 	api.Get("/batches/:id/qr.png", s.viewer(s.showBatchQRPNG))
 	api.Get("/batches/:id/qr.svg", s.viewer(s.showBatchQRSVG))
 	api.Post("/consumptions", s.operator(s.once(s.consumeMany)))
+	api.Get("/batches/:id/balance", s.viewer(s.showBatchBalance))
+	api.Get("/products/:id/fefo", s.viewer(s.showFEFO))
+
+	// Stock movements: one EPCIS event and its ledger rows each.
+	api.Post("/receipts", s.operator(s.once(s.createReceipt)))
+	api.Post("/shipments", s.operator(s.once(s.createShipment)))
+	api.Post("/transformations", s.operator(s.once(s.createTransformation)))
+	api.Post("/destructions", s.operator(s.once(s.createDestruction)))
+	api.Post("/commissions", s.operator(s.once(s.createCommission)))
+	api.Post("/moves", s.operator(s.once(s.createMove)))
+	api.Post("/events/:id/corrections", s.operator(s.once(s.correctEvent)))
 
 	api.Get("/events", s.viewer(s.listEvents))
 	api.Post("/events", s.operator(s.once(s.createEvent)))

@@ -1,0 +1,579 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"batchtrack/inventory"
+	"batchtrack/quantity"
+)
+
+// stockWorld is our plant and warehouse, a supplier's farm, a customer's
+// shop, and three products, for the stock movement routes.
+type stockWorld struct {
+	a                            *testApp
+	plant, warehouse, farm, shop inventory.Location
+	tomatoes, salt, passata      inventory.Product
+}
+
+// location creates one of our locations.
+func (a *testApp) location(name, typ string) inventory.Location {
+	a.t.Helper()
+	l, err := a.svc.CreateLocation(context.Background(), inventory.NewLocation{GLN: validGLN(), Name: name, Type: typ})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return l
+}
+
+func newStockWorld(a *testApp) *stockWorld {
+	a.t.Helper()
+	ctx := context.Background()
+	w := &stockWorld{a: a}
+	loc := a.location
+	prod := func(name, unit string) inventory.Product {
+		p, err := a.svc.CreateProduct(ctx, inventory.NewProduct{GTIN: validGTIN(), Name: name, Unit: unit})
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		return p
+	}
+	w.plant, w.warehouse = loc("Plant", "factory"), loc("Warehouse", "warehouse")
+	w.farm, w.shop = loc("Sunny Farm", "farm"), loc("Corner Shop", "retailer")
+	w.partner(w.farm, "supplier")
+	w.partner(w.shop, "customer")
+	w.tomatoes, w.salt, w.passata = prod("Tomatoes", "kg"), prod("Salt", "kg"), prod("Passata 500 g", "unit")
+	return w
+}
+
+// partner makes l a location of a new partner party with role.
+func (w *stockWorld) partner(l inventory.Location, role string) {
+	w.a.t.Helper()
+	_, err := w.a.pool.Exec(context.Background(), `
+		WITH p AS (INSERT INTO parties (pgln, name, roles) VALUES ($1, $2, ARRAY[$3]) RETURNING id)
+		UPDATE locations SET party_id = (SELECT id FROM p) WHERE id = $4`, validGLN(), l.Name+" Ltd", role, l.ID)
+	if err != nil {
+		w.a.t.Fatal(err)
+	}
+}
+
+// receive brings qty of a product from the farm into the plant through the
+// domain; status "" leaves the lot pending (release is required).
+func (w *stockWorld) receive(p inventory.Product, lot, qty string, expiry *time.Time, status string) inventory.Batch {
+	w.a.t.Helper()
+	ctx := context.Background()
+	m, err := w.a.svc.Receive(ctx, inventory.System, inventory.ReceiveRequest{ProductID: p.ID, BatchNumber: lot,
+		LocationID: w.plant.ID, Quantity: quantity.MustParse(qty), ShipFromID: &w.farm.ID, ExpiryDate: expiry})
+	if err != nil {
+		w.a.t.Fatal(err)
+	}
+	b := m.Batches[0]
+	if status != "" {
+		u := inventory.BatchUpdate{QualityStatus: &status, Reason: "lab " + status}
+		if b, err = w.a.svc.UpdateBatch(ctx, inventory.System, b.ID, u, nil); err != nil {
+			w.a.t.Fatal(err)
+		}
+	}
+	return b
+}
+
+func (w *stockWorld) batch(id uuid.UUID) inventory.Batch {
+	w.a.t.Helper()
+	b, err := w.a.svc.GetBatch(context.Background(), id)
+	if err != nil {
+		w.a.t.Fatal(err)
+	}
+	return b
+}
+
+// balance reads a batch's mass balance through the API; it must add up.
+func (w *stockWorld) balance(id uuid.UUID) balanceJSON {
+	w.a.t.Helper()
+	resp := w.a.do("GET", "/api/batches/"+id.String()+"/balance", nil)
+	if resp.StatusCode != http.StatusOK {
+		w.a.t.Fatalf("balance: %d %s", resp.StatusCode, readBody(w.a.t, resp))
+	}
+	m := decode[balanceJSON](w.a.t, resp)
+	if !m.Balanced || m.OnHand != m.QuantityAvailable {
+		w.a.t.Fatalf("mass balance of %s does not add up: %+v", id, m)
+	}
+	return m
+}
+
+func (w *stockWorld) ledgerRows(batchID uuid.UUID) int {
+	w.a.t.Helper()
+	var n int
+	if err := w.a.pool.QueryRow(context.Background(), "SELECT count(*) FROM consumptions WHERE batch_id = $1",
+		batchID).Scan(&n); err != nil {
+		w.a.t.Fatal(err)
+	}
+	return n
+}
+
+func qty(s string) quantity.Quantity { return quantity.MustParse(s) }
+
+func TestStockMovementsAPI(t *testing.T) {
+	a := newTestApp(t)
+	w := newStockWorld(a)
+	expiry := time.Now().AddDate(0, 2, 0)
+	tom := w.receive(w.tomatoes, "TOM-API-1", "100", &expiry, "approved")
+	salt := w.receive(w.salt, "SALT-API-1", "20", nil, "approved")
+	id := func(v uuid.UUID) string { return `"` + v.String() + `"` }
+
+	tests := []struct {
+		name, path, body string
+		operation        string
+		kinds            []string // the ledger rows' kinds, in order (a lot's new stock is its opening quantity, no row)
+		check            func(t *testing.T, m movementJSON)
+	}{
+		{"receipt", "/api/receipts", `{"product_id": ` + id(w.salt.ID) + `, "batch_number": "SALT-API-2", "location_id": ` +
+			id(w.plant.ID) + `, "quantity": "12.5", "ship_from_id": ` + id(w.farm.ID) + `, "expiry_date": "2027-01-31",
+			"references": [{"type": "po", "id": "PO-1"}], "notes": "dock 2"}`,
+			"receive", nil, func(t *testing.T, m movementJSON) {
+				b := m.Batches[0]
+				if len(m.CreatedBatchIDs) != 1 || m.CreatedBatchIDs[0] != b.ID || b.Origin != "received" ||
+					b.QuantityAvailable != qty("12.5") || b.BatchNumber != "SALT-API-2" || b.TLCSource != w.farm.GLN ||
+					b.QualityStatus != "pending" {
+					t.Errorf("received batch: %+v", b)
+				}
+			}},
+		{"commission", "/api/commissions", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) +
+			`, "quantity": 40, "stage": "harvesting", "harvest_location": "Sunny Farm", "field": "F7", "harvest_date": "2026-12-01"}`,
+			"commission", nil, func(t *testing.T, m movementJSON) {
+				b := m.Batches[0]
+				if b.Origin != "produced" || b.KDEs["field"] != "F7" || b.KDEs["stage"] != "harvesting" ||
+					b.KDEs["harvestDate"] != "2026-12-01" || b.QuantityAvailable != qty("40") || b.TLCSource != w.plant.GLN {
+					t.Errorf("commissioned batch: %+v", b)
+				}
+			}},
+		{"move", "/api/moves", `{"batch_id": ` + id(tom.ID) + `, "quantity": "5", "to_location_id": ` + id(w.warehouse.ID) + `}`,
+			"move", []string{"move_out"}, func(t *testing.T, m movementJSON) {
+				if len(m.Batches) != 2 {
+					t.Fatalf("batches: %+v", m.Batches)
+				}
+				for _, b := range m.Batches {
+					switch b.Location.ID {
+					case w.plant.ID:
+						if b.QuantityAvailable != qty("95") {
+							t.Errorf("source: %+v", b)
+						}
+					case w.warehouse.ID:
+						if b.QuantityAvailable != qty("5") || b.Origin != "moved" || b.BatchNumber != tom.BatchNumber ||
+							b.QualityStatus != "approved" {
+							t.Errorf("destination: %+v", b)
+						}
+					default:
+						t.Errorf("batch at %s", b.Location.Name)
+					}
+				}
+			}},
+		{"shipment", "/api/shipments", `{"items": [{"batch_id": ` + id(tom.ID) + `, "quantity": "3"}, {"batch_id": ` + id(salt.ID) +
+			`, "quantity": 1}], "ship_to_id": ` + id(w.shop.ID) + `, "references": [{"type": "desadv", "id": "DA-9"}]}`,
+			"ship", []string{"ship", "ship"}, func(t *testing.T, m movementJSON) {
+				if m.InTransit || len(m.CreatedBatchIDs) != 0 {
+					t.Errorf("shipment to a customer: %+v", m)
+				}
+			}},
+		{"transformation", "/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) + `, "quantity": "10"}, {"batch_id": ` +
+			id(salt.ID) + `, "quantity": "0.2"}], "outputs": [{"product_id": ` + id(w.passata.ID) +
+			`, "batch_number": "PAS-API-1", "quantity": 18, "expiry_date": "2027-06-30"}]}`,
+			"transform", []string{"transform_in", "transform_in"}, func(t *testing.T, m movementJSON) {
+				if len(m.CreatedBatchIDs) != 1 {
+					t.Fatalf("created: %v", m.CreatedBatchIDs)
+				}
+				for _, b := range m.Batches {
+					if b.ID == m.CreatedBatchIDs[0] && (b.BatchNumber != "PAS-API-1" || b.QuantityAvailable != qty("18") ||
+						b.Origin != "produced") {
+						t.Errorf("output: %+v", b)
+					}
+				}
+			}},
+		{"destruction", "/api/destructions", `{"batch_id": ` + id(tom.ID) + `, "quantity": "1.5", "disposition": "disposed", "reason": "mould"}`,
+			"destroy", []string{"destroy"}, func(t *testing.T, m movementJSON) {
+				if m.Batches[0].QuantityAvailable != qty("80.5") || m.Ledger[0].Reason != "mould" {
+					t.Errorf("after destruction: %+v %+v", m.Batches[0], m.Ledger[0])
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := a.do("POST", tt.path, tt.body)
+			if resp.StatusCode != http.StatusCreated {
+				t.Fatalf("%d %s", resp.StatusCode, readBody(t, resp))
+			}
+			m := decode[movementJSON](t, resp)
+			if got, want := resp.Header.Get("Location"), "/api/events/"+m.EventID.String(); got != want {
+				t.Errorf("Location %q, want %q", got, want)
+			}
+			if m.Operation != tt.operation || m.EPCISEventID == "" || len(m.Batches) == 0 {
+				t.Errorf("movement: %+v", m)
+			}
+			var kinds []string
+			for _, l := range m.Ledger {
+				kinds = append(kinds, l.Kind)
+				if l.EventID == nil || *l.EventID != m.EventID || l.ReversesID != nil || l.ReversesKind != nil {
+					t.Errorf("ledger row: %+v", l)
+				}
+			}
+			if strings.Join(kinds, ",") != strings.Join(tt.kinds, ",") {
+				t.Errorf("ledger kinds %v, want %v", kinds, tt.kinds)
+			}
+			// The event is there, and every batch reads back as answered
+			// and explains its balance.
+			if r := a.do("GET", "/api/events/"+m.EventID.String(), nil); r.StatusCode != http.StatusOK {
+				t.Errorf("event: %d", r.StatusCode)
+			}
+			var rows int
+			if err := a.pool.QueryRow(context.Background(), "SELECT count(*) FROM consumptions WHERE event_id = $1",
+				m.EventID).Scan(&rows); err != nil || rows != len(m.Ledger) {
+				t.Errorf("ledger rows of the event: %d (%v), answered %d", rows, err, len(m.Ledger))
+			}
+			for _, b := range m.Batches {
+				got := decode[batchJSON](t, a.do("GET", "/api/batches/"+b.ID.String(), nil))
+				if got.QuantityAvailable != b.QuantityAvailable || got.Version != b.Version || got.Origin != b.Origin {
+					t.Errorf("batch %s reads back %+v, answered %+v", b.BatchNumber, got, b)
+				}
+				if bal := w.balance(b.ID); bal.OnHand != b.QuantityAvailable {
+					t.Errorf("balance of %s: %+v", b.BatchNumber, bal)
+				}
+			}
+			tt.check(t, m)
+		})
+	}
+	// Tomatoes: 100 received, 5 moved, 3 shipped, 10 transformed, 1.5 destroyed.
+	bal := w.balance(tom.ID)
+	if bal.Received != qty("100") || bal.MovedOut != qty("5") || bal.Shipped != qty("3") || bal.Transformed != qty("10") ||
+		bal.Destroyed != qty("1.5") || bal.OnHand != qty("80.5") || bal.Origin != "received" || bal.UOM != "KGM" || bal.Unit != "kg" {
+		t.Errorf("tomatoes balance: %+v", bal)
+	}
+	a.checkLedger(w.batch(tom.ID))
+}
+
+func TestStockAPIRefusals(t *testing.T) {
+	a := newTestApp(t)
+	w := newStockWorld(a)
+	tom := w.receive(w.tomatoes, "TOM-R-1", "10", nil, "approved")
+	pending := w.receive(w.tomatoes, "TOM-R-2", "10", nil, "")
+	held := w.receive(w.tomatoes, "TOM-R-3", "10", nil, "on_hold")
+	tom2 := w.receive(w.tomatoes, "TOM-R-4", "6", nil, "approved")
+	id := func(v uuid.UUID) string { return `"` + v.String() + `"` }
+	unknown := id(uuid.New())
+
+	tests := []struct {
+		name, path, body string
+		status           int
+		problem          string
+		fields           []string // field errors expected (all named)
+		check            func(t *testing.T, p Problem)
+	}{
+		// 422: validation, with field names.
+		{"receipt without quantity", "/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) + `}`,
+			422, "/problems/validation", []string{"quantity"}, nil},
+		{"receipt without supplier", "/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) +
+			`, "quantity": 1}`, 422, "/problems/validation", []string{"supplier_id"}, nil},
+		{"receipt at a partner's location", "/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.shop.ID) +
+			`, "quantity": 1, "ship_from_id": ` + id(w.farm.ID) + `}`, 422, "/problems/validation", []string{"location_id"}, nil},
+		{"receipt bad quantity", "/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) +
+			`, "quantity": "1.2345", "ship_from_id": ` + id(w.farm.ID) + `}`, 422, "/problems/validation", []string{"quantity"}, nil},
+		{"receipt unknown field", "/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "Quantity": 1}`,
+			422, "/problems/validation", []string{"Quantity"}, nil},
+		{"shipment without items", "/api/shipments", `{"items": [], "ship_to_id": ` + id(w.shop.ID) + `}`,
+			422, "/problems/validation", []string{"items"}, nil},
+		{"shipment without ship-to", "/api/shipments", `{"items": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}]}`,
+			422, "/problems/validation", []string{"ship_to_id"}, nil},
+		{"transformation second input without quantity", "/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) +
+			`, "quantity": 1}, {"batch_id": ` + id(pending.ID) + `}], "outputs": [{"product_id": ` + id(w.passata.ID) + `, "quantity": 2}]}`,
+			422, "/problems/validation", []string{"inputs[1].quantity"}, nil},
+		{"transformation without outputs", "/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}]}`,
+			422, "/problems/validation", []string{"outputs"}, nil},
+		{"transformation output bad product", "/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) +
+			`, "quantity": 1}], "outputs": [{"product_id": "nope", "quantity": 2}]}`,
+			422, "/problems/validation", []string{"outputs[0].product_id"}, nil},
+		{"destruction without reason", "/api/destructions", `{"batch_id": ` + id(tom.ID) + `, "quantity": 1}`,
+			422, "/problems/validation", []string{"reason"}, nil},
+		{"destruction bad disposition", "/api/destructions", `{"batch_id": ` + id(tom.ID) + `, "quantity": 1, "reason": "r", "disposition": "eaten"}`,
+			422, "/problems/validation", []string{"disposition"}, nil},
+		{"commission bad stage", "/api/commissions", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) +
+			`, "quantity": 1, "stage": "picking"}`, 422, "/problems/validation", []string{"stage"}, nil},
+		{"move without target", "/api/moves", `{"batch_id": ` + id(tom.ID) + `, "quantity": 1}`,
+			422, "/problems/validation", []string{"to_location_id"}, nil},
+		{"move to the same place", "/api/moves", `{"batch_id": ` + id(tom.ID) + `, "quantity": 1, "to_location_id": ` + id(w.plant.ID) + `}`,
+			422, "/problems/validation", []string{"to_location_id"}, nil},
+		{"correction bad reason", "/api/events/" + uuid.NewString() + "/corrections", `{"reason": "oops"}`,
+			422, "/problems/validation", []string{"reason"}, nil},
+		{"correction without reason", "/api/events/" + uuid.NewString() + "/corrections", `{}`,
+			422, "/problems/validation", []string{"reason"}, nil},
+		{"correction bad id", "/api/events/nope/corrections", `{"reason": "did_not_occur"}`,
+			422, "/problems/validation", []string{"id"}, nil},
+
+		// 404, naming the field.
+		{"receipt unknown product", "/api/receipts", `{"product_id": ` + unknown + `, "location_id": ` + id(w.plant.ID) +
+			`, "quantity": 1, "ship_from_id": ` + id(w.farm.ID) + `}`, 404, "/problems/not-found", []string{"product_id"}, nil},
+		{"shipment unknown batch", "/api/shipments", `{"items": [{"batch_id": ` + unknown + `, "quantity": 1}], "ship_to_id": ` + id(w.shop.ID) + `}`,
+			404, "/problems/not-found", []string{"items[0].batch_id"}, nil},
+		{"shipment unknown ship-to", "/api/shipments", `{"items": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "ship_to_id": ` + unknown + `}`,
+			404, "/problems/not-found", []string{"ship_to_id"}, nil},
+		{"move unknown batch", "/api/moves", `{"batch_id": ` + unknown + `, "quantity": 1, "to_location_id": ` + id(w.warehouse.ID) + `}`,
+			404, "/problems/not-found", []string{"batch_id"}, nil},
+		{"destruction unknown batch", "/api/destructions", `{"batch_id": ` + unknown + `, "quantity": 1, "reason": "r"}`,
+			404, "/problems/not-found", nil, nil},
+		{"correction unknown event", "/api/events/" + uuid.NewString() + "/corrections", `{"reason": "did_not_occur"}`,
+			404, "/problems/not-found", []string{"event_id"}, nil},
+
+		// 409: more than the lot holds, naming it.
+		{"shipment insufficient", "/api/shipments", `{"items": [{"batch_id": ` + id(tom.ID) + `, "quantity": 11}], "ship_to_id": ` + id(w.shop.ID) + `}`,
+			409, "/problems/insufficient-quantity", []string{"items[0].quantity"}, func(t *testing.T, p Problem) {
+				if p.Lot != "TOM-R-1" || p.BatchID != tom.ID.String() || p.QuantityAvailable == nil || *p.QuantityAvailable != qty("10") ||
+					p.QuantityRequested == nil || *p.QuantityRequested != qty("11") || !strings.Contains(p.Detail, "TOM-R-1") {
+					t.Errorf("problem: %+v", p)
+				}
+			}},
+		{"transformation second input insufficient", "/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) +
+			`, "quantity": 1}, {"batch_id": ` + id(tom2.ID) + `, "quantity": 7}], "outputs": [{"product_id": ` + id(w.passata.ID) + `, "quantity": 2}]}`,
+			409, "/problems/insufficient-quantity", []string{"inputs[1].quantity"}, func(t *testing.T, p Problem) {
+				if p.Lot != "TOM-R-4" || p.BatchID != tom2.ID.String() || p.Item == nil || *p.Item != 1 {
+					t.Errorf("problem: %+v", p)
+				}
+			}},
+		{"transformation with a held second input", "/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) +
+			`, "quantity": 1}, {"batch_id": ` + id(held.ID) + `, "quantity": 1}], "outputs": [{"product_id": ` + id(w.passata.ID) + `, "quantity": 2}]}`,
+			409, "/problems/batch-not-consumable", nil, func(t *testing.T, p Problem) {
+				if p.Reason != "on_hold" || p.BatchID != held.ID.String() || p.Item == nil || *p.Item != 1 {
+					t.Errorf("problem: %+v", p)
+				}
+			}},
+		{"destruction insufficient", "/api/destructions", `{"batch_id": ` + id(tom.ID) + `, "quantity": 10.5, "reason": "r"}`,
+			409, "/problems/insufficient-quantity", []string{"quantity"}, func(t *testing.T, p Problem) {
+				if p.Lot != "TOM-R-1" {
+					t.Errorf("problem: %+v", p)
+				}
+			}},
+		{"move insufficient", "/api/moves", `{"batch_id": ` + id(tom.ID) + `, "quantity": 10.001, "to_location_id": ` + id(w.warehouse.ID) + `}`,
+			409, "/problems/insufficient-quantity", []string{"quantity"}, nil},
+
+		// 409: not consumable while pending or on hold.
+		{"shipment of a pending lot", "/api/shipments", `{"items": [{"batch_id": ` + id(pending.ID) + `, "quantity": 1}], "ship_to_id": ` + id(w.shop.ID) + `}`,
+			409, "/problems/batch-not-consumable", nil, func(t *testing.T, p Problem) {
+				if p.Reason != "pending" || p.BatchID != pending.ID.String() || !strings.Contains(p.Detail, "shipped") {
+					t.Errorf("problem: %+v", p)
+				}
+			}},
+		{"shipment of a held lot", "/api/shipments", `{"items": [{"batch_id": ` + id(held.ID) + `, "quantity": 1}], "ship_to_id": ` + id(w.shop.ID) + `}`,
+			409, "/problems/batch-not-consumable", nil, func(t *testing.T, p Problem) {
+				if p.Reason != "on_hold" || !strings.Contains(p.Detail, "lab on_hold") {
+					t.Errorf("problem: %+v", p)
+				}
+			}},
+		{"transformation of a pending lot", "/api/transformations", `{"inputs": [{"batch_id": ` + id(pending.ID) +
+			`, "quantity": 1}], "outputs": [{"product_id": ` + id(w.passata.ID) + `, "quantity": 2}]}`,
+			409, "/problems/batch-not-consumable", nil, func(t *testing.T, p Problem) {
+				if p.Reason != "pending" {
+					t.Errorf("problem: %+v", p)
+				}
+			}},
+	}
+	before := map[uuid.UUID]int{}
+	for _, b := range []inventory.Batch{tom, pending, held, tom2} {
+		before[b.ID] = w.ledgerRows(b.ID)
+	}
+	events := a.count("events")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := a.do("POST", tt.path, tt.body)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("%d, want %d: %s", resp.StatusCode, tt.status, readBody(t, resp))
+			}
+			p := decode[Problem](t, resp)
+			if p.Type != tt.problem {
+				t.Errorf("type %q, want %q", p.Type, tt.problem)
+			}
+			for _, f := range tt.fields {
+				found := false
+				for _, fe := range p.Errors {
+					found = found || fe.Field == f
+				}
+				if !found {
+					t.Errorf("no error for %s in %+v", f, p.Errors)
+				}
+			}
+			if tt.check != nil {
+				tt.check(t, p)
+			}
+		})
+	}
+	// Nothing changed.
+	for _, b := range []inventory.Batch{tom, pending, held, tom2} {
+		got := w.batch(b.ID)
+		if got.QuantityAvailable != b.QuantityAvailable || got.Version != b.Version || w.ledgerRows(b.ID) != before[b.ID] {
+			t.Errorf("%s changed: %+v", b.BatchNumber, got)
+		}
+	}
+	if n := a.count("events"); n != events {
+		t.Errorf("%d events recorded by refusals", n-events)
+	}
+}
+
+func TestStockCorrectionAPI(t *testing.T) {
+	a := newTestApp(t)
+	w := newStockWorld(a)
+	tom := w.receive(w.tomatoes, "TOM-C-1", "10", nil, "approved")
+	ship := decode[movementJSON](t, a.do("POST", "/api/shipments", map[string]any{
+		"items": []map[string]any{{"batch_id": tom.ID, "quantity": "4"}}, "ship_to_id": w.shop.ID}))
+	path := "/api/events/" + ship.EventID.String() + "/corrections"
+
+	resp := a.do("POST", path, `{"reason": "incorrect_data", "note": "wrong lot"}`)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("%d %s", resp.StatusCode, readBody(t, resp))
+	}
+	if loc := resp.Header.Get("Location"); loc != "/api/events/"+ship.EventID.String() {
+		t.Errorf("Location %q", loc)
+	}
+	c := decode[correctionJSON](t, resp)
+	if c.EventID != ship.EventID || c.Reason != "incorrect_data" || len(c.Reversals) != 1 || len(c.Batches) != 1 {
+		t.Fatalf("correction: %+v", c)
+	}
+	r := c.Reversals[0]
+	if r.Kind != "reversal" || r.ReversesKind == nil || *r.ReversesKind != "ship" || r.ReversesID == nil ||
+		*r.ReversesID != ship.Ledger[0].ID || c.Batches[0].QuantityAvailable != qty("10") {
+		t.Errorf("reversal: %+v, batch %+v", r, c.Batches[0])
+	}
+	// The ledger lists the reversal, the balance adds up, the event says it is declared in error.
+	ledger := decode[listJSON[consumptionJSON]](t, a.do("GET", "/api/batches/"+tom.ID.String()+"/consumptions", nil))
+	if len(ledger.Items) == 0 || ledger.Items[0].Kind != "reversal" || ledger.Items[0].ReversesKind == nil {
+		t.Errorf("ledger: %+v", ledger.Items)
+	}
+	if bal := w.balance(tom.ID); bal.Shipped != 0 || bal.OnHand != qty("10") {
+		t.Errorf("balance after correction: %+v", bal)
+	}
+	ev := decode[eventJSON](t, a.do("GET", "/api/events/"+ship.EventID.String(), nil))
+	if ev.DeclaredInErrorAt == nil {
+		t.Errorf("event not declared in error: %+v", ev)
+	}
+
+	// A second correction is a conflict and changes nothing.
+	rows := w.ledgerRows(tom.ID)
+	resp = a.do("POST", path, `{"reason": "did_not_occur"}`)
+	p := decode[Problem](t, resp)
+	if resp.StatusCode != http.StatusConflict || p.Type != "/problems/conflict" || len(p.Errors) != 1 || p.Errors[0].Field != "event_id" {
+		t.Errorf("second correction: %d %+v", resp.StatusCode, p)
+	}
+	if w.ledgerRows(tom.ID) != rows {
+		t.Error("the refused correction wrote ledger rows")
+	}
+
+	// Correcting a receipt whose stock moved on would take the lot below zero.
+	rec := decode[movementJSON](t, a.do("POST", "/api/receipts", map[string]any{"product_id": w.salt.ID, "batch_number": "SALT-C-1",
+		"location_id": w.plant.ID, "quantity": "5", "ship_from_id": w.farm.ID}))
+	salt := rec.Batches[0]
+	if _, err := a.svc.UpdateBatch(context.Background(), inventory.System, salt.ID,
+		inventory.BatchUpdate{QualityStatus: ptrTo("approved")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := a.do("POST", "/api/destructions", map[string]any{"batch_id": salt.ID, "quantity": "2", "reason": "spilt"}); r.StatusCode != 201 {
+		t.Fatalf("destruction: %d %s", r.StatusCode, readBody(t, r))
+	}
+	resp = a.do("POST", "/api/events/"+rec.EventID.String()+"/corrections", `{"reason": "did_not_occur"}`)
+	p = decode[Problem](t, resp)
+	if resp.StatusCode != http.StatusConflict || p.Type != "/problems/conflict" || !strings.Contains(p.Detail, "SALT-C-1") {
+		t.Errorf("correction below zero: %d %+v", resp.StatusCode, p)
+	}
+	w.balance(salt.ID)
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+func TestStockFEFOAPI(t *testing.T) {
+	a := newTestApp(t)
+	w := newStockWorld(a)
+	day := func(n int) *time.Time { d := time.Now().AddDate(0, 0, n); return &d }
+	later := w.receive(w.tomatoes, "FEFO-LATER", "10", day(30), "approved")
+	soon := w.receive(w.tomatoes, "FEFO-SOON", "10", day(5), "approved")
+	never := w.receive(w.tomatoes, "FEFO-NONE", "10", nil, "approved")
+	w.receive(w.tomatoes, "FEFO-HELD", "10", day(2), "on_hold")
+	w.receive(w.tomatoes, "FEFO-PENDING", "10", day(1), "")
+	w.receive(w.salt, "FEFO-SALT", "10", day(1), "approved")
+
+	base := "/api/products/" + w.tomatoes.ID.String() + "/fefo?location_id=" + w.plant.ID.String()
+	tests := []struct {
+		name, query string
+		picks       []string // lot:take
+		short       string
+	}{
+		{"part of the first", "&quantity=4", []string{"FEFO-SOON:4"}, "0"},
+		{"expiry first, no expiry last", "&quantity=25", []string{"FEFO-SOON:10", "FEFO-LATER:10", "FEFO-NONE:5"}, "0"},
+		{"short", "&quantity=32.5", []string{"FEFO-SOON:10", "FEFO-LATER:10", "FEFO-NONE:10"}, "2.5"},
+		{"every usable lot", "", []string{"FEFO-SOON:0", "FEFO-LATER:0", "FEFO-NONE:0"}, "0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := a.do("GET", base+tt.query, nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%d %s", resp.StatusCode, readBody(t, resp))
+			}
+			f := decode[fefoJSON](t, resp)
+			var got []string
+			for _, p := range f.Picks {
+				got = append(got, p.Batch.BatchNumber+":"+p.Take.String())
+			}
+			if strings.Join(got, " ") != strings.Join(tt.picks, " ") || f.Short != qty(tt.short) ||
+				f.ProductID != w.tomatoes.ID || f.LocationID != w.plant.ID {
+				t.Errorf("picks %v short %s, want %v short %s", got, f.Short, tt.picks, tt.short)
+			}
+		})
+	}
+	_, _, _ = later, soon, never
+
+	refusals := []struct {
+		name, path string
+		status     int
+		field      string
+	}{
+		{"no location", "/api/products/" + w.tomatoes.ID.String() + "/fefo?quantity=1", 422, "location_id"},
+		{"bad quantity", base + "&quantity=x", 422, "quantity"},
+		{"negative quantity", base + "&quantity=-1", 422, "quantity"},
+		{"unknown parameter", base + "&lot=1", 422, "lot"},
+		{"unknown product", "/api/products/" + uuid.NewString() + "/fefo?location_id=" + w.plant.ID.String(), 404, "product_id"},
+		{"unknown location", "/api/products/" + w.tomatoes.ID.String() + "/fefo?location_id=" + uuid.NewString(), 404, "location_id"},
+		{"balance of an unknown batch", "/api/batches/" + uuid.NewString() + "/balance", 404, ""},
+		{"balance of a bad id", "/api/batches/nope/balance", 422, "id"},
+	}
+	for _, tt := range refusals {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := a.do("GET", tt.path, nil)
+			p := decode[Problem](t, resp)
+			if resp.StatusCode != tt.status || (tt.field != "" && (len(p.Errors) == 0 || p.Errors[0].Field != tt.field)) {
+				t.Errorf("%d %+v, want %d naming %s", resp.StatusCode, p, tt.status, tt.field)
+			}
+		})
+	}
+}
+
+// A hold needs a reason, which the batch then carries.
+func TestStockHoldAPI(t *testing.T) {
+	a := newTestApp(t)
+	b := a.fixture("10")
+	path := "/api/batches/" + b.ID.String()
+	resp := a.do("PATCH", path, `{"quality_status": "on_hold"}`)
+	p := decode[Problem](t, resp)
+	if resp.StatusCode != 422 || len(p.Errors) == 0 || p.Errors[0].Field != "reason" {
+		t.Fatalf("hold without reason: %d %+v", resp.StatusCode, p)
+	}
+	resp = a.do("PATCH", path, `{"quality_status": "on_hold", "reason": "metal detector alarm"}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("hold: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	got := decode[batchJSON](t, resp)
+	if got.QualityStatus != "on_hold" || got.StatusReason != "metal detector alarm" || got.KDEs == nil {
+		t.Errorf("held batch: %+v", got)
+	}
+	resp = a.do("POST", path+"/consume", `{"quantity_to_consume": 1}`)
+	p = decode[Problem](t, resp)
+	if resp.StatusCode != 409 || p.Type != "/problems/batch-not-consumable" || p.Reason != "on_hold" {
+		t.Errorf("consume of a held batch: %d %+v", resp.StatusCode, p)
+	}
+}
