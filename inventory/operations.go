@@ -189,7 +189,7 @@ func (s *Service) Receive(ctx context.Context, actor Actor, r ReceiveRequest) (M
 					return stockPlan{}, Invalid("batch_number", "is required: name the lot shipped from "+from.Name)
 				}
 				plan.fromTransfer = true
-				a.origin = OriginMoved
+				a.origin, a.kind = OriginMoved, KindMoveIn // internal: moved in, not received
 			} else {
 				if supplier == nil && from.PartyID != nil {
 					if p, err := partyByID(ctx, q, *from.PartyID); err == nil {

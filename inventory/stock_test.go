@@ -185,7 +185,7 @@ func TestStockOperationsMoveStock(t *testing.T) {
 		t.Fatal(err)
 	}
 	wh := in.Batches[0]
-	if got := w.balance(wh); got.MovedIn != q("100") || got.Received != q("30") || got.OnHand != q("130") {
+	if got := w.balance(wh); got.MovedIn != q("130") || got.Received != q("0") || got.OnHand != q("130") {
 		t.Fatalf("passata at the warehouse: %+v", got)
 	}
 	if wh.QualityStatus != inventory.StatusApproved {

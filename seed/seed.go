@@ -10,8 +10,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/google/uuid"
-
 	"batchtrack/gs1"
 	"batchtrack/inventory"
 	"batchtrack/quantity"
@@ -152,13 +150,14 @@ func Run(ctx context.Context, svc *inventory.Service, opts Options) (int, error)
 		}
 	}
 	say("%d locations", len(locations))
-	for _, pt := range partners {
+	partnerSites := make([]inventory.Location, len(partners))
+	for i, pt := range partners {
 		p, err := svc.CreateParty(ctx, pt.party)
 		if err != nil {
 			return 0, fmt.Errorf("partner %s: %w", pt.party.Name, err)
 		}
 		l := pt.location
-		if _, err := svc.CreateLocation(ctx, inventory.NewLocation{GLN: l.ref, Name: l.name, Type: l.typ, Address: l.address, PartyID: &p.ID}); err != nil {
+		if partnerSites[i], err = svc.CreateLocation(ctx, inventory.NewLocation{GLN: l.ref, Name: l.name, Type: l.typ, Address: l.address, PartyID: &p.ID}); err != nil {
 			return 0, fmt.Errorf("location %s: %w", l.name, err)
 		}
 	}
@@ -172,7 +171,7 @@ func Run(ctx context.Context, svc *inventory.Service, opts Options) (int, error)
 	}
 	say("%d products", len(products))
 
-	plant, warehouse := sites[0], sites[1]
+	plant := sites[0]
 	farmFor := map[string]inventory.Location{"Coffee": farms[0], "Leafy greens": farms[1], "Rice": farms[2], "Eggs": farms[3], "Juice": plant}
 	statuses := []string{"approved", "approved", "approved", "pending", "approved", "rejected", "approved", "recalled"}
 	var batches []inventory.Batch
@@ -241,102 +240,9 @@ func Run(ctx context.Context, svc *inventory.Service, opts Options) (int, error)
 	}
 	say("consumption recorded")
 
-	// Supply-chain events over the last weeks.
-	events := 0
-	record := func(e inventory.NewEvent) error {
-		if _, err := svc.RecordEvent(ctx, actor, e); err != nil {
-			return fmt.Errorf("event %s %s: %w", e.EventType, e.BizStep, err)
-		}
-		events++
-		return nil
-	}
-	chain := []struct {
-		step, disposition string
-		where             inventory.Location
-	}{
-		{"shipping", "in_transit", inventory.Location{}},
-		{"receiving", "in_progress", warehouse},
-		{"storing", "sellable_not_accessible", warehouse},
-		{"shipping", "in_transit", warehouse},
-		{"receiving", "sellable_accessible", sites[2]},
-		{"shipping", "in_transit", sites[2]},
-		{"receiving", "sellable_accessible", sites[3+rng.IntN(2)]},
-	}
-	for _, b := range batches {
-		t := b.ProductionDate.Add(8 * time.Hour)
-		origin := inventory.Location{ID: b.LocationID, GLN: b.LocationGLN}
-		uom := b.UOM
-		for si, step := range chain {
-			if si >= 2+rng.IntN(len(chain)-1) {
-				break
-			}
-			t = t.Add(time.Duration(6+rng.IntN(30)) * time.Hour)
-			if t.After(now) {
-				break
-			}
-			where := step.where
-			if where.ID == uuid.Nil {
-				where = origin
-			}
-			tt := t
-			if err := record(inventory.NewEvent{
-				EventType: "ObjectEvent", Action: "OBSERVE", EventTime: &tt, BizStep: step.step,
-				Disposition: step.disposition, ReadPoint: where.GLN, BizLocation: where.GLN,
-				QuantityList: []inventory.QuantityItem{{BatchID: b.ID, Quantity: b.QuantityProduced / 4, UOM: uom}},
-			}); err != nil {
-				return 0, err
-			}
-		}
-		if b.QualityStatus != inventory.StatusPending {
-			tt := b.ProductionDate.Add(30 * time.Hour)
-			if tt.Before(now) {
-				if err := record(inventory.NewEvent{
-					EventType: "ObjectEvent", Action: "OBSERVE", EventTime: &tt, BizStep: "inspecting",
-					Disposition: b.QualityStatus.Disposition(),
-					ReadPoint:   origin.GLN, BizLocation: origin.GLN, BatchIDs: []uuid.UUID{b.ID},
-					Notes: "Quality inspection: " + string(b.QualityStatus),
-				}); err != nil {
-					return 0, err
-				}
-			}
-		}
-	}
-	// Transformations: green coffee in, roasted coffee out; paddy in,
-	// milled rice out; lettuce and spinach in, salad mix out.
-	byProduct := map[string][]inventory.Batch{}
-	for _, b := range batches {
-		byProduct[b.ProductGTIN] = append(byProduct[b.ProductGTIN], b)
-	}
-	transform := []struct {
-		in        []string
-		out, note string
-	}{
-		{[]string{"10001"}, "10002", "Roasting"},
-		{[]string{"10002"}, "10003", "Grinding and packing"},
-		{[]string{"20001"}, "20002", "Milling and bagging"},
-		{[]string{"30001", "30002"}, "30003", "Washing, cutting and bagging salad mix"},
-	}
-	for _, tr := range transform {
-		outs := byProduct[gtin(tr.out)]
-		for r, out := range outs {
-			var inputs []inventory.QuantityItem
-			for _, ref := range tr.in {
-				ins := byProduct[gtin(ref)]
-				in := ins[r%len(ins)]
-				uom := in.UOM
-				inputs = append(inputs, inventory.QuantityItem{BatchID: in.ID, Quantity: in.QuantityProduced / 5, UOM: uom})
-			}
-			uom := out.UOM
-			tt := out.ProductionDate.Add(4 * time.Hour)
-			if err := record(inventory.NewEvent{
-				EventType: "TransformationEvent", EventTime: &tt, BizStep: "commissioning", Disposition: "active",
-				ReadPoint: plant.GLN, BizLocation: plant.GLN, InputQuantityList: inputs,
-				OutputQuantityList: []inventory.QuantityItem{{BatchID: out.ID, Quantity: out.QuantityProduced, UOM: uom}},
-				Notes:              tr.note,
-			}); err != nil {
-				return 0, err
-			}
-		}
+	events, err := movements(ctx, svc, actor, now, prods, sites, partnerSites)
+	if err != nil {
+		return 0, err
 	}
 	say("%d events", events)
 	return len(batches), nil

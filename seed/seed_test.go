@@ -8,6 +8,7 @@ import (
 	"batchtrack/db/pgtest"
 	"batchtrack/gs1"
 	"batchtrack/inventory"
+	"batchtrack/quantity"
 	"batchtrack/seed"
 )
 
@@ -25,10 +26,39 @@ func TestSeedFillsAnEmptyDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	kinds := map[string]bool{}
+	statuses := map[inventory.QualityStatus]bool{}
 	for _, b := range page.Items {
 		if u, ok := gs1.LookupUnit(b.UOM); !ok || u.Code != b.UOM {
 			t.Errorf("batch %s has unit %q, not a Rec 20 code", b.BatchNumber, b.UOM)
 		}
+		// Every lot's stock is explained by its ledger.
+		m, err := svc.Balance(ctx, b.ID)
+		if err != nil || !m.Balanced {
+			t.Errorf("batch %s: mass balance %+v, %v", b.BatchNumber, m, err)
+		}
+		ledger, err := svc.ListConsumptions(ctx, b.ID, inventory.ListOptions{Limit: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range ledger.Items {
+			kinds[c.Kind] = true
+		}
+		for kind, q := range map[string]quantity.Quantity{"received": m.Received, "moved in": m.MovedIn, "in transit": m.InTransit} {
+			if q > 0 {
+				kinds[kind] = true
+			}
+		}
+		statuses[b.QualityStatus] = true
+	}
+	// The demo shows every movement a newcomer should see.
+	for _, k := range []string{"consume", "received", "transform_in", "ship", "move_out", "moved in", "reversal"} {
+		if !kinds[k] {
+			t.Errorf("no %s in the demo's ledger", k)
+		}
+	}
+	if !statuses[inventory.StatusOnHold] {
+		t.Error("no lot on hold in the demo")
 	}
 	if n, err := seed.IfEmpty(ctx, svc, seed.Options{}); n != 0 || err != nil {
 		t.Errorf("second seed: %d, %v; want nothing done", n, err)
