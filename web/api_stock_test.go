@@ -280,6 +280,12 @@ func TestStockAPIRefusals(t *testing.T) {
 			`, "quantity": 1, "ship_from_id": ` + id(w.farm.ID) + `}`, 422, "/problems/validation", []string{"location_id"}, nil},
 		{"receipt bad quantity", "/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) +
 			`, "quantity": "1.2345", "ship_from_id": ` + id(w.farm.ID) + `}`, 422, "/problems/validation", []string{"quantity"}, nil},
+		{"receipt expiring before today, no production date", "/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` +
+			id(w.plant.ID) + `, "quantity": 1, "ship_from_id": ` + id(w.farm.ID) + `, "expiry_date": "2020-01-01"}`,
+			422, "/problems/validation", []string{"expiry_date"}, nil},
+		{"transformation output expiring before today", "/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) +
+			`, "quantity": 1}], "outputs": [{"product_id": ` + id(w.passata.ID) + `, "quantity": 2, "best_before_date": "2020-01-01"}]}`,
+			422, "/problems/validation", []string{"outputs[0].best_before_date"}, nil},
 		{"receipt unknown field", "/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "Quantity": 1}`,
 			422, "/problems/validation", []string{"Quantity"}, nil},
 		{"shipment without items", "/api/shipments", `{"items": [], "ship_to_id": ` + id(w.shop.ID) + `}`,
@@ -575,5 +581,92 @@ func TestStockHoldAPI(t *testing.T) {
 	p = decode[Problem](t, resp)
 	if resp.StatusCode != 409 || p.Type != "/problems/batch-not-consumable" || p.Reason != "on_hold" {
 		t.Errorf("consume of a held batch: %d %+v", resp.StatusCode, p)
+	}
+}
+
+// A shipment to another of our locations is in transit until a receipt
+// there names the location it came from; a yield outside the product's
+// range needs a reason; an expired lot is refused as such.
+func TestStockTransferAndYieldAPI(t *testing.T) {
+	a := newTestApp(t)
+	w := newStockWorld(a)
+	tom := w.receive(w.tomatoes, "TOM-T-1", "50", nil, "approved")
+
+	resp := a.do("POST", "/api/shipments", map[string]any{
+		"items": []map[string]any{{"batch_id": tom.ID, "quantity": "20"}}, "ship_to_id": w.warehouse.ID})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("shipment: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	if m := decode[movementJSON](t, resp); !m.InTransit {
+		t.Errorf("shipment to our warehouse not in transit: %+v", m)
+	}
+	if bal := w.balance(tom.ID); bal.InTransit != qty("20") || bal.Shipped != qty("20") || bal.OnHand != qty("30") {
+		t.Errorf("balance in transit: %+v", bal)
+	}
+	resp = a.do("POST", "/api/receipts", map[string]any{"product_id": w.tomatoes.ID, "batch_number": "TOM-T-1",
+		"location_id": w.warehouse.ID, "quantity": "20", "ship_from_id": w.plant.ID})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("receipt from transit: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	rec := decode[movementJSON](t, resp)
+	if b := rec.Batches[0]; b.Location.ID != w.warehouse.ID || b.Origin != "moved" || b.QuantityAvailable != qty("20") {
+		t.Errorf("received from transit: %+v", b)
+	}
+	if bal := w.balance(tom.ID); bal.InTransit != 0 {
+		t.Errorf("still in transit after the receipt: %+v", bal)
+	}
+	// Receiving more than is in transit is refused.
+	resp = a.do("POST", "/api/receipts", map[string]any{"product_id": w.tomatoes.ID, "batch_number": "TOM-T-1",
+		"location_id": w.warehouse.ID, "quantity": "1", "ship_from_id": w.plant.ID})
+	if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+		t.Errorf("receipt of nothing in transit: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	// An unknown supplier.
+	resp = a.do("POST", "/api/receipts", map[string]any{"product_id": w.tomatoes.ID, "location_id": w.plant.ID,
+		"quantity": "1", "supplier_id": uuid.New()})
+	if p := decode[Problem](t, resp); resp.StatusCode != 404 || len(p.Errors) != 1 || p.Errors[0].Field != "supplier_id" {
+		t.Errorf("unknown supplier: %d %+v", resp.StatusCode, p)
+	}
+
+	// Yield: tomato paste is expected at 0.15..0.3 of its input.
+	paste, err := a.svc.CreateProduct(context.Background(), inventory.NewProduct{GTIN: validGTIN(), Name: "Tomato paste", Unit: "kg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.pool.Exec(context.Background(), "UPDATE products SET yield_min = 0.15, yield_max = 0.3 WHERE id = $1", paste.ID); err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]any{"inputs": []map[string]any{{"batch_id": tom.ID, "quantity": "10"}},
+		"outputs": []map[string]any{{"product_id": paste.ID, "quantity": "5"}}}
+	resp = a.do("POST", "/api/transformations", body)
+	if p := decode[Problem](t, resp); resp.StatusCode != 422 || len(p.Errors) != 1 || p.Errors[0].Field != "yield_reason" {
+		t.Errorf("yield outside the range: %d %+v", resp.StatusCode, p)
+	}
+	body["yield_reason"] = "thin batch of tomatoes"
+	resp = a.do("POST", "/api/transformations", body)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("transformation with a yield reason: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	if m := decode[movementJSON](t, resp); m.Yield == nil || *m.Yield != 0.5 {
+		t.Errorf("yield: %v", m.Yield)
+	}
+
+	// An expired lot.
+	past, made := time.Now().AddDate(0, 0, -3), time.Now().AddDate(0, 0, -30)
+	m, err := a.svc.Receive(context.Background(), inventory.System, inventory.ReceiveRequest{ProductID: w.tomatoes.ID,
+		BatchNumber: "TOM-T-OLD", LocationID: w.plant.ID, Quantity: qty("5"), ShipFromID: &w.farm.ID,
+		ProductionDate: &made, ExpiryDate: &past})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := a.svc.UpdateBatch(context.Background(), inventory.System, m.Batches[0].ID,
+		inventory.BatchUpdate{QualityStatus: ptrTo("approved")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = a.do("POST", "/api/shipments", map[string]any{
+		"items": []map[string]any{{"batch_id": old.ID, "quantity": "1"}}, "ship_to_id": w.shop.ID})
+	if p := decode[Problem](t, resp); resp.StatusCode != 409 || p.Reason != "expired" {
+		t.Errorf("shipment of an expired lot: %d %+v", resp.StatusCode, p)
 	}
 }
