@@ -670,3 +670,81 @@ func TestStockTransferAndYieldAPI(t *testing.T) {
 		t.Errorf("shipment of an expired lot: %d %+v", resp.StatusCode, p)
 	}
 }
+
+// Edge values a client may send the stock routes are refused or done,
+// never a 5xx.
+func TestStockAPIEdgeValuesNever5xx(t *testing.T) {
+	a := newTestApp(t)
+	w := newStockWorld(a)
+	tom := w.receive(w.tomatoes, "TOM-E-1", "10", nil, "approved")
+	other := w.receive(w.tomatoes, "TOM-E-2", "10", nil, "approved")
+	if _, err := a.svc.Move(context.Background(), inventory.System, inventory.MoveRequest{BatchID: other.ID,
+		Quantity: qty("10"), ToLocationID: w.warehouse.ID}); err != nil {
+		t.Fatal(err)
+	}
+	id := func(v uuid.UUID) string { return `"` + v.String() + `"` }
+	receipt := func(extra string) string {
+		return `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) + `, "quantity": 1, "ship_from_id": ` +
+			id(w.farm.ID) + extra + `}`
+	}
+	refs := `, "references": [` + strings.Repeat(`{"type": "po", "id": "1"},`, 20) + `{"type": "po", "id": "1"}]`
+	outputs := strings.TrimSuffix(strings.Repeat(`{"product_id": `+id(w.passata.ID)+`, "quantity": 1},`, 101), ",")
+	bodies := []struct{ path, body string }{
+		{"/api/receipts", receipt(`, "quantity": "999999999999.999"`)},
+		{"/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) + `, "quantity": 1e400}`},
+		{"/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) + `, "quantity": -1, "ship_from_id": ` + id(w.farm.ID) + `}`},
+		{"/api/receipts", receipt(`, "event_time": "0001-01-01T00:00:00Z"`)},
+		{"/api/receipts", receipt(`, "event_time": "9999-12-31T23:59:59Z"`)},
+		{"/api/receipts", receipt(`, "production_date": "0001-01-01", "expiry_date": "9999-12-31"`)},
+		{"/api/receipts", receipt(`, "production_date": "9999-12-31"`)},
+		{"/api/receipts", receipt(`, "best_before_date": "0001-01-01"`)},
+		{"/api/receipts", receipt(refs)},
+		{"/api/receipts", receipt(`, "references": [{"type": "bogus", "id": "x y"}, {"type": "", "id": ""}]`)},
+		{"/api/receipts", receipt(`, "batch_number": "` + strings.Repeat("L", 30) + `"`)},
+		{"/api/receipts", receipt(`, "batch_number": "a b"`)},
+		{"/api/receipts", receipt(`, "unit": "furlong"`)},
+		{"/api/receipts", receipt(`, "tlc_source": "123"`)},
+		{"/api/receipts", receipt(`, "supplier_id": ` + id(w.shop.ID))},
+		{"/api/receipts", receipt(`, "notes": "` + strings.Repeat("n", 6000) + `"`)},
+		{"/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) + `, "quantity": 1, "ship_from_id": ` + id(w.plant.ID) + `}`},
+		{"/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.warehouse.ID) + `, "quantity": 1, "ship_from_id": ` + id(w.plant.ID) + `}`},
+		{"/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "batch_number": "NOPE", "location_id": ` + id(w.warehouse.ID) + `, "quantity": 1, "ship_from_id": ` + id(w.plant.ID) + `}`},
+		{"/api/shipments", `{"items": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}, {"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "ship_to_id": ` + id(w.shop.ID) + `}`},
+		{"/api/shipments", `{"items": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}, {"batch_id": ` + id(other.ID) + `, "quantity": 1}], "ship_to_id": ` + id(w.shop.ID) + `}`},
+		{"/api/shipments", `{"items": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "ship_to_id": ` + id(w.plant.ID) + `}`},
+		{"/api/shipments", `{"items": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "ship_to_id": ` + id(w.shop.ID) + `, "customer_id": ` + id(uuid.New()) + `}`},
+		{"/api/shipments", `{"items": null, "ship_to_id": null}`},
+		{"/api/shipments", `{"items": [null]}`},
+		{"/api/shipments", `{"items": {}}`},
+		{"/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "outputs": [` + outputs + `]}`},
+		{"/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "outputs": [{"product_id": ` + id(w.passata.ID) + `, "quantity": 1}], "location_id": ` + id(uuid.New()) + `}`},
+		{"/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "outputs": [{"product_id": ` + id(w.passata.ID) + `, "quantity": 1}], "location_id": ` + id(w.shop.ID) + `}`},
+		{"/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "outputs": [{"product_id": ` + id(w.tomatoes.ID) + `, "batch_number": "TOM-E-1", "quantity": 1}]}`},
+		{"/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "outputs": [{"product_id": ` + id(w.passata.ID) + `, "quantity": 1, "production_date": "0001-01-01"}]}`},
+		{"/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "outputs": [{"product_id": ` + id(w.passata.ID) + `, "quantity": 1, "unit": "kg"}]}`},
+		{"/api/destructions", `{"batch_id": ` + id(tom.ID) + `, "quantity": "0.001", "reason": "` + strings.Repeat("r", 2000) + `"}`},
+		{"/api/destructions", `{"batch_id": ` + id(tom.ID) + `, "quantity": "0", "reason": "r"}`},
+		{"/api/commissions", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) + `, "quantity": 1, "harvest_date": "0001-01-01"}`},
+		{"/api/commissions", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) + `, "quantity": 1, "packing_date": "9999-12-31", "expiry_date": "0001-01-01"}`},
+		{"/api/commissions", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.farm.ID) + `, "quantity": 1}`},
+		{"/api/commissions", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) + `, "quantity": 1, "batch_number": "TOM-E-1"}`},
+		{"/api/moves", `{"batch_id": ` + id(tom.ID) + `, "quantity": 1, "to_location_id": ` + id(w.shop.ID) + `}`},
+		{"/api/moves", `{"batch_id": ` + id(tom.ID) + `, "quantity": 1, "to_location_id": ` + id(uuid.New()) + `}`},
+		{"/api/events/" + tom.ID.String() + "/corrections", `{"reason": "did_not_occur", "corrective_event_ids": ["not a uri", ""]}`},
+		{"/api/events/" + tom.ID.String() + "/corrections", `{"reason": "urn:epcglobal:cbv:er:incorrect_data"}`},
+	}
+	for _, b := range bodies {
+		resp := a.do("POST", b.path, b.body)
+		if resp.StatusCode >= 500 {
+			t.Errorf("POST %s %s: %d %s", b.path, b.body, resp.StatusCode, readBody(t, resp))
+			continue
+		}
+		resp.Body.Close()
+	}
+	for _, q := range []string{"?location_id=" + w.plant.ID.String() + "&quantity=99999999999999999",
+		"?location_id=" + w.plant.ID.String() + "&quantity=1&quantity=2", "?location_id=&quantity="} {
+		if resp := a.do("GET", "/api/products/"+w.tomatoes.ID.String()+"/fefo"+q, nil); resp.StatusCode >= 500 {
+			t.Errorf("fefo %s: %d %s", q, resp.StatusCode, readBody(t, resp))
+		}
+	}
+}
