@@ -748,3 +748,57 @@ func TestStockAPIEdgeValuesNever5xx(t *testing.T) {
 		}
 	}
 }
+
+// A movement waiting on a held row lock answers 503 with Retry-After and
+// changes nothing; with an Idempotency-Key, the retry then runs, and a
+// refusal is replayed as it was even once the stock is there.
+func TestStockAPILockTimeoutAndRetry(t *testing.T) {
+	a := newTestApp(t, appOptions{lockTimeout: 250 * time.Millisecond})
+	w := newStockWorld(a)
+	tom := w.receive(w.tomatoes, "TOM-L-1", "10", nil, "approved")
+	ctx := context.Background()
+	tx, err := a.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM batches WHERE id = $1 FOR UPDATE", tom.ID); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"batch_id": "` + tom.ID.String() + `", "quantity": 2, "to_location_id": "` + w.warehouse.ID.String() + `"}`
+	resp := a.do("POST", "/api/moves", body, "Idempotency-Key", "move-1")
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("status %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if p := decode[Problem](t, resp); p.Type != "/problems/lock-timeout" {
+		t.Errorf("problem %+v", p)
+	}
+	if rows := w.ledgerRows(tom.ID); rows != 0 {
+		t.Errorf("a timed-out move wrote %d ledger rows", rows)
+	}
+	_ = tx.Rollback(ctx)
+	resp = a.do("POST", "/api/moves", body, "Idempotency-Key", "move-1")
+	if resp.StatusCode != 201 || resp.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("retry: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	resp.Body.Close()
+
+	// A refusal kept under its key is answered again, not run again.
+	too := `{"items": [{"batch_id": "` + tom.ID.String() + `", "quantity": 9}], "ship_to_id": "` + w.shop.ID.String() + `"}`
+	first := a.do("POST", "/api/shipments", too, "Idempotency-Key", "ship-1")
+	firstBody := readBody(t, first)
+	if first.StatusCode != 409 {
+		t.Fatalf("shipment of 9 out of 8: %d %s", first.StatusCode, firstBody)
+	}
+	if _, err := a.svc.Receive(ctx, inventory.System, inventory.ReceiveRequest{ProductID: w.tomatoes.ID, BatchNumber: "TOM-L-1",
+		LocationID: w.plant.ID, Quantity: qty("5"), ShipFromID: &w.farm.ID}); err != nil {
+		t.Fatal(err)
+	}
+	again := a.do("POST", "/api/shipments", too, "Idempotency-Key", "ship-1")
+	if body := readBody(t, again); again.StatusCode != 409 || body != firstBody || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replayed refusal: %d %s", again.StatusCode, body)
+	}
+	if bal := w.balance(tom.ID); bal.OnHand != qty("13") || bal.Shipped != 0 {
+		t.Errorf("balance: %+v", bal)
+	}
+}
