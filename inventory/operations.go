@@ -137,9 +137,13 @@ func (s *Service) Receive(ctx context.Context, actor Actor, r ReceiveRequest) (M
 		}
 	}
 	eventTime := s.checkEventTime(&v, r.EventTime)
+	// The production date defaults to the event's day; the dates are
+	// checked against it either way (the table refuses an expiry before it).
+	production := eventTime
 	if r.ProductionDate != nil {
-		checkDates(&v, *r.ProductionDate, r.ExpiryDate, r.BestBeforeDate)
+		production = *r.ProductionDate
 	}
+	checkDates(&v, production, r.ExpiryDate, r.BestBeforeDate)
 	checkText(&v, "notes", r.Notes, 0, 5000)
 	refs := checkReferences(&v, r.References)
 	if err := v.OrNil(); err != nil {
@@ -307,6 +311,7 @@ func (s *Service) Transform(ctx context.Context, actor Actor, r TransformRequest
 	if len(r.Outputs) > maxItems {
 		v.Add("outputs", "must have at most "+itoa(maxItems)+" entries")
 	}
+	eventTime := s.checkEventTime(&v, r.EventTime)
 	units := make([]string, len(r.Outputs))
 	for i, o := range r.Outputs {
 		p := "outputs[" + itoa(i) + "]."
@@ -318,16 +323,17 @@ func (s *Service) Transform(ctx context.Context, actor Actor, r TransformRequest
 				v.Add(p+"batch_number", err.Error())
 			}
 		}
+		production := eventTime // the default, as for the lot made below
 		if o.ProductionDate != nil {
-			var dv ValidationError
-			checkDates(&dv, *o.ProductionDate, o.ExpiryDate, o.BestBeforeDate)
-			for _, f := range dv.Fields {
-				v.Add(p+f.Field, f.Message)
-			}
+			production = *o.ProductionDate
+		}
+		var dv ValidationError
+		checkDates(&dv, production, o.ExpiryDate, o.BestBeforeDate)
+		for _, f := range dv.Fields {
+			v.Add(p+f.Field, f.Message)
 		}
 	}
 	checkText(&v, "yield_reason", r.YieldReason, 0, 1000)
-	eventTime := s.checkEventTime(&v, r.EventTime)
 	checkText(&v, "notes", r.Notes, 0, 5000)
 	if err := v.OrNil(); err != nil {
 		return Movement{}, err

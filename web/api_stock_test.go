@@ -280,6 +280,12 @@ func TestStockAPIRefusals(t *testing.T) {
 			`, "quantity": 1, "ship_from_id": ` + id(w.farm.ID) + `}`, 422, "/problems/validation", []string{"location_id"}, nil},
 		{"receipt bad quantity", "/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) +
 			`, "quantity": "1.2345", "ship_from_id": ` + id(w.farm.ID) + `}`, 422, "/problems/validation", []string{"quantity"}, nil},
+		{"receipt expiring before today, no production date", "/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` +
+			id(w.plant.ID) + `, "quantity": 1, "ship_from_id": ` + id(w.farm.ID) + `, "expiry_date": "2020-01-01"}`,
+			422, "/problems/validation", []string{"expiry_date"}, nil},
+		{"transformation output expiring before today", "/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) +
+			`, "quantity": 1}], "outputs": [{"product_id": ` + id(w.passata.ID) + `, "quantity": 2, "best_before_date": "2020-01-01"}]}`,
+			422, "/problems/validation", []string{"outputs[0].best_before_date"}, nil},
 		{"receipt unknown field", "/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "Quantity": 1}`,
 			422, "/problems/validation", []string{"Quantity"}, nil},
 		{"shipment without items", "/api/shipments", `{"items": [], "ship_to_id": ` + id(w.shop.ID) + `}`,
@@ -575,5 +581,224 @@ func TestStockHoldAPI(t *testing.T) {
 	p = decode[Problem](t, resp)
 	if resp.StatusCode != 409 || p.Type != "/problems/batch-not-consumable" || p.Reason != "on_hold" {
 		t.Errorf("consume of a held batch: %d %+v", resp.StatusCode, p)
+	}
+}
+
+// A shipment to another of our locations is in transit until a receipt
+// there names the location it came from; a yield outside the product's
+// range needs a reason; an expired lot is refused as such.
+func TestStockTransferAndYieldAPI(t *testing.T) {
+	a := newTestApp(t)
+	w := newStockWorld(a)
+	tom := w.receive(w.tomatoes, "TOM-T-1", "50", nil, "approved")
+
+	resp := a.do("POST", "/api/shipments", map[string]any{
+		"items": []map[string]any{{"batch_id": tom.ID, "quantity": "20"}}, "ship_to_id": w.warehouse.ID})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("shipment: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	if m := decode[movementJSON](t, resp); !m.InTransit {
+		t.Errorf("shipment to our warehouse not in transit: %+v", m)
+	}
+	if bal := w.balance(tom.ID); bal.InTransit != qty("20") || bal.Shipped != qty("20") || bal.OnHand != qty("30") {
+		t.Errorf("balance in transit: %+v", bal)
+	}
+	resp = a.do("POST", "/api/receipts", map[string]any{"product_id": w.tomatoes.ID, "batch_number": "TOM-T-1",
+		"location_id": w.warehouse.ID, "quantity": "20", "ship_from_id": w.plant.ID})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("receipt from transit: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	rec := decode[movementJSON](t, resp)
+	if b := rec.Batches[0]; b.Location.ID != w.warehouse.ID || b.Origin != "moved" || b.QuantityAvailable != qty("20") {
+		t.Errorf("received from transit: %+v", b)
+	}
+	if bal := w.balance(tom.ID); bal.InTransit != 0 {
+		t.Errorf("still in transit after the receipt: %+v", bal)
+	}
+	// Receiving more than is in transit is refused.
+	resp = a.do("POST", "/api/receipts", map[string]any{"product_id": w.tomatoes.ID, "batch_number": "TOM-T-1",
+		"location_id": w.warehouse.ID, "quantity": "1", "ship_from_id": w.plant.ID})
+	if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+		t.Errorf("receipt of nothing in transit: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	// An unknown supplier.
+	resp = a.do("POST", "/api/receipts", map[string]any{"product_id": w.tomatoes.ID, "location_id": w.plant.ID,
+		"quantity": "1", "supplier_id": uuid.New()})
+	if p := decode[Problem](t, resp); resp.StatusCode != 404 || len(p.Errors) != 1 || p.Errors[0].Field != "supplier_id" {
+		t.Errorf("unknown supplier: %d %+v", resp.StatusCode, p)
+	}
+
+	// Yield: tomato paste is expected at 0.15..0.3 of its input.
+	paste, err := a.svc.CreateProduct(context.Background(), inventory.NewProduct{GTIN: validGTIN(), Name: "Tomato paste", Unit: "kg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.pool.Exec(context.Background(), "UPDATE products SET yield_min = 0.15, yield_max = 0.3 WHERE id = $1", paste.ID); err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]any{"inputs": []map[string]any{{"batch_id": tom.ID, "quantity": "10"}},
+		"outputs": []map[string]any{{"product_id": paste.ID, "quantity": "5"}}}
+	resp = a.do("POST", "/api/transformations", body)
+	if p := decode[Problem](t, resp); resp.StatusCode != 422 || len(p.Errors) != 1 || p.Errors[0].Field != "yield_reason" {
+		t.Errorf("yield outside the range: %d %+v", resp.StatusCode, p)
+	}
+	body["yield_reason"] = "thin batch of tomatoes"
+	resp = a.do("POST", "/api/transformations", body)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("transformation with a yield reason: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	if m := decode[movementJSON](t, resp); m.Yield == nil || *m.Yield != 0.5 {
+		t.Errorf("yield: %v", m.Yield)
+	}
+
+	// An expired lot.
+	past, made := time.Now().AddDate(0, 0, -3), time.Now().AddDate(0, 0, -30)
+	m, err := a.svc.Receive(context.Background(), inventory.System, inventory.ReceiveRequest{ProductID: w.tomatoes.ID,
+		BatchNumber: "TOM-T-OLD", LocationID: w.plant.ID, Quantity: qty("5"), ShipFromID: &w.farm.ID,
+		ProductionDate: &made, ExpiryDate: &past})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := a.svc.UpdateBatch(context.Background(), inventory.System, m.Batches[0].ID,
+		inventory.BatchUpdate{QualityStatus: ptrTo("approved")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = a.do("POST", "/api/shipments", map[string]any{
+		"items": []map[string]any{{"batch_id": old.ID, "quantity": "1"}}, "ship_to_id": w.shop.ID})
+	if p := decode[Problem](t, resp); resp.StatusCode != 409 || p.Reason != "expired" {
+		t.Errorf("shipment of an expired lot: %d %+v", resp.StatusCode, p)
+	}
+}
+
+// Edge values a client may send the stock routes are refused or done,
+// never a 5xx.
+func TestStockAPIEdgeValuesNever5xx(t *testing.T) {
+	a := newTestApp(t)
+	w := newStockWorld(a)
+	tom := w.receive(w.tomatoes, "TOM-E-1", "10", nil, "approved")
+	other := w.receive(w.tomatoes, "TOM-E-2", "10", nil, "approved")
+	if _, err := a.svc.Move(context.Background(), inventory.System, inventory.MoveRequest{BatchID: other.ID,
+		Quantity: qty("10"), ToLocationID: w.warehouse.ID}); err != nil {
+		t.Fatal(err)
+	}
+	id := func(v uuid.UUID) string { return `"` + v.String() + `"` }
+	receipt := func(extra string) string {
+		return `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) + `, "quantity": 1, "ship_from_id": ` +
+			id(w.farm.ID) + extra + `}`
+	}
+	refs := `, "references": [` + strings.Repeat(`{"type": "po", "id": "1"},`, 20) + `{"type": "po", "id": "1"}]`
+	outputs := strings.TrimSuffix(strings.Repeat(`{"product_id": `+id(w.passata.ID)+`, "quantity": 1},`, 101), ",")
+	bodies := []struct{ path, body string }{
+		{"/api/receipts", receipt(`, "quantity": "999999999999.999"`)},
+		{"/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) + `, "quantity": 1e400}`},
+		{"/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) + `, "quantity": -1, "ship_from_id": ` + id(w.farm.ID) + `}`},
+		{"/api/receipts", receipt(`, "event_time": "0001-01-01T00:00:00Z"`)},
+		{"/api/receipts", receipt(`, "event_time": "9999-12-31T23:59:59Z"`)},
+		{"/api/receipts", receipt(`, "production_date": "0001-01-01", "expiry_date": "9999-12-31"`)},
+		{"/api/receipts", receipt(`, "production_date": "9999-12-31"`)},
+		{"/api/receipts", receipt(`, "best_before_date": "0001-01-01"`)},
+		{"/api/receipts", receipt(refs)},
+		{"/api/receipts", receipt(`, "references": [{"type": "bogus", "id": "x y"}, {"type": "", "id": ""}]`)},
+		{"/api/receipts", receipt(`, "batch_number": "` + strings.Repeat("L", 30) + `"`)},
+		{"/api/receipts", receipt(`, "batch_number": "a b"`)},
+		{"/api/receipts", receipt(`, "unit": "furlong"`)},
+		{"/api/receipts", receipt(`, "tlc_source": "123"`)},
+		{"/api/receipts", receipt(`, "supplier_id": ` + id(w.shop.ID))},
+		{"/api/receipts", receipt(`, "notes": "` + strings.Repeat("n", 6000) + `"`)},
+		{"/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) + `, "quantity": 1, "ship_from_id": ` + id(w.plant.ID) + `}`},
+		{"/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.warehouse.ID) + `, "quantity": 1, "ship_from_id": ` + id(w.plant.ID) + `}`},
+		{"/api/receipts", `{"product_id": ` + id(w.tomatoes.ID) + `, "batch_number": "NOPE", "location_id": ` + id(w.warehouse.ID) + `, "quantity": 1, "ship_from_id": ` + id(w.plant.ID) + `}`},
+		{"/api/shipments", `{"items": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}, {"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "ship_to_id": ` + id(w.shop.ID) + `}`},
+		{"/api/shipments", `{"items": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}, {"batch_id": ` + id(other.ID) + `, "quantity": 1}], "ship_to_id": ` + id(w.shop.ID) + `}`},
+		{"/api/shipments", `{"items": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "ship_to_id": ` + id(w.plant.ID) + `}`},
+		{"/api/shipments", `{"items": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "ship_to_id": ` + id(w.shop.ID) + `, "customer_id": ` + id(uuid.New()) + `}`},
+		{"/api/shipments", `{"items": null, "ship_to_id": null}`},
+		{"/api/shipments", `{"items": [null]}`},
+		{"/api/shipments", `{"items": {}}`},
+		{"/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "outputs": [` + outputs + `]}`},
+		{"/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "outputs": [{"product_id": ` + id(w.passata.ID) + `, "quantity": 1}], "location_id": ` + id(uuid.New()) + `}`},
+		{"/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "outputs": [{"product_id": ` + id(w.passata.ID) + `, "quantity": 1}], "location_id": ` + id(w.shop.ID) + `}`},
+		{"/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "outputs": [{"product_id": ` + id(w.tomatoes.ID) + `, "batch_number": "TOM-E-1", "quantity": 1}]}`},
+		{"/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "outputs": [{"product_id": ` + id(w.passata.ID) + `, "quantity": 1, "production_date": "0001-01-01"}]}`},
+		{"/api/transformations", `{"inputs": [{"batch_id": ` + id(tom.ID) + `, "quantity": 1}], "outputs": [{"product_id": ` + id(w.passata.ID) + `, "quantity": 1, "unit": "kg"}]}`},
+		{"/api/destructions", `{"batch_id": ` + id(tom.ID) + `, "quantity": "0.001", "reason": "` + strings.Repeat("r", 2000) + `"}`},
+		{"/api/destructions", `{"batch_id": ` + id(tom.ID) + `, "quantity": "0", "reason": "r"}`},
+		{"/api/commissions", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) + `, "quantity": 1, "harvest_date": "0001-01-01"}`},
+		{"/api/commissions", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) + `, "quantity": 1, "packing_date": "9999-12-31", "expiry_date": "0001-01-01"}`},
+		{"/api/commissions", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.farm.ID) + `, "quantity": 1}`},
+		{"/api/commissions", `{"product_id": ` + id(w.tomatoes.ID) + `, "location_id": ` + id(w.plant.ID) + `, "quantity": 1, "batch_number": "TOM-E-1"}`},
+		{"/api/moves", `{"batch_id": ` + id(tom.ID) + `, "quantity": 1, "to_location_id": ` + id(w.shop.ID) + `}`},
+		{"/api/moves", `{"batch_id": ` + id(tom.ID) + `, "quantity": 1, "to_location_id": ` + id(uuid.New()) + `}`},
+		{"/api/events/" + tom.ID.String() + "/corrections", `{"reason": "did_not_occur", "corrective_event_ids": ["not a uri", ""]}`},
+		{"/api/events/" + tom.ID.String() + "/corrections", `{"reason": "urn:epcglobal:cbv:er:incorrect_data"}`},
+	}
+	for _, b := range bodies {
+		resp := a.do("POST", b.path, b.body)
+		if resp.StatusCode >= 500 {
+			t.Errorf("POST %s %s: %d %s", b.path, b.body, resp.StatusCode, readBody(t, resp))
+			continue
+		}
+		resp.Body.Close()
+	}
+	for _, q := range []string{"?location_id=" + w.plant.ID.String() + "&quantity=99999999999999999",
+		"?location_id=" + w.plant.ID.String() + "&quantity=1&quantity=2", "?location_id=&quantity="} {
+		if resp := a.do("GET", "/api/products/"+w.tomatoes.ID.String()+"/fefo"+q, nil); resp.StatusCode >= 500 {
+			t.Errorf("fefo %s: %d %s", q, resp.StatusCode, readBody(t, resp))
+		}
+	}
+}
+
+// A movement waiting on a held row lock answers 503 with Retry-After and
+// changes nothing; with an Idempotency-Key, the retry then runs, and a
+// refusal is replayed as it was even once the stock is there.
+func TestStockAPILockTimeoutAndRetry(t *testing.T) {
+	a := newTestApp(t, appOptions{lockTimeout: 250 * time.Millisecond})
+	w := newStockWorld(a)
+	tom := w.receive(w.tomatoes, "TOM-L-1", "10", nil, "approved")
+	ctx := context.Background()
+	tx, err := a.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM batches WHERE id = $1 FOR UPDATE", tom.ID); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"batch_id": "` + tom.ID.String() + `", "quantity": 2, "to_location_id": "` + w.warehouse.ID.String() + `"}`
+	resp := a.do("POST", "/api/moves", body, "Idempotency-Key", "move-1")
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("status %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if p := decode[Problem](t, resp); p.Type != "/problems/lock-timeout" {
+		t.Errorf("problem %+v", p)
+	}
+	if rows := w.ledgerRows(tom.ID); rows != 0 {
+		t.Errorf("a timed-out move wrote %d ledger rows", rows)
+	}
+	_ = tx.Rollback(ctx)
+	resp = a.do("POST", "/api/moves", body, "Idempotency-Key", "move-1")
+	if resp.StatusCode != 201 || resp.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("retry: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	resp.Body.Close()
+
+	// A refusal kept under its key is answered again, not run again.
+	too := `{"items": [{"batch_id": "` + tom.ID.String() + `", "quantity": 9}], "ship_to_id": "` + w.shop.ID.String() + `"}`
+	first := a.do("POST", "/api/shipments", too, "Idempotency-Key", "ship-1")
+	firstBody := readBody(t, first)
+	if first.StatusCode != 409 {
+		t.Fatalf("shipment of 9 out of 8: %d %s", first.StatusCode, firstBody)
+	}
+	if _, err := a.svc.Receive(ctx, inventory.System, inventory.ReceiveRequest{ProductID: w.tomatoes.ID, BatchNumber: "TOM-L-1",
+		LocationID: w.plant.ID, Quantity: qty("5"), ShipFromID: &w.farm.ID}); err != nil {
+		t.Fatal(err)
+	}
+	again := a.do("POST", "/api/shipments", too, "Idempotency-Key", "ship-1")
+	if body := readBody(t, again); again.StatusCode != 409 || body != firstBody || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replayed refusal: %d %s", again.StatusCode, body)
+	}
+	if bal := w.balance(tom.ID); bal.OnHand != qty("13") || bal.Shipped != 0 {
+		t.Errorf("balance: %+v", bal)
 	}
 }
