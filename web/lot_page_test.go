@@ -426,3 +426,32 @@ func TestCommissionPage(t *testing.T) {
 		})
 	}
 }
+
+// A mass balance that does not add up is a loud warning, never a quiet mark.
+func TestLotPageMassBalanceWarning(t *testing.T) {
+	q := quantity.MustParse
+	b := sampleBatch()
+	tests := []struct {
+		name     string
+		mass     inventory.MassBalance
+		balanced bool
+	}{
+		{"balanced", inventory.MassBalance{UOM: "KGM", Produced: q("10"), Consumed: q("4"), OnHand: q("6"), Balanced: true}, true},
+		{"off by one", inventory.MassBalance{UOM: "KGM", Produced: q("10"), Consumed: q("4"), OnHand: q("7")}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, doc := renderComponent(t, views.MassBalanceView(views.BatchDetail{Batch: b, Mass: tt.mass}, false))
+			if got := testid(doc, "mb-balanced").Length() == 1; got != tt.balanced {
+				t.Errorf("balanced mark shown = %v", got)
+			}
+			warn := testid(doc, "mb-unbalanced")
+			if (warn.Length() == 1) == tt.balanced {
+				t.Fatalf("warning shown = %v", warn.Length() == 1)
+			}
+			if !tt.balanced && (warn.AttrOr("role", "") != "alert" || !strings.Contains(warn.Text(), "6 kg") || !strings.Contains(warn.Text(), "7 kg")) {
+				t.Errorf("warning %q", warn.Text())
+			}
+		})
+	}
+}
