@@ -2938,7 +2938,7 @@ func NewBatchPage(ch Chrome, f BatchForm) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = selectField("nb-status", "quality_status", "Quality status", f.QualityStatus, f.Errors["quality_status"], false, strOptions([]inventory.QualityStatus{inventory.StatusPending, inventory.StatusApproved}, "")).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = selectField("nb-status", "quality_status", "Quality status", f.QualityStatus, f.Errors["quality_status"], false, []Option{{string(inventory.StatusPending), StatusLabel(string(inventory.StatusPending))}, {string(inventory.StatusApproved), StatusLabel(string(inventory.StatusApproved))}}).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
