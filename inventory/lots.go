@@ -3,10 +3,12 @@ package inventory
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
 	"batchtrack/db"
+	"batchtrack/quantity"
 )
 
 // Lot is a batch as people name it: a lot number of a product. GS1
@@ -121,4 +123,67 @@ func PickLot(lots []Lot, number string, productID *uuid.UUID) (Lot, error) {
 		}
 	}
 	return Lot{}, &LotError{Number: number, Ambiguous: names, Locations: sameProduct}
+}
+
+// LotLocations lists a lot's rows: its stock at each of our locations.
+func (s *Service) LotLocations(ctx context.Context, productID uuid.UUID, batchNumber string) ([]Batch, error) {
+	rows, err := s.store.LotRows(ctx, db.LotRowsParams{ProductID: productID, BatchNumber: batchNumber})
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return []Batch{}, nil
+	}
+	p, err := s.store.GetProduct(ctx, productID)
+	if err != nil {
+		return nil, notFound(err, "product", "product_id")
+	}
+	out := make([]Batch, len(rows))
+	for i, r := range rows {
+		out[i] = batchFromRow(r.Batch, p.Gtin, p.Name, r.LocationGln, r.LocationName)
+	}
+	return out, nil
+}
+
+// Transit is stock shipped from a lot's row to another of our locations,
+// not arrived yet.
+type Transit struct {
+	ID           uuid.UUID
+	ToLocationID uuid.UUID
+	ToGLN        string
+	ToName       string
+	Quantity     quantity.Quantity // shipped
+	Open         quantity.Quantity // not received yet
+	ShipEventID  uuid.UUID
+	ShippedAt    time.Time
+}
+
+// InTransitFrom lists the open transfers shipped from a batch row.
+func (s *Service) InTransitFrom(ctx context.Context, batchID uuid.UUID) ([]Transit, error) {
+	rows, err := s.store.InTransitFrom(ctx, batchID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Transit, len(rows))
+	for i, r := range rows {
+		out[i] = Transit{ID: r.ID, ToLocationID: r.ToLocationID, ToGLN: r.ToGln, ToName: r.ToName,
+			Quantity: r.Quantity, Open: r.QuantityOpen, ShipEventID: r.ShipEventID, ShippedAt: r.CreatedAt}
+	}
+	return out, nil
+}
+
+// OurLocationIDs says which of these locations are ours (no party, or our
+// own party's): where stock can be received, commissioned or held.
+func (s *Service) OurLocationIDs(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
+	rows, err := s.store.LocationsForStock(ctx, db.LocationsForStockParams{Ids: ids, Glns: []string{}})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]bool, len(rows))
+	for _, r := range rows {
+		if r.Ours {
+			out[r.ID] = true
+		}
+	}
+	return out, nil
 }

@@ -273,3 +273,55 @@ func isFieldError(err error, field string) bool {
 	}
 	return false
 }
+
+// A lot's rows at each location, what is in transit from a row, and which
+// locations are ours.
+func TestLotLocationsAndTransit(t *testing.T) {
+	svc, pool := newService(t, 8, 2*time.Second)
+	w := newStockWorld(t, svc, pool)
+	ctx := context.Background()
+	rec, err := svc.Receive(ctx, inventory.System, inventory.ReceiveRequest{ProductID: w.tomatoes.ID, BatchNumber: "LL-1",
+		LocationID: w.location.ID, Quantity: q("20"), ShipFromID: &w.farm.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plant := rec.Batches[0]
+	if _, err := svc.UpdateBatch(ctx, inventory.System, plant.ID, inventory.BatchUpdate{QualityStatus: ptr("approved")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Ship(ctx, inventory.System, inventory.ShipRequest{Items: []inventory.StockItem{{BatchID: plant.ID, Quantity: q("8")}}, ShipToID: w.warehouse.ID}); err != nil {
+		t.Fatal(err)
+	}
+	transit, err := svc.InTransitFrom(ctx, plant.ID)
+	if err != nil || len(transit) != 1 || transit[0].ToLocationID != w.warehouse.ID || transit[0].Open != q("8") || transit[0].ToName != "Warehouse" {
+		t.Fatalf("in transit: %v %+v", err, transit)
+	}
+	if _, err := svc.Receive(ctx, inventory.System, inventory.ReceiveRequest{ProductID: w.tomatoes.ID, BatchNumber: "LL-1",
+		LocationID: w.warehouse.ID, Quantity: q("3"), ShipFromID: &w.location.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if transit, err = svc.InTransitFrom(ctx, plant.ID); err != nil || len(transit) != 1 || transit[0].Open != q("5") || transit[0].Quantity != q("8") {
+		t.Fatalf("in transit after a partial receipt: %v %+v", err, transit)
+	}
+	rows, err := svc.LotLocations(ctx, w.tomatoes.ID, "LL-1")
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("lot rows: %v %+v", err, rows)
+	}
+	got := map[uuid.UUID]quantity.Quantity{}
+	for _, r := range rows {
+		got[r.LocationID] = r.QuantityAvailable
+		if r.ProductName != "Tomatoes" || r.BatchNumber != "LL-1" {
+			t.Errorf("row %+v", r)
+		}
+	}
+	if got[w.location.ID] != q("12") || got[w.warehouse.ID] != q("3") {
+		t.Errorf("on hand per location: %v", got)
+	}
+	if none, err := svc.LotLocations(ctx, w.tomatoes.ID, "NO-SUCH"); err != nil || len(none) != 0 {
+		t.Errorf("unknown lot: %v %v", err, none)
+	}
+	ours, err := svc.OurLocationIDs(ctx, []uuid.UUID{w.location.ID, w.warehouse.ID, w.farm.ID, w.shop.ID})
+	if err != nil || !ours[w.location.ID] || !ours[w.warehouse.ID] || ours[w.farm.ID] || ours[w.shop.ID] {
+		t.Errorf("ours: %v %v", err, ours)
+	}
+}

@@ -231,14 +231,47 @@ func countDirection(links []inventory.TraceLink, direction string) int {
 	return n
 }
 
-// ShownStatus is the status people see: "expired" (derived from the
-// expiry date) instead of pending or approved; rejected and recalled say
-// more than expired and stay.
+// ShownStatus is the status people see, as a key for StatusLabel and the
+// badge's class: "expired" (derived from the expiry date) instead of
+// pending or approved; on hold, rejected and recalled say more than
+// expired and stay.
 func ShownStatus(b inventory.Batch, today time.Time) string {
 	if b.Unusable(today, inventory.ReleaseNotRequired) == inventory.UnusableExpired {
 		return "expired"
 	}
 	return string(b.QualityStatus)
+}
+
+// StatusLabel words a status key (ShownStatus) as the pages show it.
+func StatusLabel(status string) string {
+	switch inventory.QualityStatus(status) {
+	case inventory.StatusPending:
+		return "pending release"
+	case inventory.StatusApproved:
+		return "released"
+	case inventory.StatusOnHold:
+		return "on hold"
+	}
+	return status
+}
+
+// StatusReasonOf is the reason a lot's status was set, when its badge
+// should show one (on hold, rejected, recalled).
+func StatusReasonOf(b inventory.Batch) string {
+	switch b.QualityStatus {
+	case inventory.StatusOnHold, inventory.StatusRejected, inventory.StatusRecalled:
+		return b.StatusReason
+	}
+	return ""
+}
+
+// statusOptions are the statuses a filter offers, worded as the badges.
+func statusOptions(blank string) []Option {
+	out := []Option{{"", blank}}
+	for _, s := range inventory.QualityStatuses {
+		out = append(out, Option{string(s), StatusLabel(string(s))})
+	}
+	return out
 }
 
 // notConsumableReason says why the consume form is disabled.

@@ -85,10 +85,12 @@ type ConsumeProblem struct {
 type StatusForm struct {
 	CSRF      string
 	BatchID   string
-	CanRecall bool // only admins recall
-	Current   string
-	Reason    string
-	Errors    FieldErrors
+	CanRecall bool   // only admins recall
+	Current   string // ShownStatus's key
+	// CurrentReason is why the lot is on hold, rejected or recalled now.
+	CurrentReason string
+	Reason        string
+	Errors        FieldErrors
 	// ConfirmRecall asks whether to recall BatchNumber for Reason: the
 	// server recalls only when the form comes back with confirm=yes.
 	ConfirmRecall bool

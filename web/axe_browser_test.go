@@ -136,7 +136,26 @@ func TestBrowserAxe(t *testing.T) {
 		Type: "farm", PartyID: &farm.ID}); err != nil {
 		t.Fatal(err)
 	}
+	// A held lot received from a supplier, partly shipped to our warehouse
+	// (in transit) and received there: the lot page's mass balance, other
+	// locations, status reason and destroy form.
+	w := b.app.lotPageWorld()
+	held := b.app.receive(w, w.tomatoes, "AXE-HELD", "50", true)
+	if _, err := b.app.svc.Ship(context.Background(), inventory.System, inventory.ShipRequest{
+		Items: []inventory.StockItem{{BatchID: held.ID, Quantity: quantity.MustParse("10")}}, ShipToID: w.warehouse.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.app.svc.Receive(context.Background(), inventory.System, inventory.ReceiveRequest{ProductID: w.tomatoes.ID,
+		BatchNumber: "AXE-HELD", LocationID: w.warehouse.ID, Quantity: quantity.MustParse("4"), ShipFromID: &w.plant.ID}); err != nil {
+		t.Fatal(err)
+	}
+	onHold := "on_hold"
+	if _, err := b.app.svc.UpdateBatch(context.Background(), inventory.System, held.ID, inventory.BatchUpdate{QualityStatus: &onHold, Reason: "mould on pallet 3"}, nil); err != nil {
+		t.Fatal(err)
+	}
 	pages := []struct{ name, path, sel string }{
+		{"held lot at two locations", "/batches/" + held.ID.String(), `[data-testid="in-transit-line"]`},
+		{"commission", "/stock/commission", `[data-testid="commission-form"]`},
 		{"overview", "/", `main h1`},
 		{"batches", "/batches", `[data-testid="batch-row"]`},
 		{"batch", "/batches/" + batch.ID.String(), `[data-testid="ledger-row"]`},

@@ -192,7 +192,7 @@ func TestBrowserCreateBatchConsumeAndInsufficient(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("nb-location"), l.ID.String()),
 		chromedp.SendKeys(chromedp.ID("nb-number"), "LOT-BROWSER-1"),
 		chromedp.SendKeys(chromedp.ID("nb-quantity"), "10"),
-		// Released at once: only released lots may be consumed.
+		// Released at once: a pending lot cannot be consumed where a release is required.
 		chromedp.SetValue(chromedp.ID("nb-status"), "approved"),
 		chromedp.Click(chromedp.CSS(`[data-testid="create-batch"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="balance"]`)),

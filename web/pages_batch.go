@@ -35,14 +35,33 @@ func (s *Server) batchDetail(ctx context.Context, c *fiber.Ctx, id uuid.UUID) (v
 	if d.Trace, err = s.deps.Inventory.TraceLinks(ctx, id); err != nil {
 		return views.BatchDetail{}, err
 	}
+	rows, err := s.deps.Inventory.LotLocations(ctx, b.ProductID, b.BatchNumber)
+	if err != nil {
+		return views.BatchDetail{}, err
+	}
+	for _, r := range rows {
+		if r.ID != b.ID {
+			d.Others = append(d.Others, r)
+		}
+	}
 	d.Consume = views.ConsumeForm{CSRF: d.CSRF, BatchID: id.String(), ExpectedVersion: b.Version, Unit: gs1.UnitName(b.UOM), Release: s.deps.Inventory.Release()}
-	d.Status = views.StatusForm{CSRF: d.CSRF, BatchID: id.String(), Current: views.ShownStatus(b, d.Today), CanRecall: isAdmin(c)}
+	d.Status = views.StatusForm{CSRF: d.CSRF, BatchID: id.String(), Current: views.ShownStatus(b, d.Today),
+		CurrentReason: views.StatusReasonOf(b), CanRecall: isAdmin(c)}
+	d.Destroy = views.DestroyForm{CSRF: d.CSRF, BatchID: id.String(), Unit: gs1.UnitName(b.UOM), Disposition: "destroyed"}
 	return d, nil
 }
 
-// loadHistory reads the ledger and events fragments of d.Batch.
+// loadHistory reads the fragments of d.Batch that change with its stock:
+// mass balance, transfers in transit, ledger and events.
 func (s *Server) loadHistory(ctx context.Context, d *views.BatchDetail) error {
 	id := d.Batch.ID
+	var err error
+	if d.Mass, err = s.deps.Inventory.Balance(ctx, id); err != nil {
+		return err
+	}
+	if d.Transits, err = s.deps.Inventory.InTransitFrom(ctx, id); err != nil {
+		return err
+	}
 	ledger, err := s.deps.Inventory.ListConsumptions(ctx, id, inventory.ListOptions{Limit: pageLedgerRows})
 	if err != nil {
 		return err
@@ -190,11 +209,18 @@ func consumeRefusal(f *views.ConsumeForm, err error, retryAfter int, c *fiber.Ct
 // is admin work, hence one route each. A recall is asked back first: it
 // happens only when the form returns with confirm=yes.
 func (s *Server) approveBatch(c *fiber.Ctx) error { return s.changeStatus(c, inventory.StatusApproved) }
+func (s *Server) holdBatch(c *fiber.Ctx) error    { return s.changeStatus(c, inventory.StatusOnHold) }
 func (s *Server) rejectBatch(c *fiber.Ctx) error  { return s.changeStatus(c, inventory.StatusRejected) }
 func (s *Server) recallBatch(c *fiber.Ctx) error  { return s.changeStatus(c, inventory.StatusRecalled) }
 
+// statusVerbs word a status change: "Batch L-1 put on hold."
+var statusVerbs = map[inventory.QualityStatus]string{
+	inventory.StatusApproved: "released", inventory.StatusOnHold: "put on hold",
+	inventory.StatusRejected: "rejected", inventory.StatusRecalled: "recalled",
+}
+
 func (s *Server) changeStatus(c *fiber.Ctx, to inventory.QualityStatus) error {
-	status := string(to) // also the verb: "Batch L-1 recalled."
+	status := string(to)
 	id, err := pathUUID(c, "id")
 	if err != nil {
 		return err
@@ -202,14 +228,15 @@ func (s *Server) changeStatus(c *fiber.Ctx, to inventory.QualityStatus) error {
 	ctx := c.UserContext()
 	f := views.StatusForm{CSRF: csrfToken(c), BatchID: id.String(), CanRecall: isAdmin(c), Reason: formValue(c, "reason"), Errors: views.FieldErrors{}}
 	httpStatus := fiber.StatusUnprocessableEntity
-	if f.Reason == "" {
-		f.Errors.Add("reason", "is required: say why the batch is "+status)
+	// A release may go without a note; holding, rejecting and recalling say why.
+	if f.Reason == "" && to != inventory.StatusApproved {
+		f.Errors.Add("reason", "is required: say why the batch is "+statusVerbs[to])
 	} else if to == inventory.StatusRecalled && formValue(c, "confirm") != "yes" {
 		f.ConfirmRecall, httpStatus = true, fiber.StatusOK
 	} else {
 		b, err := s.deps.Inventory.UpdateBatch(ctx, uiActor(c), id, inventory.BatchUpdate{QualityStatus: &status, Reason: f.Reason}, nil)
 		if err == nil {
-			return redirectAfterPost(c, "/batches/"+id.String(), "Batch "+b.BatchNumber+" "+status+".")
+			return redirectAfterPost(c, "/batches/"+id.String(), "Batch "+b.BatchNumber+" "+statusVerbs[to]+".")
 		}
 		fe, ok := fieldErrors(err)
 		if !ok {
@@ -223,7 +250,7 @@ func (s *Server) changeStatus(c *fiber.Ctx, to inventory.QualityStatus) error {
 	if err != nil {
 		return err
 	}
-	f.Current, f.BatchNumber = d.Status.Current, d.Batch.BatchNumber
+	f.Current, f.CurrentReason, f.BatchNumber = d.Status.Current, d.Status.CurrentReason, d.Batch.BatchNumber
 	d.Status = f
 	if wantsFragment(c) {
 		return render(c, httpStatus, views.StatusFormView(f))

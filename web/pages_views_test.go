@@ -110,7 +110,7 @@ func TestBatchRowComponent(t *testing.T) {
 				t.Errorf("7.5 of 100 is low stock: want it marked, got %d marks", got)
 			}
 			// Expired is derived from the expiry date and shown as the status.
-			want := "approved"
+			want := "released"
 			if tt.wantExpired {
 				want = "expired"
 			}

@@ -92,7 +92,7 @@ func TestBatchPageStatusAndConsumeForm(t *testing.T) {
 		disabled   bool
 		wantReason string
 	}{
-		{good, "approved", false, ""},
+		{good, "released", false, ""},
 		{recalled, "recalled", true, "it is recalled"},
 		{expired, "expired", true, "it expired on"},
 	}
