@@ -818,8 +818,9 @@ func clone(m map[string]Quantity) map[string]Quantity {
 }
 
 // setupMixed creates what the mixed-stock scenario moves: two input lots,
-// the output lot its transformations add to, and a second location of ours
-// its shipments go to (they stay in transit there).
+// a released lot it ships and consumes, the pending lot its transformations
+// add to, and a second location of ours its shipments go to (they stay in
+// transit there).
 func (s *suite) setupMixed(ctx context.Context, nonce uint64) error {
 	for attempt := 0; ; attempt++ {
 		var l struct {
@@ -840,13 +841,26 @@ func (s *suite) setupMixed(ctx context.Context, nonce uint64) error {
 		s.fx.ShipToLocationID = l.ID
 		break
 	}
-	for i, qty := range []string{"100000", "100000", "10"} {
+	// Two input lots and a released output lot that ship and consume draw
+	// on, then the pending lot the transformations make (new production
+	// stays unreleased: it may not join a released lot).
+	for i, qty := range []string{"100000", "100000", "100000", "10"} {
 		lot := lotNumber(s.cfg.RunID, "M", i)
-		id, err := s.createBatch(ctx, lot, qty)
-		if err != nil {
-			return err
+		body := s.batchBody(lot, qty)
+		if i == 3 {
+			body["quality_status"] = "pending"
 		}
-		s.fx.MixedBatchIDs = append(s.fx.MixedBatchIDs, id)
+		var b struct {
+			ID string `json:"id"`
+		}
+		status, err := s.api.call(ctx, http.MethodPost, "/api/batches", body, &b)
+		if err != nil {
+			return fmt.Errorf("creating batch %s: %w", lot, err)
+		}
+		if status != http.StatusCreated || b.ID == "" {
+			return fmt.Errorf("creating batch %s: status %d", lot, status)
+		}
+		s.fx.MixedBatchIDs = append(s.fx.MixedBatchIDs, b.ID)
 		s.fx.MixedOutputLot = lot
 	}
 	return nil
@@ -856,12 +870,12 @@ func (s *suite) setupMixed(ctx context.Context, nonce uint64) error {
 var mixedQuantities = []Quantity{125, 1000, 500, 2250}
 
 // mixedRequest is request seq of the mixed-stock scenario, in turn: a
-// transformation of the two input lots into the output lot (inputs in
-// one order, then the other), a shipment of an input lot, a shipment of the
-// output lot and an input lot together, a consume of an input lot and one
-// of the output lot. Every request carries its own Idempotency-Key.
+// transformation of the two input lots into the pending output lot (inputs
+// in one order, then the other), a shipment of an input lot, a shipment of
+// the released lot and an input lot together, a consume of an input lot and
+// one of the released lot. Every request carries its own Idempotency-Key.
 func (s *suite) mixedRequest(seq uint64) Request {
-	a, b, out := s.fx.MixedBatchIDs[0], s.fx.MixedBatchIDs[1], s.fx.MixedBatchIDs[2]
+	a, b, out, made := s.fx.MixedBatchIDs[0], s.fx.MixedBatchIDs[1], s.fx.MixedBatchIDs[2], s.fx.MixedBatchIDs[3]
 	qty := mixedQuantities[int(seq/6)%len(mixedQuantities)]
 	item := func(id string) map[string]any { return map[string]any{"batch_id": id, "quantity": qty.String()} }
 	var r Request
@@ -876,7 +890,7 @@ func (s *suite) mixedRequest(seq uint64) Request {
 			"outputs": []any{map[string]any{"product_id": s.fx.ProductID, "batch_number": s.fx.MixedOutputLot, "quantity": (2 * qty).String(), "unit": "kg"}},
 			"notes":   "loadtest " + s.cfg.RunID,
 		})
-		r.Tag = stockTag{effects: []stockEffect{{a, KindTransformIn, qty}, {b, KindTransformIn, qty}, {out, KindProduce, 2 * qty}}}
+		r.Tag = stockTag{effects: []stockEffect{{a, KindTransformIn, qty}, {b, KindTransformIn, qty}, {made, KindProduce, 2 * qty}}}
 	case 2:
 		r = s.api.request(http.MethodPost, "/api/shipments", map[string]any{
 			"items": []any{item(a)}, "ship_to_id": s.fx.ShipToLocationID, "notes": "loadtest " + s.cfg.RunID,

@@ -55,10 +55,10 @@ func TestRunSuiteAgainstFakeApp(t *testing.T) {
 	if rl.RateLimited == 0 || rl.Requests != 60+30+10 || !rl.RateLimit.Consistent {
 		t.Errorf("rate-limit: %d requests, %d 429s, headers %+v", rl.Requests, rl.RateLimited, rl.RateLimit)
 	}
-	// Hot batch, every spread batch and the mixed-stock scenario's three
+	// Hot batch, every spread batch and the mixed-stock scenario's four
 	// lots were consumed from or moved, and checked.
-	if n := len(rep.Ledger.Batches); n != 1+DefaultSpreadBatches+3 {
-		t.Errorf("ledger checked %d batches, want %d", n, 1+DefaultSpreadBatches+3)
+	if n := len(rep.Ledger.Batches); n != 1+DefaultSpreadBatches+4 {
+		t.Errorf("ledger checked %d batches, want %d", n, 1+DefaultSpreadBatches+4)
 	}
 	mixed := byName[ScenarioMixedStock]
 	if mixed.Succeeded == 0 || !mixed.Pass {
