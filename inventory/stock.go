@@ -107,6 +107,12 @@ type stockPlan struct {
 	// of our locations (adds[0] draws from the open transfers).
 	fromTransfer bool
 	event        eventRecord // quantity lists are filled from takes and adds
+	// prepared is a captured event to store as received instead of event
+	// (its lists and batch links are filled from takes and adds).
+	prepared *eventRow
+	// alsoNamed are quantity items (object, input, output) the event names
+	// without moving them: lots we do not hold.
+	alsoNamed [3][]QuantityItem
 	reason       string
 	// yieldCheck, for a transformation: a yield outside an output
 	// product's range needs yieldReason.
@@ -316,11 +322,20 @@ func (s *Service) move(ctx context.Context, q *db.Queries, actor Actor, plan sto
 	} else {
 		ev.QuantityList = append(taken, arrived...)
 	}
+	ev.QuantityList = append(ev.QuantityList, plan.alsoNamed[0]...)
+	ev.InputQuantityList = append(ev.InputQuantityList, plan.alsoNamed[1]...)
+	ev.OutputQuantityList = append(ev.OutputQuantityList, plan.alsoNamed[2]...)
 	ev.SourceType, ev.Actor = actor.source(), actor.name()
 	if ev.EventTimezone == "" {
 		ev.EventTimezone = timezoneOffset(ev.EventTime)
 	}
-	if _, err := insertEvent(ctx, q, ev); err != nil {
+	if plan.prepared != nil {
+		r := preparedRow(*plan.prepared, ev, locked)
+		if err := writeEvents(ctx, q, []eventRow{r}); err != nil {
+			return Movement{}, err
+		}
+		out.EPCISEventID = r.EventID
+	} else if _, err := insertEvent(ctx, q, ev); err != nil {
 		return Movement{}, err
 	}
 
@@ -505,4 +520,43 @@ func yieldRange(lo, hi *quantity.Quantity) string {
 		return "at most " + hi.String()
 	}
 	return "any"
+}
+
+// preparedRow is a captured row whose quantity lists and batch links name
+// the rows the movement touched; lots it names but did not move keep the
+// capture's links.
+func preparedRow(r eventRow, ev eventRecord, locked map[uuid.UUID]db.LockStockRow) eventRow {
+	moved := map[string]bool{}
+	var links []linkRow
+	link := func(role string, items []QuantityItem) {
+		for _, it := range items {
+			b := locked[it.BatchID]
+			key := lotKey(b.ProductGtin, b.Batch.BatchNumber)
+			moved[key] = true
+			links = append(links, linkRow{batchID: it.BatchID, role: role, quantity: it.Quantity, uom: it.UOM, lot: key})
+		}
+	}
+	if ev.EventType == "TransformationEvent" {
+		link("input", ev.InputQuantityList)
+		link("output", ev.OutputQuantityList)
+	} else {
+		link("object", ev.QuantityList)
+	}
+	for _, l := range r.links {
+		if l.lot == "" || !moved[l.lot] {
+			links = append(links, l)
+		}
+	}
+	r.links = sumLinks(links)
+	marshal := func(l []QuantityItem) json.RawMessage {
+		if l == nil {
+			l = []QuantityItem{}
+		}
+		b, _ := json.Marshal(l)
+		return b
+	}
+	r.QuantityList = marshal(ev.QuantityList)
+	r.InputQuantityList = marshal(ev.InputQuantityList)
+	r.OutputQuantityList = marshal(ev.OutputQuantityList)
+	return r
 }
