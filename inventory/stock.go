@@ -113,7 +113,7 @@ type stockPlan struct {
 	// alsoNamed are quantity items (object, input, output) the event names
 	// without moving them: lots we do not hold.
 	alsoNamed [3][]QuantityItem
-	reason       string
+	reason    string
 	// yieldCheck, for a transformation: a yield outside an output
 	// product's range needs yieldReason.
 	yieldCheck  bool
