@@ -287,7 +287,9 @@ func (s *Service) move(ctx context.Context, q *db.Queries, actor Actor, plan sto
 	// The yield, where inputs and outputs share a dimension.
 	if plan.operation == "transform" {
 		out.Yield = transformationYield(plan.takes, plan.adds, locked, addIDs)
-		if out.Yield != nil {
+		// The staff's transformations record their yield in the document;
+		// an event recorded as given (API, capture) keeps its own fields.
+		if out.Yield != nil && plan.yieldCheck {
 			plan.event.Extensions = map[string]any{"bt:yield": roundYield(*out.Yield)}
 			if plan.yieldReason != "" {
 				plan.event.Extensions["bt:yieldReason"] = plan.yieldReason
