@@ -1,9 +1,12 @@
 package inventory_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"batchtrack/epcis"
+	"batchtrack/epcis/epcistest"
 	"batchtrack/inventory"
 	"batchtrack/quantity"
 )
@@ -508,5 +512,112 @@ func TestRecordEventMovesStock(t *testing.T) {
 	}
 	if m := w.balance(pas); m.Produced != q("600.001") {
 		t.Fatalf("passata: %+v", m)
+	}
+}
+
+// officialEvent reads the first event of type typ (with bizStep, if not
+// "") in one of GS1's example documents, rewritten by adapt, and parses
+// it as a capture would.
+func officialEvent(t *testing.T, file, typ, bizStep string, adapt func(map[string]any)) epcis.Event {
+	t.Helper()
+	body, err := os.ReadFile(filepath.Join(epcistest.Dir(t), "examples", "gs1", "JSON", file))
+	if err != nil {
+		t.Fatalf("the official example %s: %v", file, err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	list := doc["epcisBody"].(map[string]any)["eventList"].([]any)
+	var found map[string]any
+	for _, e := range list {
+		ev := e.(map[string]any)
+		if ev["type"] == typ && (bizStep == "" || ev["bizStep"] == bizStep) {
+			found = ev
+			break
+		}
+	}
+	if found == nil {
+		t.Fatalf("%s has no %s %s", file, typ, bizStep)
+	}
+	adapt(found)
+	doc["epcisBody"].(map[string]any)["eventList"] = []any{found}
+	adapted, _ := json.Marshal(doc)
+	var out []epcis.Event
+	if _, err := epcis.ReadDocument(bytes.NewReader(adapted), func(_ int, ev epcis.Event) error {
+		out = append(out, ev)
+		return nil
+	}); err != nil {
+		t.Fatalf("the adapted example does not parse: %v", err)
+	}
+	return out[0]
+}
+
+func digitalLink(p inventory.Product, lot string) string {
+	return "https://id.gs1.org/01/" + p.GTIN + "/10/" + lot
+}
+
+// GS1's own shipping and transformation examples (EPCIS 2.0, section
+// 9.6), adapted to lots we hold, move stock exactly as the staff's
+// operations do.
+func TestOfficialExamplesSameEffectAsStaff(t *testing.T) {
+	epcistest.Dir(t) // skips, saying why, without GS1's files
+	w := newEffectWorld(t)
+	ctx := context.Background()
+	sTom, cTom := w.stock(w.tomatoes, "SO-TOM", "80", w.location), w.stock(w.tomatoes, "CO-TOM", "80", w.location)
+	sSalt, cSalt := w.stock(w.salt, "SO-SALT", "5", w.location), w.stock(w.salt, "CO-SALT", "5", w.location)
+	plantDL := "https://id.gs1.org/414/" + w.location.GLN
+
+	// Example 9.6.1's shipping names instances: the adapted one names our
+	// lot's class and quantity, at our plant, to the shop.
+	ship := officialEvent(t, "WithDigitalLinkID/Example_9.6.1-ObjectEventWithDigitalLink.jsonld", "ObjectEvent", "shipping", func(e map[string]any) {
+		delete(e, "epcList")
+		e["quantityList"] = []any{map[string]any{"epcClass": digitalLink(w.tomatoes, "CO-TOM"), "quantity": 20, "uom": "KGM"}}
+		e["readPoint"] = map[string]any{"id": plantDL}
+		e["destinationList"] = []any{map[string]any{"type": "location", "destination": "https://id.gs1.org/414/" + w.shop.GLN}}
+	})
+	// Example 9.6.4's transformation: its input lot classes become ours,
+	// its outputs (instances of another company) gain our output lot.
+	transform := officialEvent(t, "WithDigitalLinkID/Example_9.6.4-TransformationEventWithDigitalLink.jsonld", "TransformationEvent", "", func(e map[string]any) {
+		e["inputQuantityList"] = []any{
+			map[string]any{"epcClass": digitalLink(w.tomatoes, "CO-TOM"), "quantity": 50, "uom": "KGM"},
+			map[string]any{"epcClass": digitalLink(w.salt, "CO-SALT"), "quantity": 1},
+		}
+		e["outputQuantityList"] = []any{map[string]any{"epcClass": digitalLink(w.passata, "CO-PAS"), "quantity": 400, "uom": "H87"}}
+		e["readPoint"] = map[string]any{"id": plantDL}
+	})
+	res := capture(t, w.svc, false, ship, transform)
+	if len(res.Errors) != 0 || res.Stored != 2 {
+		t.Fatalf("stored %d, errors %+v", res.Stored, res.Errors)
+	}
+
+	if _, err := w.svc.Ship(ctx, inventory.System, inventory.ShipRequest{Items: []inventory.StockItem{{BatchID: sTom.ID, Quantity: q("20")}},
+		ShipToID: w.shop.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Transform(ctx, inventory.System, inventory.TransformRequest{
+		Inputs:  []inventory.StockItem{{BatchID: sTom.ID, Quantity: q("50")}, {BatchID: sSalt.ID, Quantity: q("1")}},
+		Outputs: []inventory.TransformOutput{{ProductID: w.passata.ID, BatchNumber: "SO-PAS", Quantity: q("400")}}}); err != nil {
+		t.Fatal(err)
+	}
+	w.sameEffect(t, "tomatoes", sTom.ID, cTom.ID)
+	w.sameEffect(t, "salt", sSalt.ID, cSalt.ID)
+	sPas, _, _ := w.row("SO-PAS", w.location)
+	cPas, _, _ := w.row("CO-PAS", w.location)
+	w.sameEffect(t, "passata", sPas, cPas)
+
+	// The stored events are GS1's, as received: their eventIDs, the
+	// example's extension field and ILMD kept.
+	se, err := w.svc.GetEventByEventID(ctx, transform.EventID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{"example:myField", "example:bestBeforeDate", "inputEPCList"} {
+		if !strings.Contains(string(se.Document), part) {
+			t.Errorf("stored document lacks %s: %s", part, se.Document)
+		}
+	}
+	if _, err := w.svc.GetEventByEventID(ctx, ship.EventID); err != nil {
+		t.Errorf("the shipping event by its eventID: %v", err)
 	}
 }
