@@ -87,6 +87,9 @@ type NewEvent struct {
 	SourceList         []EventRef
 	DestinationList    []EventRef
 	BizTransactionList []EventRef
+	// RecordOnly stores the event without its stock effect: history
+	// loaded from elsewhere (the demo seed), never a door users reach.
+	RecordOnly bool
 }
 
 // EventRef is an entry of an event's source, destination or business
@@ -320,9 +323,11 @@ func (s *Service) RecordEvent(ctx context.Context, actor Actor, in NewEvent) (Ev
 					uom: it.UOM, field: l.field + "[" + itoa(i) + "]."})
 			}
 		}
-		eff, err := planEffect(ctx, q, fe)
-		if err != nil {
-			return err
+		var eff effect
+		if !in.RecordOnly {
+			if eff, err = planEffect(ctx, q, fe); err != nil {
+				return err
+			}
 		}
 		var id uuid.UUID
 		if eff.none() {

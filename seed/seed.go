@@ -190,6 +190,7 @@ func Run(ctx context.Context, svc *inventory.Service, opts Options) (int, error)
 	// Supply-chain events over the last weeks.
 	events := 0
 	record := func(e inventory.NewEvent) error {
+		e.RecordOnly = true // the demo's history, beside stock it does not explain
 		if _, err := svc.RecordEvent(ctx, actor, e); err != nil {
 			return fmt.Errorf("event %s %s: %w", e.EventType, e.BizStep, err)
 		}
