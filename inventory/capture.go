@@ -143,7 +143,9 @@ func (c *capturer) effect(ctx context.Context, e indexedEvent, row eventRow) (mo
 		return false, err
 	}
 	q := c.s.store.WithTx(sp)
-	eff, err := planEffect(ctx, q, effectOfCaptured(e.ev))
+	fe := effectOfCaptured(e.ev)
+	fe.eventID = row.EventID // the one made for an event sent without
+	eff, err := planEffect(ctx, q, fe)
 	if err == nil && eff.none() {
 		return false, sp.Rollback(ctx)
 	}

@@ -63,6 +63,7 @@ type effectEvent struct {
 	bizLocation  string // GLN
 	items        []effectItem
 	instances    bool // names EPC instances (no quantities)
+	outInstances bool // a transformation's outputs include EPC instances
 	sources      []epcis.Typed
 	destinations []epcis.Typed
 	bizTx        []epcis.Typed
@@ -127,6 +128,7 @@ func effectOfCaptured(ev epcis.Event) effectEvent {
 		}
 		if !id.Class {
 			e.instances = true
+			e.outInstances = e.outInstances || role == "output"
 			continue
 		}
 		field := list + "[" + itoa(n[list]) + "]."
@@ -434,7 +436,7 @@ func planEffect(ctx context.Context, q *db.Queries, e effectEvent) (effect, erro
 			}
 		}
 		hasOutputs := slices.ContainsFunc(e.items, func(it effectItem) bool { return it.role == "output" })
-		if len(plan.takes) > 0 && !hasOutputs && !e.instances {
+		if len(plan.takes) > 0 && !hasOutputs && !e.outInstances {
 			return effect{}, Invalid("output_quantity_list", "a transformation needs outputs: it takes from our lots")
 		}
 		kdes := ilmdKDEs(e.ilmd)

@@ -304,7 +304,7 @@ func (s *Service) RecordEvent(ctx context.Context, actor Actor, in NewEvent) (Ev
 			}
 		}
 		rec := eventRecord{
-			EventType: in.EventType, Action: optText(in.Action), EventTime: eventTime, EventTimezone: tz,
+			ID: newEventUUID(), EventType: in.EventType, Action: optText(in.Action), EventTime: eventTime, EventTimezone: tz,
 			BizStep: optText(in.BizStep), Disposition: optText(in.Disposition),
 			ReadPointID: readPointID, BizLocationID: bizLocationID, EPCList: in.EPCList,
 			QuantityList: normalized[0], InputQuantityList: normalized[1], OutputQuantityList: normalized[2],
@@ -314,7 +314,7 @@ func (s *Service) RecordEvent(ctx context.Context, actor Actor, in NewEvent) (Ev
 		}
 		// The same mapping as a captured event (effects.go): naming our
 		// lots with a business step that moves stock, it moves stock.
-		fe := effectEvent{typ: in.EventType, action: in.Action, bizStep: in.BizStep, disposition: in.Disposition,
+		fe := effectEvent{eventID: "urn:uuid:" + rec.ID.String(), typ: in.EventType, action: in.Action, bizStep: in.BizStep, disposition: in.Disposition,
 			readPoint: in.ReadPoint, bizLocation: in.BizLocation, sources: sources, destinations: destinations,
 			bizTx: bizTx, ilmd: in.ILMD, eventTime: eventTime, notes: in.Notes, instances: len(in.EPCList) > 0}
 		for li, l := range lists {

@@ -529,12 +529,13 @@ func yieldRange(lo, hi *quantity.Quantity) string {
 // capture's links.
 func preparedRow(r eventRow, ev eventRecord, locked map[uuid.UUID]db.LockStockRow) eventRow {
 	moved := map[string]bool{}
+	movedRows := map[uuid.UUID]bool{}
 	var links []linkRow
 	link := func(role string, items []QuantityItem) {
 		for _, it := range items {
 			b := locked[it.BatchID]
 			key := lotKey(b.ProductGtin, b.Batch.BatchNumber)
-			moved[key] = true
+			moved[key], movedRows[it.BatchID] = true, true
 			links = append(links, linkRow{batchID: it.BatchID, role: role, quantity: it.Quantity, uom: it.UOM, lot: key})
 		}
 	}
@@ -545,7 +546,7 @@ func preparedRow(r eventRow, ev eventRecord, locked map[uuid.UUID]db.LockStockRo
 		link("object", ev.QuantityList)
 	}
 	for _, l := range r.links {
-		if l.lot == "" || !moved[l.lot] {
+		if !movedRows[l.batchID] && (l.lot == "" || !moved[l.lot]) {
 			links = append(links, l)
 		}
 	}
