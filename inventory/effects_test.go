@@ -190,6 +190,21 @@ func TestEventEffects(t *testing.T) {
 			stored: true, wants: []want{{lot: "E-TIN", at: plant, onHand: "10", kinds: []string{"transform_in 50"}},
 				{lot: "E-SIN", at: plant, onHand: "4", kinds: []string{"transform_in 1"}},
 				{lot: "E-TOUT", at: plant, onHand: "400", status: "pending"}}},
+		{name: "transformation: inputs we do not hold are records, our outputs are made",
+			event: captured("urn:uuid:e-tr-x", transformation, step("", "commissioning", "active"), bizLocation(plant),
+				ids(class("input", "01/00614141777778/10/987", "30", "KGM"), lotClass("output", w.passata, "E-TOUT-X", "12", ""))),
+			stored: true, wants: []want{{lot: "E-TOUT-X", at: plant, onHand: "12", status: "pending"}}},
+		{name: "inspecting conformant releases",
+			setup: func() {
+				b := w.stock(w.salt, "E-REL", "10", plant)
+				if _, err := w.svc.UpdateBatch(context.Background(), inventory.System, b.ID,
+					inventory.BatchUpdate{QualityStatus: ptr("pending")}, nil); err != nil {
+					t.Fatal(err)
+				}
+			},
+			event: captured("urn:uuid:e-rel", step("OBSERVE", "inspecting", "conformant"), readPoint(plant),
+				ids(lotClass("epc", w.salt, "E-REL", "", ""))),
+			stored: true, wants: []want{{lot: "E-REL", at: plant, onHand: "10", status: "approved"}}},
 		{name: "transformation of our inputs without outputs is refused",
 			setup: func() { w.stock(w.tomatoes, "E-TNO", "60", plant) },
 			event: captured("urn:uuid:e-tno", transformation, step("", "", ""), readPoint(plant),
