@@ -409,7 +409,11 @@ func (c *capturer) flush(ctx context.Context, batch []indexedEvent) error {
 	// together.
 	plain, plainRows := ok[:0:0], rows[:0:0]
 	for i, e := range ok {
-		if e.ev.Error != nil || !mayMoveStock(e.ev.Type, e.ev.Action, e.ev.BizStep, e.ev.Disposition) {
+		// An event naming none of our lots and none of our known
+		// locations cannot move stock, unless an earlier event of this
+		// capture made the lot it names.
+		unrelated := !c.moved && len(rows[i].links) == 0 && rows[i].ReadPointID == nil && rows[i].BizLocationID == nil
+		if e.ev.Error != nil || unrelated || !mayMoveStock(e.ev.Type, e.ev.Action, e.ev.BizStep, e.ev.Disposition) {
 			plain, plainRows = append(plain, e), append(plainRows, rows[i])
 			continue
 		}
