@@ -407,13 +407,34 @@ func (c *capturer) flush(ctx context.Context, batch []indexedEvent) error {
 	// Events that move our stock go through the engine one at a time, in
 	// document order, each in its own savepoint; the others are written
 	// together.
+	// An event naming none of our lots and none of our known locations
+	// cannot move stock, unless an earlier event of this capture made the
+	// lot it names.
+	candidate := func(i int) bool {
+		e, r := ok[i], rows[i]
+		return e.ev.Error == nil && mayMoveStock(e.ev.Type, e.ev.Action, e.ev.BizStep, e.ev.Disposition) &&
+			(c.moved || len(r.links) > 0 || r.ReadPointID != nil || r.BizLocationID != nil)
+	}
+	// The rows these events name are locked at once, in id order: each
+	// event then locks what it moves in id order too, but across events a
+	// capture would otherwise take them out of order and could deadlock
+	// with a staff operation.
+	var lockIDs []uuid.UUID
+	for i := range ok {
+		if candidate(i) {
+			for _, l := range rows[i].links {
+				lockIDs = append(lockIDs, l.batchID)
+			}
+		}
+	}
+	if len(lockIDs) > 0 && !c.failed() {
+		if _, err := c.q.LockStock(ctx, lockIDs); err != nil {
+			return err
+		}
+	}
 	plain, plainRows := ok[:0:0], rows[:0:0]
 	for i, e := range ok {
-		// An event naming none of our lots and none of our known
-		// locations cannot move stock, unless an earlier event of this
-		// capture made the lot it names.
-		unrelated := !c.moved && len(rows[i].links) == 0 && rows[i].ReadPointID == nil && rows[i].BizLocationID == nil
-		if e.ev.Error != nil || unrelated || !mayMoveStock(e.ev.Type, e.ev.Action, e.ev.BizStep, e.ev.Disposition) {
+		if !candidate(i) {
 			plain, plainRows = append(plain, e), append(plainRows, rows[i])
 			continue
 		}
