@@ -412,7 +412,7 @@ func (c *capturer) flush(ctx context.Context, batch []indexedEvent) error {
 	// lot it names.
 	candidate := func(i int) bool {
 		e, r := ok[i], rows[i]
-		return e.ev.Error == nil && mayMoveStock(e.ev.Type, e.ev.Action, e.ev.BizStep, e.ev.Disposition) &&
+		return e.ev.Error == nil && mayMoveStock(e.ev.Type, e.ev.BizStep, e.ev.Disposition) &&
 			(c.moved || len(r.links) > 0 || r.ReadPointID != nil || r.BizLocationID != nil)
 	}
 	// The rows these events name are locked at once, in id order: each

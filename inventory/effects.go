@@ -90,9 +90,9 @@ type effect struct {
 
 func (e effect) none() bool { return e.plan == nil && e.status == nil }
 
-// mayMoveStock says whether an event's type, action and bizStep appear in
+// mayMoveStock says whether an event's type, bizStep and disposition appear in
 // the mapping at all (a cheap test before looking its lots up).
-func mayMoveStock(typ, action, bizStep, disposition string) bool {
+func mayMoveStock(typ, bizStep, disposition string) bool {
 	if typ == "TransformationEvent" {
 		return true
 	}
@@ -322,7 +322,7 @@ func amount(it effectItem, unit string) (quantity.Quantity, bool, error) {
 // planEffect maps an event to its stock effect (see the table above). A
 // refusal (an ambiguous lot, a unit that does not convert) is a domain error.
 func planEffect(ctx context.Context, q *db.Queries, e effectEvent) (effect, error) {
-	if !mayMoveStock(e.typ, e.action, e.bizStep, e.disposition) {
+	if !mayMoveStock(e.typ, e.bizStep, e.disposition) {
 		return effect{}, nil
 	}
 	st, err := loadEventStock(ctx, q, e)
