@@ -406,28 +406,38 @@ func (c *capturer) flush(ctx context.Context, batch []indexedEvent) error {
 	}
 	// Events that move our stock go through the engine one at a time, in
 	// document order, each in its own savepoint; the others are written
-	// together.
-	// An event naming none of our lots and none of our known locations
-	// cannot move stock, unless an earlier event of this capture made the
-	// lot it names.
+	// together. An event naming none of our lots and none of our known
+	// locations cannot move stock, unless an earlier event of this capture
+	// made the lot it names.
 	candidate := func(i int) bool {
 		e, r := ok[i], rows[i]
 		return e.ev.Error == nil && mayMoveStock(e.ev.Type, e.ev.BizStep, e.ev.Disposition) &&
 			(c.moved || len(r.links) > 0 || r.ReadPointID != nil || r.BizLocationID != nil)
 	}
-	// The rows these events name are locked at once, in id order: each
-	// event then locks what it moves in id order too, but across events a
-	// capture would otherwise take them out of order and could deadlock
+	// Every row of the lots these events name is locked at once, in id
+	// order: each event locks what it moves in id order too, but across
+	// events a capture would take rows out of order and could deadlock
 	// with a staff operation.
-	var lockIDs []uuid.UUID
+	var gtins, lots []string
 	for i := range ok {
-		if candidate(i) {
-			for _, l := range rows[i].links {
-				lockIDs = append(lockIDs, l.batchID)
+		if !candidate(i) {
+			continue
+		}
+		for _, id := range ok[i].ev.Identifiers {
+			if g, l, isLot := parseLotKey(id.Key); isLot && id.Class {
+				gtins, lots = append(gtins, g), append(lots, l)
 			}
 		}
 	}
-	if len(lockIDs) > 0 && !c.failed() {
+	if len(gtins) > 0 && !c.failed() {
+		named, err := c.q.LotStockForEvent(ctx, db.LotStockForEventParams{Gtins: gtins, Lots: lots, Ids: []uuid.UUID{}})
+		if err != nil {
+			return err
+		}
+		lockIDs := make([]uuid.UUID, len(named))
+		for i, r := range named {
+			lockIDs[i] = r.ID
+		}
 		if _, err := c.q.LockStock(ctx, lockIDs); err != nil {
 			return err
 		}
