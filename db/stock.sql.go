@@ -850,6 +850,63 @@ func (q *Queries) LotRows(ctx context.Context, arg LotRowsParams) ([]LotRowsRow,
 	return items, nil
 }
 
+const lotStockForEvent = `-- name: LotStockForEvent :many
+SELECT b.id, b.product_id, p.gtin, b.batch_number, b.location_id, l.gln AS location_gln, b.unit_of_measure,
+       location_is_ours(b.location_id)::boolean AS ours
+FROM batches b JOIN products p ON p.id = b.product_id JOIN locations l ON l.id = b.location_id
+WHERE (p.gtin, b.batch_number) IN (SELECT unnest($1::text[]), unnest($2::text[]))
+   OR b.id = ANY($3::uuid[])
+ORDER BY b.created_at, b.id
+`
+
+type LotStockForEventParams struct {
+	Gtins []string
+	Lots  []string
+	Ids   []uuid.UUID
+}
+
+type LotStockForEventRow struct {
+	ID            uuid.UUID
+	ProductID     uuid.UUID
+	Gtin          string
+	BatchNumber   string
+	LocationID    uuid.UUID
+	LocationGln   string
+	UnitOfMeasure string
+	Ours          bool
+}
+
+// Every row (a lot's stock at a location) of the (gtin, lot) pairs or the
+// batch ids an event names, with whether its location is ours.
+func (q *Queries) LotStockForEvent(ctx context.Context, arg LotStockForEventParams) ([]LotStockForEventRow, error) {
+	rows, err := q.db.Query(ctx, lotStockForEvent, arg.Gtins, arg.Lots, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LotStockForEventRow{}
+	for rows.Next() {
+		var i LotStockForEventRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.ProductID,
+			&i.Gtin,
+			&i.BatchNumber,
+			&i.LocationID,
+			&i.LocationGln,
+			&i.UnitOfMeasure,
+			&i.Ours,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const massBalance = `-- name: MassBalance :many
 SELECT (CASE WHEN c.kind = 'reversal' THEN coalesce(c.reverses_kind, 'adjust') ELSE c.kind END)::text AS category,
        sum(ledger_delta(c.kind, c.quantity))::numeric AS delta,
@@ -937,6 +994,42 @@ func (q *Queries) PartiesForStock(ctx context.Context, arg PartiesForStockParams
 			&i.Name,
 			&i.IsOwn,
 			&i.Roles,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const productsByGTIN = `-- name: ProductsByGTIN :many
+SELECT id, gtin, name, unit FROM products WHERE gtin = ANY($1::text[])
+`
+
+type ProductsByGTINRow struct {
+	ID   uuid.UUID
+	Gtin string
+	Name string
+	Unit string
+}
+
+func (q *Queries) ProductsByGTIN(ctx context.Context, gtins []string) ([]ProductsByGTINRow, error) {
+	rows, err := q.db.Query(ctx, productsByGTIN, gtins)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ProductsByGTINRow{}
+	for rows.Next() {
+		var i ProductsByGTINRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Gtin,
+			&i.Name,
+			&i.Unit,
 		); err != nil {
 			return nil, err
 		}

@@ -126,6 +126,95 @@ type capturer struct {
 	errs       []CaptureEventError
 	linked     []uuid.UUID // our batches the stored events name
 	declared   bool        // some event was declared in error
+	moved      bool        // some event moved stock
+}
+
+func (c *capturer) link(id uuid.UUID) {
+	if !slices.Contains(c.linked, id) {
+		c.linked = append(c.linked, id)
+	}
+}
+
+// effect runs e's stock effect, if it has one, through the engine in a
+// savepoint, storing row as its event. moved is false for a record.
+func (c *capturer) effect(ctx context.Context, e indexedEvent, row eventRow) (moved bool, err error) {
+	sp, err := c.tx.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	q := c.s.store.WithTx(sp)
+	fe := effectOfCaptured(e.ev)
+	fe.eventID = row.EventID // the one made for an event sent without
+	eff, err := planEffect(ctx, q, fe)
+	if err == nil && eff.none() {
+		return false, sp.Rollback(ctx)
+	}
+	var out Movement
+	if err == nil {
+		out, err = c.s.runEffect(ctx, q, c.actor, eff, &row, eventRecord{})
+	}
+	if err != nil {
+		_ = sp.Rollback(ctx)
+		if typ, msg, ok := c.refusal(ctx, err); ok {
+			c.refuse(e, typ, msg)
+			return true, nil
+		}
+		return false, err
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return false, err
+	}
+	c.ids = append(c.ids, row.ID)
+	for _, b := range out.Batches {
+		c.link(b.ID)
+	}
+	for _, l := range row.links {
+		c.link(l.batchID)
+	}
+	c.moved = true
+	return true, nil
+}
+
+// refusal is the capture error of an event the engine refused; ok is
+// false for a failure of the store.
+func (c *capturer) refusal(ctx context.Context, err error) (typ, msg string, ok bool) {
+	if integrityError(err) {
+		return errorType(err), refusalMessage(err), true
+	}
+	var (
+		iq *InsufficientQuantityError
+		nc *NotConsumableError
+		ve *ValidationError
+		nf *NotFoundError
+		ce *ConflictError
+	)
+	switch {
+	case errors.As(err, &iq):
+		return ExceptionValidation, "lot " + iq.Lot + " has only " + iq.QuantityAvailable.String() +
+			" available; the event takes " + iq.Requested.String(), true
+	case errors.As(err, &nc):
+		lot := "batch " + nc.BatchID
+		if id, perr := uuid.Parse(nc.BatchID); perr == nil {
+			if b, gerr := c.q.GetBatch(ctx, id); gerr == nil {
+				lot = "lot " + b.Batch.BatchNumber + " at " + b.LocationName
+			}
+		}
+		msg := lot + " cannot be " + nc.action() + ": it is " + nc.why().Describe()
+		if nc.StatusReason != "" {
+			msg += " (" + nc.StatusReason + ")"
+		}
+		return ExceptionValidation, msg, true
+	case errors.As(err, &ve):
+		if len(ve.Fields) > 0 {
+			return ExceptionValidation, ve.Fields[0].Field + ": " + ve.Fields[0].Message, true
+		}
+		return ExceptionValidation, ve.Error(), true
+	case errors.As(err, &nf):
+		return ExceptionValidation, nf.Error(), true
+	case errors.As(err, &ce):
+		return ExceptionValidation, ce.Message, true
+	}
+	return "", "", false
 }
 
 type indexedEvent struct {
@@ -191,7 +280,7 @@ func (s *Service) capture(ctx context.Context, actor Actor, events iter.Seq2[int
 			return CaptureResult{}, err
 		}
 		if res.Stored > 0 || c.declared {
-			s.changed(ctx, Change{Batches: c.linked, Events: true})
+			s.changed(ctx, Change{Batches: c.linked, List: c.moved, Events: true})
 		}
 		return res, nil
 	}()
@@ -315,6 +404,65 @@ func (c *capturer) flush(ctx context.Context, batch []indexedEvent) error {
 	if err != nil {
 		return err
 	}
+	// Events that move our stock go through the engine one at a time, in
+	// document order, each in its own savepoint; the others are written
+	// together. An event naming none of our lots and none of our known
+	// locations cannot move stock, unless an earlier event of this capture
+	// made the lot it names.
+	candidate := func(i int) bool {
+		e, r := ok[i], rows[i]
+		return e.ev.Error == nil && mayMoveStock(e.ev.Type, e.ev.BizStep, e.ev.Disposition) &&
+			(c.moved || len(r.links) > 0 || r.ReadPointID != nil || r.BizLocationID != nil)
+	}
+	// Every row of the lots these events name is locked at once, in id
+	// order: each event locks what it moves in id order too, but across
+	// events a capture would take rows out of order and could deadlock
+	// with a staff operation.
+	var gtins, lots []string
+	for i := range ok {
+		if !candidate(i) {
+			continue
+		}
+		for _, id := range ok[i].ev.Identifiers {
+			if g, l, isLot := parseLotKey(id.Key); isLot && id.Class {
+				gtins, lots = append(gtins, g), append(lots, l)
+			}
+		}
+	}
+	if len(gtins) > 0 && !c.failed() {
+		named, err := c.q.LotStockForEvent(ctx, db.LotStockForEventParams{Gtins: gtins, Lots: lots, Ids: []uuid.UUID{}})
+		if err != nil {
+			return err
+		}
+		lockIDs := make([]uuid.UUID, len(named))
+		for i, r := range named {
+			lockIDs[i] = r.ID
+		}
+		if _, err := c.q.LockStock(ctx, lockIDs); err != nil {
+			return err
+		}
+	}
+	plain, plainRows := ok[:0:0], rows[:0:0]
+	for i, e := range ok {
+		if !candidate(i) {
+			plain, plainRows = append(plain, e), append(plainRows, rows[i])
+			continue
+		}
+		if c.failed() {
+			return nil
+		}
+		moved, err := c.effect(ctx, e, rows[i])
+		if err != nil {
+			return err
+		}
+		if !moved {
+			plain, plainRows = append(plain, e), append(plainRows, rows[i])
+		}
+	}
+	ok, rows = plain, plainRows
+	if len(rows) == 0 || c.failed() {
+		return nil
+	}
 	err = c.write(ctx, rows)
 	if err == nil {
 		c.stored(rows)
@@ -349,6 +497,28 @@ func (c *capturer) flush(ctx context.Context, batch []indexedEvent) error {
 // declaration of the stored event id: the declaration is kept whole, the
 // original's document untouched (migration 00010).
 func (c *capturer) declare(ctx context.Context, e indexedEvent, id uuid.UUID) error {
+	sp, err := c.tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	reversals, batches, err := c.s.reverse(ctx, c.s.store.WithTx(sp), c.actor, id, "EPCIS error declaration "+e.ev.EventID)
+	if err != nil {
+		_ = sp.Rollback(ctx)
+		if typ, msg, ok := c.refusal(ctx, err); ok {
+			c.refuse(e, typ, msg)
+			return nil
+		}
+		return err
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return err
+	}
+	if len(reversals) > 0 {
+		c.moved = true
+	}
+	for _, b := range batches {
+		c.link(b.ID)
+	}
 	d := e.ev.Error
 	p := db.DeclareEventInErrorParams{ID: id, DeclarationTime: d.DeclarationTime, Reason: optText(d.Reason),
 		CorrectiveEventIds: d.CorrectiveEventIDs, Document: e.ev.Raw, Actor: c.actor.name()}
@@ -533,7 +703,7 @@ func capturedRow(ev epcis.Event, actor Actor, jobID uuid.UUID, ours map[[2]strin
 		if uom == "" {
 			uom, _ = gs1.UNECECode(lot.unit)
 		}
-		r.links = append(r.links, linkRow{batchID: lot.id, role: role, quantity: q, uom: uom})
+		r.links = append(r.links, linkRow{batchID: lot.id, role: role, quantity: q, uom: uom, lot: ident.Key})
 		if q > 0 {
 			lists[list] = append(lists[list], QuantityItem{BatchID: lot.id, Quantity: q, UOM: uom})
 		}

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -80,6 +81,51 @@ type NewEvent struct {
 	BatchIDs           []uuid.UUID // batches named without a quantity
 	Notes              string
 	ILMD               json.RawMessage
+	// Parties, locations and documents (EPCIS sourceList, destinationList,
+	// bizTransactionList): a CBV type and an identifier URI (a bare GLN is
+	// taken as a location's or a party's GLN).
+	SourceList         []EventRef
+	DestinationList    []EventRef
+	BizTransactionList []EventRef
+}
+
+// EventRef is an entry of an event's source, destination or business
+// transaction list.
+type EventRef struct {
+	Type string
+	ID   string
+}
+
+// checkRefs validates a source, destination or business transaction list
+// and returns it as the event stores it.
+func checkRefs(v *ValidationError, field string, voc gs1.Vocabulary, refs []EventRef, needType bool) []epcis.Typed {
+	if len(refs) > 20 {
+		v.Add(field, "must have at most 20 entries")
+	}
+	var out []epcis.Typed
+	for i, r := range refs {
+		f := field + "[" + itoa(i) + "]."
+		typ := strings.TrimSpace(r.Type)
+		if typ == "" && needType {
+			v.Add(f+"type", "is required: one of "+strings.Join(voc.Values, ", "))
+		} else if typ != "" {
+			typ = normalizeCBV(v, f+"type", voc, typ)
+		}
+		id := strings.TrimSpace(r.ID)
+		if len(id) == 13 && gs1.ValidateGLN(id) == nil {
+			if typ == "owning_party" || typ == "possessing_party" {
+				id = "https://id.gs1.org/417/" + id
+			} else {
+				id = gs1.GLNDigitalLink(id)
+			}
+		}
+		if id == "" || len(id) > 500 || !gs1.ValidVocabulary(nil, id) {
+			v.Add(f+"id", "must be a URI (urn:epc:id:sgln:..., a GS1 Digital Link) or a GLN")
+			continue
+		}
+		out = append(out, epcis.Typed{Type: typ, ID: id, Key: epcis.Key(id)})
+	}
+	return out
 }
 
 // RecordEvent validates an EPCIS event and appends it.
@@ -151,6 +197,9 @@ func (s *Service) RecordEvent(ctx context.Context, actor Actor, in NewEvent) (Ev
 		}
 	}
 	checkText(&v, "notes", in.Notes, 0, 5000)
+	sources := checkRefs(&v, "source_list", gs1.SourceDestTypeVocabulary, in.SourceList, true)
+	destinations := checkRefs(&v, "destination_list", gs1.SourceDestTypeVocabulary, in.DestinationList, true)
+	bizTx := checkRefs(&v, "biz_transaction_list", gs1.BizTransactionTypeVocabulary, in.BizTransactionList, false)
 	if len(in.ILMD) > 0 && !json.Valid(in.ILMD) {
 		v.Add("ilmd", "must be a JSON object")
 	} else if len(in.ILMD) > 0 && strings.TrimSpace(string(in.ILMD))[0] != '{' {
@@ -187,7 +236,8 @@ func (s *Service) RecordEvent(ctx context.Context, actor Actor, in NewEvent) (Ev
 		return ev, err
 	}
 	var ev Event
-	err := s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
+	var moved []uuid.UUID
+	err := s.store.InTx(ctx, db.TxOptions{LockTimeout: s.lockTimeout}, func(q *db.Queries) error {
 		// Batches: they must exist; quantities are in the batch's unit.
 		units, err := q.BatchUnits(ctx, ids)
 		if err != nil {
@@ -251,16 +301,43 @@ func (s *Service) RecordEvent(ctx context.Context, actor Actor, in NewEvent) (Ev
 			}
 		}
 		rec := eventRecord{
-			EventType: in.EventType, Action: optText(in.Action), EventTime: eventTime, EventTimezone: tz,
+			ID: newEventUUID(), EventType: in.EventType, Action: optText(in.Action), EventTime: eventTime, EventTimezone: tz,
 			BizStep: optText(in.BizStep), Disposition: optText(in.Disposition),
 			ReadPointID: readPointID, BizLocationID: bizLocationID, EPCList: in.EPCList,
 			QuantityList: normalized[0], InputQuantityList: normalized[1], OutputQuantityList: normalized[2],
 			ExtraBatchIDs: in.BatchIDs, ILMD: in.ILMD, Notes: in.Notes,
 			SourceType: actor.source(), Actor: actor.name(),
+			Sources: sources, Destinations: destinations, BizTransactions: bizTx,
 		}
-		id, err := insertEvent(ctx, q, rec)
+		// The same mapping as a captured event (effects.go): naming our
+		// lots with a business step that moves stock, it moves stock.
+		fe := effectEvent{eventID: "urn:uuid:" + rec.ID.String(), typ: in.EventType, action: in.Action, bizStep: in.BizStep, disposition: in.Disposition,
+			readPoint: in.ReadPoint, bizLocation: in.BizLocation, sources: sources, destinations: destinations,
+			bizTx: bizTx, ilmd: in.ILMD, eventTime: eventTime, notes: in.Notes, instances: len(in.EPCList) > 0}
+		for li, l := range lists {
+			for i, it := range normalized[li] {
+				fe.items = append(fe.items, effectItem{role: l.role, batchID: it.BatchID, quantity: it.Quantity.String(),
+					uom: it.UOM, field: l.field + "[" + itoa(i) + "]."})
+			}
+		}
+		eff, err := planEffect(ctx, q, fe)
 		if err != nil {
 			return err
+		}
+		var id uuid.UUID
+		if eff.none() {
+			if id, err = insertEvent(ctx, q, rec); err != nil {
+				return err
+			}
+		} else {
+			out, err := s.runEffect(ctx, q, actor, eff, nil, rec)
+			if err != nil {
+				return err
+			}
+			id = out.EventID
+			for _, b := range out.Batches {
+				moved = append(moved, b.ID)
+			}
 		}
 		row, err := q.GetEvent(ctx, id)
 		if err != nil {
@@ -269,10 +346,14 @@ func (s *Service) RecordEvent(ctx context.Context, actor Actor, in NewEvent) (Ev
 		ev = eventFromRow(db.ListEventsRow(row))
 		return idempotency.Keep(ctx, q, ev)
 	})
+	if errors.Is(err, db.ErrLockTimeout) {
+		s.metrics.LockTimeouts.Inc()
+		return Event{}, ErrLockTimeout
+	}
 	if err != nil {
 		return Event{}, unwrapDomain(err)
 	}
-	s.changed(ctx, Change{Batches: ev.BatchIDs(), Events: true})
+	s.changed(ctx, Change{Batches: append(ev.BatchIDs(), moved...), List: len(moved) > 0, Events: true})
 	return ev, nil
 }
 

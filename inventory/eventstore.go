@@ -44,6 +44,7 @@ type linkRow struct {
 	role     string // object, input, output
 	quantity quantity.Quantity
 	uom      string
+	lot      string // lotKey of the batch's lot, where known
 }
 
 // newEventUUID makes a row id: time-ordered, so inserts stay at the right

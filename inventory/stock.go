@@ -110,7 +110,13 @@ type stockPlan struct {
 	// of our locations (adds[0] draws from the open transfers).
 	fromTransfer bool
 	event        eventRecord // quantity lists are filled from takes and adds
-	reason       string
+	// prepared is a captured event to store as received instead of event
+	// (its lists and batch links are filled from takes and adds).
+	prepared *eventRow
+	// alsoNamed are quantity items (object, input, output) the event names
+	// without moving them: lots we do not hold.
+	alsoNamed [3][]QuantityItem
+	reason    string
 	// yieldCheck, for a transformation: a yield outside an output
 	// product's range needs yieldReason.
 	yieldCheck  bool
@@ -301,7 +307,9 @@ func (s *Service) move(ctx context.Context, q *db.Queries, actor Actor, plan sto
 	// The yield, where inputs and outputs share a dimension.
 	if plan.operation == "transform" {
 		out.Yield = transformationYield(plan.takes, plan.adds, locked, addIDs)
-		if out.Yield != nil {
+		// The staff's transformations record their yield in the document;
+		// an event recorded as given (API, capture) keeps its own fields.
+		if out.Yield != nil && plan.yieldCheck {
 			plan.event.Extensions = map[string]any{"bt:yield": roundYield(*out.Yield)}
 			if plan.yieldReason != "" {
 				plan.event.Extensions["bt:yieldReason"] = plan.yieldReason
@@ -336,11 +344,20 @@ func (s *Service) move(ctx context.Context, q *db.Queries, actor Actor, plan sto
 	} else {
 		ev.QuantityList = append(taken, arrived...)
 	}
+	ev.QuantityList = append(ev.QuantityList, plan.alsoNamed[0]...)
+	ev.InputQuantityList = append(ev.InputQuantityList, plan.alsoNamed[1]...)
+	ev.OutputQuantityList = append(ev.OutputQuantityList, plan.alsoNamed[2]...)
 	ev.SourceType, ev.Actor = actor.source(), actor.name()
 	if ev.EventTimezone == "" {
 		ev.EventTimezone = timezoneOffset(ev.EventTime)
 	}
-	if _, err := insertEvent(ctx, q, ev); err != nil {
+	if plan.prepared != nil {
+		r := preparedRow(*plan.prepared, ev, locked)
+		if err := writeEvents(ctx, q, []eventRow{r}); err != nil {
+			return Movement{}, err
+		}
+		out.EPCISEventID = r.EventID
+	} else if _, err := insertEvent(ctx, q, ev); err != nil {
 		return Movement{}, err
 	}
 
@@ -547,4 +564,44 @@ func yieldRange(lo, hi *quantity.Quantity) string {
 		return "at most " + hi.String()
 	}
 	return "any"
+}
+
+// preparedRow is a captured row whose quantity lists and batch links name
+// the rows the movement touched; lots it names but did not move keep the
+// capture's links.
+func preparedRow(r eventRow, ev eventRecord, locked map[uuid.UUID]db.LockStockRow) eventRow {
+	moved := map[string]bool{}
+	movedRows := map[uuid.UUID]bool{}
+	var links []linkRow
+	link := func(role string, items []QuantityItem) {
+		for _, it := range items {
+			b := locked[it.BatchID]
+			key := lotKey(b.ProductGtin, b.Batch.BatchNumber)
+			moved[key], movedRows[it.BatchID] = true, true
+			links = append(links, linkRow{batchID: it.BatchID, role: role, quantity: it.Quantity, uom: it.UOM, lot: key})
+		}
+	}
+	if ev.EventType == "TransformationEvent" {
+		link("input", ev.InputQuantityList)
+		link("output", ev.OutputQuantityList)
+	} else {
+		link("object", ev.QuantityList)
+	}
+	for _, l := range r.links {
+		if !movedRows[l.batchID] && (l.lot == "" || !moved[l.lot]) {
+			links = append(links, l)
+		}
+	}
+	r.links = sumLinks(links)
+	marshal := func(l []QuantityItem) json.RawMessage {
+		if l == nil {
+			l = []QuantityItem{}
+		}
+		b, _ := json.Marshal(l)
+		return b
+	}
+	r.QuantityList = marshal(ev.QuantityList)
+	r.InputQuantityList = marshal(ev.InputQuantityList)
+	r.OutputQuantityList = marshal(ev.OutputQuantityList)
+	return r
 }

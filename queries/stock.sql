@@ -172,3 +172,16 @@ ORDER BY b.created_at LIMIT 3;
 -- concurrent makers cannot both find it free (a transaction-scoped advisory
 -- lock: nothing outlives the transaction, also behind PgBouncer).
 SELECT pg_advisory_xact_lock(hashtextextended(@lot_key::text, 20));
+
+-- name: LotStockForEvent :many
+-- Every row (a lot's stock at a location) of the (gtin, lot) pairs or the
+-- batch ids an event names, with whether its location is ours.
+SELECT b.id, b.product_id, p.gtin, b.batch_number, b.location_id, l.gln AS location_gln, b.unit_of_measure,
+       location_is_ours(b.location_id)::boolean AS ours
+FROM batches b JOIN products p ON p.id = b.product_id JOIN locations l ON l.id = b.location_id
+WHERE (p.gtin, b.batch_number) IN (SELECT unnest(@gtins::text[]), unnest(@lots::text[]))
+   OR b.id = ANY(@ids::uuid[])
+ORDER BY b.created_at, b.id;
+
+-- name: ProductsByGTIN :many
+SELECT id, gtin, name, unit FROM products WHERE gtin = ANY(@gtins::text[]);

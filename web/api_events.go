@@ -55,6 +55,18 @@ type createEventRequest struct {
 	BatchIDs           []uuid.UUID              `json:"batch_ids"`
 	Notes              string                   `json:"notes"`
 	ILMD               json.RawMessage          `json:"ilmd"`
+	SourceList         []struct {
+		Type   string `json:"type"`
+		Source string `json:"source"`
+	} `json:"source_list"`
+	DestinationList []struct {
+		Type        string `json:"type"`
+		Destination string `json:"destination"`
+	} `json:"destination_list"`
+	BizTransactionList []struct {
+		Type           string `json:"type"`
+		BizTransaction string `json:"biz_transaction"`
+	} `json:"biz_transaction_list"`
 }
 
 func (s *Server) createEvent(c *fiber.Ctx) error {
@@ -68,11 +80,22 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 	if string(req.ILMD) == "null" {
 		req.ILMD = nil
 	}
+	var sources, destinations, bizTx []inventory.EventRef
+	for _, r := range req.SourceList {
+		sources = append(sources, inventory.EventRef{Type: r.Type, ID: r.Source})
+	}
+	for _, r := range req.DestinationList {
+		destinations = append(destinations, inventory.EventRef{Type: r.Type, ID: r.Destination})
+	}
+	for _, r := range req.BizTransactionList {
+		bizTx = append(bizTx, inventory.EventRef{Type: r.Type, ID: r.BizTransaction})
+	}
 	e, err := s.deps.Inventory.RecordEvent(c.UserContext(), actor(c), inventory.NewEvent{
 		EventType: *req.EventType, Action: req.Action, EventTime: req.EventTime, EventTimezone: req.EventTimezone,
 		BizStep: req.BizStep, Disposition: req.Disposition, ReadPoint: req.ReadPoint, BizLocation: req.BizLocation,
 		EPCList: req.EPCList, QuantityList: req.QuantityList, InputQuantityList: req.InputQuantityList,
 		OutputQuantityList: req.OutputQuantityList, BatchIDs: req.BatchIDs, Notes: req.Notes, ILMD: req.ILMD,
+		SourceList: sources, DestinationList: destinations, BizTransactionList: bizTx,
 	})
 	if err != nil {
 		return err
