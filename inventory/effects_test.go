@@ -39,11 +39,20 @@ func newEffectWorld(t *testing.T) *effectWorld {
 
 // stock makes an approved lot of p at l.
 func (w *effectWorld) stock(p inventory.Product, lot, qty string, l inventory.Location) inventory.Batch {
+	return w.stockIn(p, lot, qty, l, "approved")
+}
+
+// unreleased is a pending lot: new production or receipts may join it.
+func (w *effectWorld) unreleased(p inventory.Product, lot, qty string, l inventory.Location) inventory.Batch {
+	return w.stockIn(p, lot, qty, l, "pending")
+}
+
+func (w *effectWorld) stockIn(p inventory.Product, lot, qty string, l inventory.Location, status string) inventory.Batch {
 	w.t.Helper()
 	expiry := time.Now().AddDate(0, 6, 0)
 	b, err := w.svc.CreateBatch(context.Background(), inventory.System, inventory.NewBatch{ProductID: p.ID, BatchNumber: lot,
 		LocationID: l.ID, ProductionDate: time.Now().AddDate(0, 0, -1), ExpiryDate: &expiry,
-		QuantityProduced: quantity.MustParse(qty), QualityStatus: "approved"})
+		QuantityProduced: quantity.MustParse(qty), QualityStatus: status})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -157,7 +166,7 @@ func TestEventEffects(t *testing.T) {
 				ids(lotClass("epc", w.tomatoes, "E-REC", "2500", "GRM"))),
 			stored: true, wants: []want{{lot: "E-REC", at: plant, onHand: "2.5", status: "pending"}}},
 		{name: "receiving adds to a lot we hold",
-			setup: func() { w.stock(w.salt, "E-REC2", "10", plant) },
+			setup: func() { w.unreleased(w.salt, "E-REC2", "10", plant) },
 			event: captured("urn:uuid:e-rec2", step("OBSERVE", "receiving", ""), bizLocation(plant), from(farm),
 				ids(lotClass("epc", w.salt, "E-REC2", "5", ""))),
 			stored: true, wants: []want{{lot: "E-REC2", at: plant, onHand: "15", kinds: []string{"receive 5"}}}},
@@ -181,10 +190,17 @@ func TestEventEffects(t *testing.T) {
 				ids(lotClass("epc", w.tomatoes, "E-UOM", "1000.5", "GRM"))),
 			refuse: "not an exact quantity", wants: []want{{lot: "E-UOM", at: plant, onHand: "10"}}},
 		{name: "a lot at several of our locations, none named, is refused",
-			setup: func() { w.stock(w.tomatoes, "E-TWO", "10", plant); w.stock(w.tomatoes, "E-TWO", "10", wh) },
+			setup: func() {
+				b := w.stock(w.tomatoes, "E-TWO", "20", plant)
+				if _, err := w.svc.Move(context.Background(), inventory.System, inventory.MoveRequest{BatchID: b.ID,
+					Quantity: quantity.MustParse("10"), ToLocationID: wh.ID}); err != nil {
+					t.Fatal(err)
+				}
+			},
 			event: captured("urn:uuid:e-two", step("OBSERVE", "shipping", "in_transit"), to(shop),
 				ids(lotClass("epc", w.tomatoes, "E-TWO", "1", "KGM"))),
-			refuse: "several of our locations", wants: []want{{lot: "E-TWO", at: plant, onHand: "10"}, {lot: "E-TWO", at: wh, onHand: "10"}}},
+			refuse: "several of our locations", wants: []want{{lot: "E-TWO", at: plant, onHand: "10", kinds: []string{"move_out 10"}},
+				{lot: "E-TWO", at: wh, onHand: "10"}}},
 		{name: "transformation: inputs taken, outputs made at the event's location",
 			setup: func() { w.stock(w.tomatoes, "E-TIN", "60", plant); w.stock(w.salt, "E-SIN", "5", plant) },
 			event: captured("urn:uuid:e-tr", transformation, step("", "commissioning", "active"), readPoint(plant),
@@ -476,7 +492,7 @@ func TestRecordEventMovesStock(t *testing.T) {
 	w := newEffectWorld(t)
 	ctx := context.Background()
 	tom := w.stock(w.tomatoes, "R-TOM", "487.5", w.location)
-	pas := w.stock(w.passata, "R-PAS", "0.001", w.location)
+	pas := w.unreleased(w.passata, "R-PAS", "0.001", w.location)
 	api := inventory.Actor{Name: "ana", Source: "api"}
 	before := countEvents(t, w.pool, "true")
 	_, err := w.svc.RecordEvent(ctx, api, inventory.NewEvent{EventType: "TransformationEvent",

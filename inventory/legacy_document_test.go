@@ -21,7 +21,8 @@ func TestLegacyDocumentsMatchSQL(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, svc)
 	b := w.batch("100", func(nb *inventory.NewBatch) { nb.BatchNumber = "LOT/1%A" })
-	other := w.batch("80")
+	// The transformation's output: new production joins an unreleased lot.
+	other := w.batch("80", func(nb *inventory.NewBatch) { nb.QualityStatus = "pending" })
 	when := time.Date(2026, 3, 1, 10, 0, 0, 123456789, time.UTC)
 	ev, err := svc.RecordEvent(ctx, inventory.Actor{Name: "ana", Source: "api"}, inventory.NewEvent{
 		EventType: "TransformationEvent", EventTime: &when, EventTimezone: "+05:30", BizStep: "commissioning",
@@ -38,6 +39,10 @@ func TestLegacyDocumentsMatchSQL(t *testing.T) {
 		t.Errorf("EventID %q", ev.EventID)
 	}
 	if _, _, err := svc.Consume(ctx, inventory.Actor{Name: "ana"}, inventory.ConsumeRequest{BatchID: b.ID, Quantity: quantity.MustParse("2")}); err != nil {
+		t.Fatal(err)
+	}
+	approved := "approved"
+	if _, err := svc.UpdateBatch(ctx, inventory.System, other.ID, inventory.BatchUpdate{QualityStatus: &approved}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := svc.ConsumeMany(ctx, inventory.Actor{Name: "ana"}, []inventory.ConsumeItem{{BatchID: b.ID, Quantity: quantity.MustParse("1")}, {BatchID: other.ID, Quantity: quantity.MustParse("1")}}, "mix"); err != nil {
@@ -69,8 +74,8 @@ func TestLegacyDocumentsMatchSQL(t *testing.T) {
 			t.Errorf("event %s: no identifiers projected", id)
 		}
 	}
-	if n != 5 { // two batches created, the event, two consumes
-		t.Errorf("%d events, want 5", n)
+	if n != 6 { // two batches created, the event, a release, two consumes
+		t.Errorf("%d events, want 6", n)
 	}
 	var links int
 	_ = pool.QueryRow(ctx, `SELECT count(*) FROM event_epcs WHERE event_id = $1`, ev.ID).Scan(&links)

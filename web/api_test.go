@@ -360,7 +360,7 @@ func TestListsPaginate(t *testing.T) {
 func TestTransformationLinksBatches(t *testing.T) {
 	a := newTestApp(t)
 	green := a.fixture("100")
-	roasted := a.batch(green.ProductID.String(), green.LocationID.String(), "80")
+	roasted := a.unreleased(a.batch(green.ProductID.String(), green.LocationID.String(), "80"))
 	resp := a.do("POST", "/api/events", map[string]any{
 		"event_type": "TransformationEvent", "biz_step": "commissioning",
 		"input_quantity_list":  []map[string]any{{"batch_id": green.ID, "quantity": "100", "uom": "KGM"}},

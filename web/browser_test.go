@@ -291,7 +291,7 @@ func TestBrowserRecordTransformationEvent(t *testing.T) {
 	b := newBrowser(t)
 	p, l := b.app.masterData()
 	b.app.namedBatch(p, l, "GREEN-1", "100")
-	b.app.namedBatch(p, l, "ROAST-1", "80")
+	b.app.unreleased(b.app.namedBatch(p, l, "ROAST-1", "80"))
 
 	b.do(chromedp.Navigate(b.base+"/events/new"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-form"]`)))
 	b.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="ev-quantity-0-batch"]`), "GREEN-1"))

@@ -54,6 +54,18 @@ func (a *testApp) batch(productID, locationID, produced string) inventory.Batch 
 	return b
 }
 
+// unreleased is a pending lot, such as a transformation's output: new
+// production may join only an unreleased lot.
+func (a *testApp) unreleased(b inventory.Batch) inventory.Batch {
+	a.t.Helper()
+	pending := "pending"
+	b, err := a.svc.UpdateBatch(context.Background(), inventory.System, b.ID, inventory.BatchUpdate{QualityStatus: &pending}, nil)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return b
+}
+
 // checkLedger asserts the invariant for a batch.
 func (a *testApp) checkLedger(b inventory.Batch) inventory.Ledger {
 	a.t.Helper()

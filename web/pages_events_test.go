@@ -56,7 +56,7 @@ func TestNewEventFormAdaptsToType(t *testing.T) {
 func TestRecordEventForm(t *testing.T) {
 	a := newTestApp(t)
 	b := a.fixture("10")
-	out := a.batch(b.ProductID.String(), b.LocationID.String(), "8")
+	out := a.unreleased(a.batch(b.ProductID.String(), b.LocationID.String(), "8"))
 	base := func(eventType string) url.Values {
 		return url.Values{"event_type": {eventType}, "action": {"OBSERVE"}, "event_timezone": {"+02:00"}}
 	}
