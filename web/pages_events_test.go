@@ -85,6 +85,22 @@ func TestRecordEventForm(t *testing.T) {
 			t.Errorf("upstream of the output = %q, want %s", got, b.BatchNumber)
 		}
 	})
+	t.Run("transformation beyond the balance, inline", func(t *testing.T) {
+		f := base("TransformationEvent")
+		f.Del("action")
+		f["input_batch"], f["input_qty"] = []string{b.BatchNumber}, []string{"100000"}
+		f["output_batch"], f["output_qty"] = []string{out.BatchNumber}, []string{"4"}
+		before := a.checkLedger(b)
+		resp := a.postForm("/events", f, false)
+		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		_, doc := parseDoc(t, resp)
+		if got := testid(doc, "form-errors").Text(); !strings.Contains(got, "available") {
+			t.Errorf("form errors %q, want the lot's balance", got)
+		}
+		if after := a.checkLedger(b); after.Entries != before.Entries {
+			t.Errorf("the refused transformation wrote %d ledger rows", after.Entries-before.Entries)
+		}
+	})
 	tests := []struct {
 		name  string
 		edit  func(url.Values)
