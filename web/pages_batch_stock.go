@@ -81,6 +81,15 @@ func stockRefusal(errs views.FieldErrors, err error, field string) (int, error) 
 	}
 	switch de.Kind() {
 	case inventory.KindInsufficientQuantity, inventory.KindNotConsumable, inventory.KindConflict:
+		// Next to the row the domain names, else where the form says.
+		var iq *inventory.InsufficientQuantityError
+		var ce *inventory.ConflictError
+		switch {
+		case errors.As(err, &iq) && iq.Field != "":
+			field = iq.Field
+		case errors.As(err, &ce) && ce.Field != "":
+			field = ce.Field
+		}
 		errs.Add(field, de.Sentence())
 		return fiber.StatusConflict, nil
 	}

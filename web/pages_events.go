@@ -324,24 +324,23 @@ func (s *Server) recordEventFromForm(c *fiber.Ctx) error {
 	} else {
 		in.QuantityList = toItems("quantity_list", f.Quantities)
 	}
+	status := fiber.StatusUnprocessableEntity
 	if !f.Errors.Any() {
 		e, err := s.deps.Inventory.RecordEvent(ctx, uiActor(c), in)
 		if err == nil {
 			return redirectAfterPost(c, "/events", e.EventType+" recorded.")
 		}
-		fe, ok := fieldErrors(err)
-		if !ok {
+		// A refused movement (too little stock, a lot not released) shows
+		// in the form like an invalid field.
+		if status, err = stockRefusal(f.Errors, err, ""); err != nil {
 			return err
-		}
-		for k, v := range fe {
-			f.Errors.Add(k, v)
 		}
 	}
 	f, err = s.completeEventForm(ctx, c, f)
 	if err != nil {
 		return err
 	}
-	return render(c, fiber.StatusUnprocessableEntity, views.NewEventPage(chromeFor(c, "Record event", "events"), f), views.EventFormID)
+	return render(c, status, views.NewEventPage(chromeFor(c, "Record event", "events"), f), views.EventFormID)
 }
 
 // lotMessage words why a lot number names no single batch: as a sentence

@@ -92,10 +92,13 @@ func TestRecordEventForm(t *testing.T) {
 		f["output_batch"], f["output_qty"] = []string{out.BatchNumber}, []string{"4"}
 		before := a.checkLedger(b)
 		resp := a.postForm("/events", f, false)
-		wantStatus(t, resp, http.StatusUnprocessableEntity)
+		wantStatus(t, resp, http.StatusConflict)
 		_, doc := parseDoc(t, resp)
-		if got := testid(doc, "form-errors").Text(); !strings.Contains(got, "available") {
-			t.Errorf("form errors %q, want the lot's balance", got)
+		if got := testid(doc, "error-ev-input-0-batch").Text(); !strings.Contains(got, "3 available") {
+			t.Errorf("error beside the input %q, want the lot's balance", got)
+		}
+		if got := testid(doc, "ev-input-0-qty").AttrOr("value", ""); got != "100000" {
+			t.Errorf("entry not kept: %q", got)
 		}
 		if after := a.checkLedger(b); after.Entries != before.Entries {
 			t.Errorf("the refused transformation wrote %d ledger rows", after.Entries-before.Entries)

@@ -136,23 +136,9 @@ func fieldErrors(err error) (views.FieldErrors, bool) {
 			return views.FromValidation(e.FieldErrors()), true
 		}
 	case *inventory.ConflictError:
-		if e.FieldMessage != "" {
-			return views.FieldErrors{e.Field: e.FieldMessage, "": e.Message}, true
+		if e.FieldMessage == "" { // a taken value; stock conflicts are refusals (stockRefusal)
+			return views.FieldErrors{e.Field: "is already taken: " + e.Message}, true
 		}
-		return views.FieldErrors{e.Field: "is already taken: " + e.Message}, true
-	case *inventory.InsufficientQuantityError:
-		// A movement's refusal: the form says which lot, next to its row.
-		msg := "only " + e.QuantityAvailable.String() + " available"
-		if e.Lot != "" {
-			msg += " in lot " + e.Lot
-		}
-		out := views.FieldErrors{"": e.Sentence()}
-		if e.Field != "" {
-			out[e.Field] = msg
-		}
-		return out, true
-	case *inventory.NotConsumableError:
-		return views.FieldErrors{"": e.Sentence()}, true
 	}
 	return nil, false
 }
