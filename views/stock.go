@@ -3,6 +3,7 @@ package views
 import (
 	"net/url"
 	"strconv"
+	"strings"
 
 	"batchtrack/inventory"
 )
@@ -71,10 +72,10 @@ type StockForm struct {
 	Notes    string
 	// The FEFO helper's choices.
 	FEFOProductID, FEFOLocationID, FEFOQuantity string
-	Errors                                       FieldErrors
-	Problem                                      string // a refusal of the whole form
-	Products                                     []ProductChoice
-	Locations                                    []Option // ours
+	Errors                                      FieldErrors
+	Problem                                     string // a refusal of the whole form
+	Products                                    []ProductChoice
+	Locations                                   []Option // ours
 }
 
 // RowsField is the form field name of the lot rows.
@@ -120,13 +121,7 @@ func joinField(prefix, name string) string {
 }
 
 func fieldID(name string) string {
-	b := []byte(name)
-	for i, c := range b {
-		if c == '[' || c == ']' || c == '.' || c == '_' {
-			b[i] = '-'
-		}
-	}
-	return "f-" + string(b)
+	return "f-" + strings.NewReplacer("[", "-", "]", "", ".", "-", "_", "-").Replace(name)
 }
 
 // LotPicks is the lot picker's answer.

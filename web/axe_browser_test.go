@@ -141,6 +141,10 @@ func TestBrowserAxe(t *testing.T) {
 		{"capture job", "/events/upload/" + job.CaptureID, `[data-testid="capture-event-link"]`},
 		{"event declared in error", "/events/" + declared.String(), `[data-testid="error-declaration"]`},
 		{"events filtered", "/events?declared_in_error=only&epc_class=nonsense", `[data-testid="filter-errors"]`},
+		{"receive", "/stock/receive", `[data-testid="stock-form-receive"]`},
+		{"ship", "/stock/ship?batch_id=" + batch.ID.String(), `[data-testid="stock-form-ship"]`},
+		{"transform", "/stock/transform", `[data-testid="stock-form-transform"]`},
+		{"move", "/stock/move?batch_id=" + batch.ID.String(), `[data-testid="stock-form-move"]`},
 	}
 	for _, pg := range pages {
 		b.do(chromedp.Navigate(b.base+pg.path), chromedp.WaitVisible(chromedp.CSS(pg.sel)))
