@@ -163,6 +163,15 @@
     }
   });
 
+  // A picker's late answer does not reopen the list once a choice is made.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var t = e.detail.target;
+    if (!t || !t.classList || !t.classList.contains("picker-results")) return;
+    var row = t.closest("[data-picker]");
+    var id = row && row.querySelector('[data-pick-field="id"]');
+    if (id && id.value) e.detail.shouldSwap = false;
+  });
+
   // The FEFO helper appends rows numbered after the last one, in place of
   // rows left empty.
   document.addEventListener("htmx:configRequest", function (e) {

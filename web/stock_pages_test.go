@@ -413,10 +413,10 @@ func TestPickerFEFOOrder(t *testing.T) {
 	}{{early.ID, "10"}, {mid.ID, "5"}} {
 		r := rows.Eq(i)
 		n := itoa64(int64(i + 2))
-		if got := r.Find(`input[name="items[` + n + `].batch_id"]`).AttrOr("value", ""); got != want.id.String() {
+		if got := r.Find(`input[name="items[`+n+`].batch_id"]`).AttrOr("value", ""); got != want.id.String() {
 			t.Errorf("row %d lot %s, want %s", i, got, want.id)
 		}
-		if got := r.Find(`input[name="items[` + n + `].quantity"]`).AttrOr("value", ""); got != want.qty {
+		if got := r.Find(`input[name="items[`+n+`].quantity"]`).AttrOr("value", ""); got != want.qty {
 			t.Errorf("row %d takes %s, want %s", i, got, want.qty)
 		}
 		if !strings.Contains(testid2(r, "lot-detail"), "expires") {
