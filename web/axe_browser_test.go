@@ -126,6 +126,16 @@ func TestBrowserAxe(t *testing.T) {
 	}
 	b.app.declareInError(t, sampleEvent)
 	declared := b.app.eventRowID(t, sampleEventID)
+	// A movement's event page offers "This was wrong".
+	store, err := b.app.svc.CreateLocation(context.Background(), inventory.NewLocation{GLN: validGLN(), Name: "Cold store", Type: "warehouse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := b.app.svc.Move(context.Background(), inventory.System, inventory.MoveRequest{BatchID: batch.ID,
+		Quantity: quantity.MustParse("1"), ToLocationID: store.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
 	pages := []struct{ name, path, sel string }{
 		{"overview", "/", `main h1`},
 		{"batches", "/batches", `[data-testid="batch-row"]`},
@@ -145,6 +155,7 @@ func TestBrowserAxe(t *testing.T) {
 		{"ship", "/stock/ship?batch_id=" + batch.ID.String(), `[data-testid="stock-form-ship"]`},
 		{"transform", "/stock/transform", `[data-testid="stock-form-transform"]`},
 		{"move", "/stock/move?batch_id=" + batch.ID.String(), `[data-testid="stock-form-move"]`},
+		{"movement event", "/events/" + moved.EventID.String(), `[data-testid="event-ledger-row"]`},
 	}
 	for _, pg := range pages {
 		b.do(chromedp.Navigate(b.base+pg.path), chromedp.WaitVisible(chromedp.CSS(pg.sel)))

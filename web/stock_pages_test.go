@@ -467,6 +467,19 @@ func TestStockCorrectionForm(t *testing.T) {
 		t.Errorf("lot ledger says %q", got)
 	}
 
+	// Recorded wrongly, then again: the corrective event links to the one it corrects.
+	first := eventOf(t, a.postForm("/stock/ship", shipForm(w.shop.ID, b.ID.String(), "5"), false))
+	again := eventOf(t, a.postForm("/stock/ship", shipForm(w.shop.ID, b.ID.String(), "3"), false))
+	wantStatus(t, a.postForm("/events/"+first.String()+"/correct", url.Values{"reason": {"incorrect_data"},
+		"corrective_event_id": {again.String()}}, false), http.StatusSeeOther)
+	_, doc = parseDoc(t, a.get("/events/"+again.String(), false))
+	if href := testid(doc, "corrects-event").Find("a").AttrOr("href", ""); href != "/events/"+first.String() {
+		t.Errorf("corrective event links to %q, want the event it corrects", href)
+	}
+	if got := w.onHand(t, b.ID); got != "97" {
+		t.Errorf("after shipping 5, correcting it and shipping 3: %s, want 97", got)
+	}
+
 	// Twice: refused inline.
 	resp = a.postForm(path, url.Values{"reason": {"did_not_occur"}}, true)
 	if resp.StatusCode != http.StatusConflict {
