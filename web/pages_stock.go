@@ -624,7 +624,14 @@ func (s *Server) correctEventFromForm(c *fiber.Ctx) error {
 	if !f.Errors.Any() {
 		corr, err := s.deps.Inventory.CorrectEvent(c.UserContext(), uiActor(c), req)
 		if err == nil {
-			msg := "Declared in error; " + strconv.Itoa(len(corr.Reversals)) + " ledger rows reversed."
+			msg := "Declared in error; nothing to reverse."
+			switch n := len(corr.Reversals); n {
+			case 0:
+			case 1:
+				msg = "Declared in error; 1 ledger row reversed."
+			default:
+				msg = "Declared in error; " + strconv.Itoa(n) + " ledger rows reversed."
+			}
 			return redirectAfterPost(c, "/events/"+id.String(), msg)
 		}
 		var ve *inventory.ValidationError
