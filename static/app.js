@@ -127,6 +127,7 @@
     if (pick) { fillPick(pick); return; }
     var add = t.closest("[data-add-row]");
     if (add) {
+      e.preventDefault(); // without JavaScript the button posts and the server adds the row
       var name = add.getAttribute("data-add-row");
       var tpl = document.getElementById(name + "-template");
       var list = document.getElementById(name + "-rows");

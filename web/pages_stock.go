@@ -301,6 +301,10 @@ func (s *Server) shipFromForm(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	f := s.lotFormValues(c, "ship")
 	f.Reference, f.ReferenceType = formValue(c, "reference"), formValue(c, "reference_type")
+	if edit := formValue(c, "edit"); edit != "" {
+		f.ShipTo = views.PlacePick{ID: formValue(c, "ship_to_id"), Label: formValue(c, "ship_to")}
+		return s.editRows(c, &f, edit)
+	}
 	var items []inventory.StockItem
 	f.Rows, items = s.readLotRows(ctx, formRows(c, "items"), indexed("items"), true, optUUID(f.FEFOLocationID, "fefo_location_id", f.Errors), f.Errors)
 	req := inventory.ShipRequest{Items: items, Notes: f.Notes, References: references(&f)}
@@ -324,11 +328,15 @@ func (s *Server) transformFromForm(c *fiber.Ctx) error {
 	f := s.lotFormValues(c, "transform")
 	f.LocationID, f.YieldReason = formValue(c, "location_id"), formValue(c, "yield_reason")
 	req := inventory.TransformRequest{LocationID: optUUID(f.LocationID, "location_id", f.Errors), YieldReason: f.YieldReason, Notes: f.Notes}
+	for _, r := range formRows(c, "outputs") {
+		f.Outputs = append(f.Outputs, views.OutputRow{ProductID: r["product_id"], BatchNumber: r["batch_number"], Quantity: r["quantity"], ExpiryDate: r["expiry_date"]})
+	}
+	if edit := formValue(c, "edit"); edit != "" {
+		return s.editRows(c, &f, edit)
+	}
 	f.Rows, req.Inputs = s.readLotRows(ctx, formRows(c, "inputs"), indexed("inputs"), true, req.LocationID, f.Errors)
-	for i, r := range formRows(c, "outputs") {
+	for i, o := range f.Outputs {
 		p := "outputs[" + strconv.Itoa(i) + "]."
-		o := views.OutputRow{ProductID: r["product_id"], BatchNumber: r["batch_number"], Quantity: r["quantity"], ExpiryDate: r["expiry_date"]}
-		f.Outputs = append(f.Outputs, o)
 		out := inventory.TransformOutput{ProductID: reqUUID(o.ProductID, p+"product_id", f.Errors), BatchNumber: o.BatchNumber,
 			ExpiryDate: parseOptDate(o.ExpiryDate, p+"expiry_date", f.Errors)}
 		out.Quantity = parseQuantity(o.Quantity, p+"quantity", f.Errors)
@@ -554,9 +562,18 @@ func (s *Server) showFEFORows(c *fiber.Ctx) error {
 		}
 		return render(c, fiber.StatusOK, views.FEFORows(target, start, nil, msg))
 	}
-	plan, err := s.deps.Inventory.FEFO(c.UserContext(), product, location, qty)
+	rows, short, err := s.fefoRows(c.UserContext(), product, location, qty)
 	if err != nil {
 		return err
+	}
+	return render(c, fiber.StatusOK, views.FEFORows(target, start, rows, short))
+}
+
+// fefoRows are the rows of the FEFO suggestion, and what it lacks in words.
+func (s *Server) fefoRows(ctx context.Context, product, location uuid.UUID, qty quantity.Quantity) ([]views.LotRow, string, error) {
+	plan, err := s.deps.Inventory.FEFO(ctx, product, location, qty)
+	if err != nil {
+		return nil, "", err
 	}
 	today := time.Now()
 	rows := make([]views.LotRow, len(plan.Picks))
@@ -574,7 +591,45 @@ func (s *Server) showFEFORows(c *fiber.Ctx) error {
 	case plan.Short > 0:
 		short = "The usable lots here lack " + plan.Short.String() + " of the " + plan.Requested.String() + " asked for."
 	}
-	return render(c, fiber.StatusOK, views.FEFORows(target, start, rows, short))
+	return rows, short, nil
+}
+
+// editRows answers the form's own buttons when they post (no JavaScript):
+// add a row, or append the FEFO suggestion; nothing is recorded.
+func (s *Server) editRows(c *fiber.Ctx, f *views.StockForm, edit string) error {
+	ctx := c.UserContext()
+	f.Rows, _ = s.readLotRows(ctx, formRows(c, f.RowsField()), indexed(f.RowsField()), true, nil, views.FieldErrors{})
+	switch edit {
+	case "add-" + f.RowsField():
+		f.Rows = append(f.Rows, views.LotRow{})
+	case "add-outputs":
+		f.Outputs = append(f.Outputs, views.OutputRow{})
+	case "fefo":
+		errs := views.FieldErrors{}
+		product := reqUUID(f.FEFOProductID, "fefo_product_id", errs)
+		location := reqUUID(f.FEFOLocationID, "fefo_location_id", errs)
+		var qty quantity.Quantity
+		if f.FEFOQuantity != "" {
+			qty = parseQuantity(f.FEFOQuantity, "fefo_quantity", errs)
+		}
+		if errs.Any() {
+			f.Problem = "To suggest lots, choose a product, a location and a quantity."
+			break
+		}
+		rows, short, err := s.fefoRows(ctx, product, location, qty)
+		if err != nil {
+			return err
+		}
+		f.Rows = append(f.Rows, rows...)
+		f.Problem = short
+	}
+	if len(f.Rows) == 0 {
+		f.Rows = []views.LotRow{{}}
+	}
+	if len(f.Outputs) == 0 && f.Kind == "transform" {
+		f.Outputs = []views.OutputRow{{}}
+	}
+	return s.renderStockForm(c, fiber.StatusOK, *f)
 }
 
 // loadEventStock adds an event's ledger rows, its correction and (for

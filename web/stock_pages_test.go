@@ -500,3 +500,37 @@ func TestStockCorrectionForm(t *testing.T) {
 		t.Errorf("status %d, problem %q", resp.StatusCode, testid(doc, "correction-problem").Text())
 	}
 }
+
+// Without JavaScript the form's own buttons post: "Add a lot" adds a row
+// and "Suggest lots" appends the FEFO rows, entries kept, nothing shipped.
+func TestStockFormsWithoutJavaScript(t *testing.T) {
+	a := newTestApp(t)
+	w := newStockPageWorld(t, a)
+	b := w.lot(t, w.passata, w.plant, "NJS-1", "10", 30, "approved")
+	f := shipForm(w.shop.ID, b.ID.String(), "4")
+	f.Set("ship_to", "Shop on Main Street")
+	f.Set("edit", "add-items")
+	resp := a.postForm("/stock/ship", f, false)
+	wantStatus(t, resp, http.StatusOK)
+	_, doc := parseDoc(t, resp)
+	rows := doc.Find(`#items-rows [data-testid="lot-row"]`)
+	if rows.Length() != 2 || rows.Eq(0).Find(`input[name="items[0].quantity"]`).AttrOr("value", "") != "4" {
+		t.Errorf("%d rows after adding one", rows.Length())
+	}
+	if got := testid(doc, "ship_to-search").AttrOr("value", ""); got != "Shop on Main Street" {
+		t.Errorf("ship to kept as %q", got)
+	}
+
+	f.Set("edit", "fefo")
+	f.Set("fefo_product_id", w.passata.ID.String())
+	f.Set("fefo_location_id", w.plant.ID.String())
+	f.Set("fefo_quantity", "3")
+	_, doc = parseDoc(t, a.postForm("/stock/ship", f, false))
+	rows = doc.Find(`#items-rows [data-testid="lot-row"]`)
+	if rows.Length() != 2 || rows.Eq(1).Find(`input[name="items[1].quantity"]`).AttrOr("value", "") != "3" {
+		t.Errorf("%d rows after the FEFO suggestion", rows.Length())
+	}
+	if got := w.onHand(t, b.ID); got != "10" {
+		t.Errorf("editing the form shipped: %s left", got)
+	}
+}
