@@ -440,11 +440,15 @@ func (s *Server) stockRefusal(f *views.StockForm, err error, c *fiber.Ctx) (int,
 	)
 	switch {
 	case errors.As(err, &ve):
-		for k, v := range views.FromValidation(ve.Fields) {
-			f.Errors.Add(k, v)
+		var unshown []string
+		for _, fe := range ve.Fields {
+			f.Errors.Add(fe.Field, fe.Message)
+			if !shownField(f.Kind, fe.Field) {
+				unshown = append(unshown, fe.Field+" "+fe.Message)
+			}
 		}
-		if len(ve.Fields) > 0 && f.Errors[ve.Fields[0].Field] == "" {
-			f.Errors.Add("", ve.Fields[0].Message)
+		if len(unshown) > 0 {
+			f.Problem = "Nothing was moved: " + strings.Join(unshown, "; ") + "."
 		}
 		return fiber.StatusUnprocessableEntity, nil
 	case errors.As(err, &nf):
@@ -452,6 +456,9 @@ func (s *Server) stockRefusal(f *views.StockForm, err error, c *fiber.Ctx) (int,
 			return 0, err
 		}
 		f.Errors.Add(nf.Field, "was not found")
+		if !shownField(f.Kind, nf.Field) {
+			f.Problem = "Nothing was moved: " + nf.Field + " was not found."
+		}
 		return fiber.StatusNotFound, nil
 	case errors.As(err, &iq):
 		field := iq.Field
@@ -480,6 +487,21 @@ func (s *Server) stockRefusal(f *views.StockForm, err error, c *fiber.Ctx) (int,
 		return fiber.StatusServiceUnavailable, nil
 	}
 	return 0, err
+}
+
+// shownField says whether a form shows an error of field beside an input;
+// the others are said at the top of the form.
+func shownField(kind, field string) bool {
+	name := field
+	if i := strings.LastIndex(field, "."); i >= 0 {
+		name = field[i+1:]
+	}
+	switch name {
+	case "items", "inputs", "outputs", "references", "event_time", "customer_id", "tlc_source", "unit",
+		"best_before_date", "production_date":
+		return kind == "receive" && (name == "best_before_date" || name == "production_date")
+	}
+	return true
 }
 
 // Pickers: fragments for the forms' search fields.
