@@ -534,3 +534,33 @@ func TestStockFormsWithoutJavaScript(t *testing.T) {
 		t.Errorf("editing the form shipped: %s left", got)
 	}
 }
+
+// Shipped to another of our locations, stock is in transit until the
+// receive form takes it in there, naming the lot and where it came from.
+func TestStockTransferBetweenOurLocations(t *testing.T) {
+	a := newTestApp(t)
+	w := newStockPageWorld(t, a)
+	b := w.lot(t, w.passata, w.plant, "TR-1", "50", 30, "approved")
+	eventOf(t, a.postForm("/stock/ship", shipForm(w.warehouse.ID, b.ID.String(), "20"), false))
+	m, err := a.svc.Balance(context.Background(), b.ID)
+	if err != nil || m.InTransit.String() != "20" || m.OnHand.String() != "30" {
+		t.Fatalf("after shipping to the warehouse: %+v, %v", m, err)
+	}
+	form := url.Values{"product_id": {w.passata.ID.String()}, "location_id": {w.warehouse.ID.String()}, "quantity": {"20"},
+		"ship_from_id": {w.plant.ID.String()}}
+	resp := a.postForm("/stock/receive", form, true)
+	_, doc := parseDoc(t, resp)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(testid(doc, "error-receive-lot").Text(), "is required") {
+		t.Errorf("without the lot number: status %d, %q", resp.StatusCode, testid(doc, "error-receive-lot").Text())
+	}
+	form.Set("batch_number", "TR-1")
+	eventOf(t, a.postForm("/stock/receive", form, false))
+	lots, _ := a.svc.SearchLots(context.Background(), inventory.LotQuery{Text: "TR-1", LocationID: &w.warehouse.ID})
+	if len(lots) != 1 || w.onHand(t, lots[0].ID) != "20" {
+		t.Errorf("at the warehouse: %+v", lots)
+	}
+	_, doc = parseDoc(t, a.get("/pickers/locations?q=warehouse", true))
+	if testid(doc, "location-option").Length() != 1 {
+		t.Error("the ship-to and ship-from pickers do not find our own locations")
+	}
+}
