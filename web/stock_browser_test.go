@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -50,6 +51,15 @@ func TestBrowserStockMovements(t *testing.T) {
 			t.Fatalf("lot %s: %v %v", number, lots, err)
 		}
 		return lots[0].Batch
+	}
+	// axe-core on the states the page list of TestBrowserAxe does not
+	// reach (a refused form, an open picker, the correction form), where
+	// it is installed.
+	axe := func(name string) {
+		t.Helper()
+		if src, err := os.ReadFile(axePath); err == nil {
+			b.checkAxe(string(src), name)
+		}
 	}
 	onEventPage := `location.pathname.startsWith("/events/") && !!document.querySelector('[data-testid="event-stock"]')`
 	receive := func(product inventory.Product, qty, lot string, shot bool) {
@@ -116,6 +126,28 @@ func TestBrowserStockMovements(t *testing.T) {
 	b.waitFor(`!!document.querySelector('[data-testid="stock-form-ship"]')`)
 	set(`[data-testid="fefo-product"]`, w.passata.ID.String())
 	set(`#stock-location`, w.plant.ID.String())
+	set(`[data-testid="fefo-quantity"]`, "1000")
+	click(`[data-testid="fefo-suggest"]`)
+	b.waitFor(`!!document.querySelector('[data-testid="fefo-short"]')`)
+	set(`[data-testid="ship_to-search"]`, "Main")
+	b.waitFor(`!!document.querySelector('[data-testid="location-option"]')`)
+	axe("ship form, picker open")
+	// Asking for more than the lot holds: refused beside the row, entries kept.
+	click(`[data-testid="location-option"]`)
+	if got := b.eval(`document.querySelector('input[name="items[0].quantity"]').value`); got != "400" {
+		t.Errorf("FEFO row takes %v, want 400 (all the lot holds)", got)
+	}
+	set(`input[name="items[0].quantity"]`, "1000")
+	click(`[data-testid="stock-submit"]`)
+	b.waitFor(`!!document.querySelector('[data-testid="error-f-items-0-quantity"]')`)
+	if got := b.eval(`document.querySelector('input[name="items[0].quantity"]').value`); got != "1000" {
+		t.Errorf("quantity kept as %v, want the 1000 typed", got)
+	}
+	axe("ship form refused")
+	b.do(chromedp.Navigate(b.base + "/stock/ship"))
+	b.waitFor(`!!document.querySelector('[data-testid="stock-form-ship"]')`)
+	set(`[data-testid="fefo-product"]`, w.passata.ID.String())
+	set(`#stock-location`, w.plant.ID.String())
 	set(`[data-testid="fefo-quantity"]`, "120")
 	click(`[data-testid="fefo-suggest"]`)
 	b.waitFor(`document.querySelector('#items-rows [data-testid="lot-batch-id"]')?.value === "` + passata.ID.String() + `"`)
@@ -132,6 +164,7 @@ func TestBrowserStockMovements(t *testing.T) {
 
 	// The shipment was wrong: "This was wrong" on its event page.
 	click(`[data-testid="correction-open"]`)
+	axe("correction form")
 	click(`[data-testid="reason-did-not-occur"]`)
 	set(`[data-testid="correction-note"]`, "Sent to the wrong customer")
 	click(`[data-testid="correction-submit"]`)
