@@ -509,12 +509,12 @@ func shownField(kind, field string) bool {
 // showLotPicker lists lots matching ?q= (or the field named by ?field=).
 func (s *Server) showLotPicker(c *fiber.Ctx) error {
 	q := pickerText(c)
-	var errs views.FieldErrors = views.FieldErrors{}
+	errs := views.FieldErrors{}
 	lq := inventory.LotQuery{Text: q, UsableOnly: c.Query("usable") == "1",
 		ProductID:  optUUID(c.Query("product_id"), "product_id", errs),
 		LocationID: optUUID(firstNonEmpty(c.Query("location_id"), c.Query("fefo_location_id")), "location_id", errs)}
-	if errs.Any() {
-		return validationProblem(inventory.FieldError{Field: "location_id", Message: "must be an id"})
+	for field, msg := range errs {
+		return validationProblem(inventory.FieldError{Field: field, Message: msg})
 	}
 	lots, err := s.deps.Inventory.SearchLots(c.UserContext(), lq)
 	if err != nil {
