@@ -484,5 +484,5 @@ func (s *Service) CheckLedger(ctx context.Context, id uuid.UUID) (Ledger, error)
 func consumptionFromRow(r db.Consumption) Consumption {
 	return Consumption{ID: r.ID, BatchID: r.BatchID, Kind: r.Kind, Quantity: r.Quantity,
 		QuantityAvailableAfter: r.QuantityAvailableAfter, VersionAfter: r.VersionAfter, Reason: r.Reason,
-		Actor: r.Actor, EventID: r.EventID, CreatedAt: r.CreatedAt, ReversesID: r.ReversesID, ReversesKind: r.ReversesKind}
+		Actor: r.Actor, EventID: r.EventID, CreatedAt: r.CreatedAt, ReversesID: r.ReversesID, ReversesKind: deref(r.ReversesKind)}
 }

@@ -173,8 +173,10 @@ type Consumption struct {
 	Actor                  string
 	EventID                *uuid.UUID
 	CreatedAt              time.Time
-	ReversesID             *uuid.UUID // a reversal's row undone (nil: the opening quantity)
-	ReversesKind           *string    // the kind a reversal undoes
+	// A reversal's row undone (nil for a created lot's opening quantity)
+	// and that row's kind.
+	ReversesID   *uuid.UUID
+	ReversesKind string
 }
 
 // Page is one page of a keyset-paginated list.

@@ -83,6 +83,112 @@
     }
   });
 
+  // Stock forms. A picker's result fills its row's hidden fields and says
+  // the lot's unit and state; a product choice shows its unit beside the
+  // quantity; rows are added from a <template> and removed.
+  function nextIndex(list) {
+    var max = -1;
+    list.querySelectorAll("[data-row]").forEach(function (r) {
+      var m = /\[(\d+)\]$/.exec(r.getAttribute("data-row"));
+      if (m && +m[1] > max) max = +m[1];
+    });
+    return max + 1;
+  }
+
+  function fillPick(btn) {
+    var row = btn.closest("[data-picker]");
+    if (!row) return;
+    var id = row.querySelector('[data-pick-field="id"]');
+    if (id) id.value = btn.getAttribute("data-id");
+    var search = row.querySelector('input[type="search"]');
+    if (search) search.value = btn.getAttribute("data-label");
+    var unit = btn.getAttribute("data-unit");
+    if (unit !== null) {
+      var u = row.querySelector(".unit");
+      if (u) u.textContent = unit;
+    }
+    var detail = row.querySelector('[data-pick-show="detail"]');
+    if (detail) {
+      detail.textContent = "";
+      var badge = btn.querySelector(".badge");
+      if (badge) detail.appendChild(badge.cloneNode(true));
+      var avail = btn.querySelector('[data-testid="lot-option-available"]');
+      if (avail) detail.appendChild(document.createTextNode(" " + avail.textContent + " available"));
+    }
+    var results = row.querySelector(".picker-results");
+    if (results) results.textContent = "";
+    if (search) search.focus();
+  }
+
+  document.addEventListener("click", function (e) {
+    var t = e.target;
+    if (!t || !t.closest) return;
+    var pick = t.closest("[data-pick]");
+    if (pick) { fillPick(pick); return; }
+    var add = t.closest("[data-add-row]");
+    if (add) {
+      e.preventDefault(); // without JavaScript the button posts and the server adds the row
+      var name = add.getAttribute("data-add-row");
+      var tpl = document.getElementById(name + "-template");
+      var list = document.getElementById(name + "-rows");
+      if (!tpl || !list) return;
+      var html = tpl.innerHTML.split("__i__").join(String(nextIndex(list)));
+      list.insertAdjacentHTML("beforeend", html);
+      if (window.htmx) window.htmx.process(list.lastElementChild);
+      var first = list.lastElementChild && list.lastElementChild.querySelector("input, select");
+      if (first) first.focus();
+      return;
+    }
+    var remove = t.closest("[data-remove-row]");
+    if (remove) {
+      var r = remove.closest("[data-row]");
+      if (r) r.remove();
+    }
+  });
+
+  // Typing in a picker forgets the lot chosen before.
+  document.addEventListener("input", function (e) {
+    var t = e.target;
+    if (t && t.matches && t.matches('[data-picker] input[type="search"]')) {
+      var id = t.closest("[data-picker]").querySelector('[data-pick-field="id"]');
+      if (id) id.value = "";
+    }
+  });
+
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t && t.matches && t.matches("select[data-unit-target]")) {
+      var u = document.getElementById(t.getAttribute("data-unit-target"));
+      var opt = t.options[t.selectedIndex];
+      if (u) u.textContent = opt ? (opt.getAttribute("data-unit") || "") : "";
+    }
+  });
+
+  // A picker's late answer does not reopen the list once a choice is made.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var t = e.detail.target;
+    if (!t || !t.classList || !t.classList.contains("picker-results")) return;
+    var row = t.closest("[data-picker]");
+    var id = row && row.querySelector('[data-pick-field="id"]');
+    if (id && id.value) e.detail.shouldSwap = false;
+  });
+
+  // The FEFO helper appends rows numbered after the last one, in place of
+  // rows left empty.
+  document.addEventListener("htmx:configRequest", function (e) {
+    var base = e.detail.elt && e.detail.elt.getAttribute && e.detail.elt.getAttribute("data-row-base");
+    if (!base) return;
+    var list = document.getElementById(base);
+    if (!list) return;
+    list.querySelectorAll("[data-row]").forEach(function (r) {
+      var id = r.querySelector('[data-pick-field="id"]');
+      var q = r.querySelector('input[name$=".quantity"]');
+      if (id && !id.value && q && !q.value) r.remove();
+    });
+    list.querySelectorAll(".alert").forEach(function (a) { a.remove(); });
+    e.detail.parameters.start = String(nextIndex(list));
+  });
+
   document.addEventListener("htmx:afterSwap", function () { armToasts(document); });
   document.addEventListener("htmx:oobAfterSwap", function () { armToasts(document); });
   document.addEventListener("DOMContentLoaded", function () {

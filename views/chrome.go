@@ -55,16 +55,18 @@ const HTMXConfig = `{"allowEval":false,"allowScriptTags":false,"includeIndicator
 
 type navItem struct {
 	Section, Label, Href string
+	Operator             bool // shown to operators only
 }
 
 var navItems = []navItem{
-	{"overview", "Overview", "/"},
-	{"batches", "Batches", "/batches"},
-	{"events", "Events", "/events"},
-	{"products", "Products", "/products"},
-	{"locations", "Locations", "/locations"},
-	{"parties", "Partners", "/parties"},
-	{"dashboard", "Dashboard", "/dashboard"},
+	{"overview", "Overview", "/", false},
+	{"batches", "Batches", "/batches", false},
+	{"events", "Events", "/events", false},
+	{"stock", "Stock", "/stock/receive", true},
+	{"products", "Products", "/products", false},
+	{"locations", "Locations", "/locations", false},
+	{"parties", "Partners", "/parties", false},
+	{"dashboard", "Dashboard", "/dashboard", false},
 }
 
 func ariaCurrent(active bool) string {

@@ -28,6 +28,9 @@ type EventMeta struct {
 	CorrectedBy []EventLink
 	Corrects    []EventLink
 	Lots        []LotLink // our batches the event names
+	// Stock is the event's ledger rows and its correction; nil for an
+	// event that moved no stock and may not be corrected here.
+	Stock *EventStock
 }
 
 // EventLink points at another stored event.

@@ -132,7 +132,15 @@ type consumptionJSON struct {
 
 func toConsumptionJSON(c inventory.Consumption) consumptionJSON {
 	return consumptionJSON{c.ID, c.BatchID, c.Kind, c.Quantity, c.QuantityAvailableAfter, c.VersionAfter,
-		c.Reason, c.Actor, c.EventID, c.CreatedAt, c.ReversesID, c.ReversesKind}
+		c.Reason, c.Actor, c.EventID, c.CreatedAt, c.ReversesID, optString(c.ReversesKind)}
+}
+
+// optString is s, or nil (JSON null) when empty.
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 type eventJSON struct {

@@ -153,6 +153,16 @@ func TestBrowserAxe(t *testing.T) {
 	if _, err := b.app.svc.UpdateBatch(context.Background(), inventory.System, held.ID, inventory.BatchUpdate{QualityStatus: &onHold, Reason: "mould on pallet 3"}, nil); err != nil {
 		t.Fatal(err)
 	}
+	// A movement's event page offers "This was wrong".
+	store, err := b.app.svc.CreateLocation(context.Background(), inventory.NewLocation{GLN: validGLN(), Name: "Cold store", Type: "warehouse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := b.app.svc.Move(context.Background(), inventory.System, inventory.MoveRequest{BatchID: batch.ID,
+		Quantity: quantity.MustParse("1"), ToLocationID: store.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
 	pages := []struct{ name, path, sel string }{
 		{"held lot at two locations", "/batches/" + held.ID.String(), `[data-testid="in-transit-line"]`},
 		{"commission", "/stock/commission", `[data-testid="commission-form"]`},
@@ -176,6 +186,11 @@ func TestBrowserAxe(t *testing.T) {
 		{"capture job", "/events/upload/" + job.CaptureID, `[data-testid="capture-event-link"]`},
 		{"event declared in error", "/events/" + declared.String(), `[data-testid="error-declaration"]`},
 		{"events filtered", "/events?declared_in_error=only&epc_class=nonsense", `[data-testid="filter-errors"]`},
+		{"receive", "/stock/receive", `[data-testid="stock-form-receive"]`},
+		{"ship", "/stock/ship?batch_id=" + batch.ID.String(), `[data-testid="stock-form-ship"]`},
+		{"transform", "/stock/transform", `[data-testid="stock-form-transform"]`},
+		{"move", "/stock/move?batch_id=" + batch.ID.String(), `[data-testid="stock-form-move"]`},
+		{"movement event", "/events/" + moved.EventID.String(), `[data-testid="event-ledger-row"]`},
 	}
 	for _, pg := range pages {
 		b.do(chromedp.Navigate(b.base+pg.path), chromedp.WaitVisible(chromedp.CSS(pg.sel)))

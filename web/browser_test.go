@@ -190,6 +190,7 @@ func TestBrowserCreateBatchConsumeAndInsufficient(t *testing.T) {
 	b.do(
 		chromedp.SetValue(chromedp.ID("nb-product"), p.ID.String()),
 		chromedp.SetValue(chromedp.ID("nb-location"), l.ID.String()),
+		chromedp.SetValue(chromedp.ID("nb-status"), "approved"), // pending lots cannot be consumed (release rule)
 		chromedp.SendKeys(chromedp.ID("nb-number"), "LOT-BROWSER-1"),
 		chromedp.SendKeys(chromedp.ID("nb-quantity"), "10"),
 		// Released at once: a pending lot cannot be consumed where a release is required.

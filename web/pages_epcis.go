@@ -22,6 +22,11 @@ func (s *Server) showEventPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return s.renderEventPage(c, fiber.StatusOK, id, views.CorrectionForm{})
+}
+
+// renderEventPage shows event id, with the correction form as given.
+func (s *Server) renderEventPage(c *fiber.Ctx, status int, id uuid.UUID, form views.CorrectionForm) error {
 	ctx := c.UserContext()
 	stored, err := s.deps.Inventory.GetStoredEvent(ctx, id)
 	if err != nil {
@@ -47,11 +52,14 @@ func (s *Server) showEventPage(c *fiber.Ctx) error {
 	for _, corrective := range stored.CorrectiveEventIDs {
 		meta.CorrectedBy = append(meta.CorrectedBy, views.EventLink{Label: corrective, Href: eventURL(corrective)})
 	}
+	if err := s.loadEventStock(ctx, c, &meta, form); err != nil {
+		return err
+	}
 	d, err := views.NewEventDetail(stored.Document, meta)
 	if err != nil {
 		return err
 	}
-	return render(c, fiber.StatusOK, views.EventDetailPage(chromeFor(c, d.Title(), "events"), d))
+	return render(c, status, views.EventDetailPage(chromeFor(c, d.Title(), "events"), d))
 }
 
 // captureUploadAction is where the upload form posts.
