@@ -90,7 +90,7 @@ func TestBrowserStockMovements(t *testing.T) {
 		b.waitFor(`!!document.querySelector('[data-testid="status-form"]')`)
 		set(`#status-reason`, "Checked on arrival")
 		click(`[data-testid="approve"]`)
-		b.waitFor(`document.querySelector('[data-testid="quality-status"]')?.textContent === "approved"`)
+		b.waitFor(`document.querySelector('[data-testid="quality-status"]')?.dataset.status === "approved"`)
 	}
 
 	receive(w.tomatoes, "500", "TOM-B1", true)
