@@ -23,10 +23,10 @@ func main() {
 		id = "'" + id + "'"
 	}
 	// Parameters in the generated code's order ($1 idempotency caller, $2
-	// key, $3 quantity, $4 batch...); no key, as wrk's plain consumes send
-	// none. The lock statement has only the batch, as $1.
-	consumeArgs := map[string]string{"$1": "NULL", "$2": "NULL", "$3": "0.001", "$4": id + "::uuid", "$5": "current_date",
-		"$6": "NULL", "$7": "'+00:00'", "$8": "'pgbench'", "$9": "''", "$10": "NULL"}
+	// key, $3 quantity, $4 batch, $5 allow pending...); no key, as wrk's
+	// plain consumes send none. The lock statement has only the batch, as $1.
+	consumeArgs := map[string]string{"$1": "NULL", "$2": "NULL", "$3": "0.001", "$4": id + "::uuid", "$5": "false",
+		"$6": "current_date", "$7": "NULL", "$8": "'+00:00'", "$9": "'pgbench'", "$10": "''", "$11": "NULL"}
 	lockArgs := map[string]string{"$1": id + "::uuid"}
 	// pgbench reads :name as a variable even inside a string literal
 	// ('urn:uuid:'), so a literal's colons are spelt chr(58).
