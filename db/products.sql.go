@@ -8,12 +8,13 @@ package db
 import (
 	"context"
 
+	"batchtrack/quantity"
 	"github.com/google/uuid"
 )
 
 const createProduct = `-- name: CreateProduct :one
-INSERT INTO products (gtin, name, description, category, unit)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO products (gtin, name, description, category, unit, yield_min, yield_max)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING id, gtin, name, description, category, unit, created_at, updated_at, yield_min, yield_max
 `
 
@@ -23,6 +24,8 @@ type CreateProductParams struct {
 	Description string
 	Category    string
 	Unit        string
+	YieldMin    *quantity.Quantity
+	YieldMax    *quantity.Quantity
 }
 
 func (q *Queries) CreateProduct(ctx context.Context, arg CreateProductParams) (Product, error) {
@@ -32,6 +35,8 @@ func (q *Queries) CreateProduct(ctx context.Context, arg CreateProductParams) (P
 		arg.Description,
 		arg.Category,
 		arg.Unit,
+		arg.YieldMin,
+		arg.YieldMax,
 	)
 	var i Product
 	err := row.Scan(

@@ -97,9 +97,11 @@ type Product struct {
 	Category    string
 	// UOM is the product's default unit as a UN/ECE Rec 20 code ("KGM");
 	// kept idempotent results name it Unit.
-	UOM       string `json:"Unit"`
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	UOM string `json:"Unit"`
+	// The expected yield of transformations making it (nil: any).
+	YieldMin, YieldMax *quantity.Quantity `json:",omitempty"`
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // Location is a GS1 location.

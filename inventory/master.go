@@ -12,6 +12,7 @@ import (
 	"batchtrack/db"
 	"batchtrack/gs1"
 	"batchtrack/idempotency"
+	"batchtrack/quantity"
 )
 
 // unitChoices is the message for a unit batchtrack does not know.
@@ -33,6 +34,9 @@ type NewProduct struct {
 	Description string
 	Category    string
 	Unit        string // a Rec 20 code or its name ("KGM", "kg"); default H87 (unit)
+	// YieldMin and YieldMax bound a transformation's output over input
+	// (in a common unit) making this product; outside, it needs a reason.
+	YieldMin, YieldMax *quantity.Quantity
 }
 
 // CreateProduct validates and stores a product, its GTIN normalised to 14.
@@ -53,6 +57,17 @@ func (s *Service) CreateProduct(ctx context.Context, in NewProduct) (Product, er
 		}
 		uom = u.Code
 	}
+	for _, y := range []struct {
+		field string
+		v     *quantity.Quantity
+	}{{"yield_min", in.YieldMin}, {"yield_max", in.YieldMax}} {
+		if y.v != nil && (*y.v <= 0 || *y.v > quantity.MustParse("99999")) {
+			v.Add(y.field, "must be a ratio greater than 0, such as 0.85")
+		}
+	}
+	if in.YieldMin != nil && in.YieldMax != nil && *in.YieldMin > *in.YieldMax {
+		v.Add("yield_max", "must not be below yield_min")
+	}
 	if err := v.OrNil(); err != nil {
 		return Product{}, err
 	}
@@ -63,7 +78,7 @@ func (s *Service) CreateProduct(ctx context.Context, in NewProduct) (Product, er
 	err = s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
 		row, err := q.CreateProduct(ctx, db.CreateProductParams{
 			Gtin: gtin, Name: strings.TrimSpace(in.Name), Description: in.Description,
-			Category: strings.TrimSpace(in.Category), Unit: uom,
+			Category: strings.TrimSpace(in.Category), Unit: uom, YieldMin: in.YieldMin, YieldMax: in.YieldMax,
 		})
 		if errors.Is(db.Translate(err), db.ErrConflict) {
 			return &ConflictError{Field: "gtin", Message: "a product with GTIN " + gtin + " already exists"}
@@ -308,7 +323,7 @@ func (s *Service) ListLocations(ctx context.Context, f LocationFilter, opts List
 
 func productFromRow(r db.Product) Product {
 	return Product{ID: r.ID, GTIN: r.Gtin, Name: r.Name, Description: r.Description, Category: r.Category,
-		UOM: r.Unit, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		UOM: r.Unit, YieldMin: r.YieldMin, YieldMax: r.YieldMax, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 func locationWithParty(r db.Location, partyName string, ours bool) Location {

@@ -211,3 +211,46 @@ func TestStockOperationsMoveStock(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A yield outside the output product's expected range needs a reason; the
+// yield is kept in the event's document either way.
+func TestTransformationYieldRange(t *testing.T) {
+	svc, pool := newService(t, 4, 2*time.Second)
+	w := newStockWorld(t, svc, pool)
+	ctx := context.Background()
+	roasted, err := svc.CreateProduct(ctx, inventory.NewProduct{GTIN: gtin(), Name: "Roasted coffee", Unit: "kg",
+		YieldMin: ptr(q("0.8")), YieldMax: ptr(q("0.9"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateProduct(ctx, inventory.NewProduct{GTIN: gtin(), Name: "Bad range", YieldMin: ptr(q("0.9")), YieldMax: ptr(q("0.8"))}); err == nil {
+		t.Fatal("a range from 0.9 to 0.8 was taken")
+	}
+	green := w.batch("100")
+	transform := func(out, reason string) (inventory.Movement, error) {
+		return svc.Transform(ctx, inventory.System, inventory.TransformRequest{YieldReason: reason,
+			Inputs:  []inventory.StockItem{{BatchID: green.ID, Quantity: q("10")}},
+			Outputs: []inventory.TransformOutput{{ProductID: roasted.ID, Quantity: q(out)}}})
+	}
+	var ve *inventory.ValidationError
+	if _, err := transform("9.5", ""); !errors.As(err, &ve) || ve.Fields[0].Field != "yield_reason" {
+		t.Fatalf("yield 0.95 without a reason: %v", err)
+	}
+	m, err := transform("9.5", "new roaster, lighter profile")
+	if err != nil || m.Yield == nil || *m.Yield != 0.95 {
+		t.Fatalf("yield 0.95 with a reason: %v %+v", err, m.Yield)
+	}
+	var doc string
+	if err := pool.QueryRow(ctx, `SELECT document->>'bt:yield' || ' ' || (document->>'bt:yieldReason') FROM events WHERE id = $1`, m.EventID).Scan(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc != "0.9500 new roaster, lighter profile" {
+		t.Errorf("document yield %q", doc)
+	}
+	if m, err := transform("8.5", ""); err != nil || *m.Yield != 0.85 {
+		t.Fatalf("yield 0.85 within the range: %v", err)
+	}
+	if got := w.balance(green); got.Transformed != q("20") || got.OnHand != q("80") { // the refused one took nothing
+		t.Errorf("green coffee: %+v", got)
+	}
+}

@@ -1,6 +1,6 @@
 -- name: CreateProduct :one
-INSERT INTO products (gtin, name, description, category, unit)
-VALUES (@gtin, @name, @description, @category, @unit)
+INSERT INTO products (gtin, name, description, category, unit, yield_min, yield_max)
+VALUES (@gtin, @name, @description, @category, @unit, sqlc.narg(yield_min), sqlc.narg(yield_max))
 RETURNING *;
 
 -- name: GetProduct :one

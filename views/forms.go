@@ -132,6 +132,8 @@ type ProductForm struct {
 	Description string
 	Category    string
 	Unit        string // Rec 20 code, or a name as typed
+	YieldMin    string // as typed
+	YieldMax    string
 	Errors      FieldErrors
 	Units       []Option // value: Rec 20 code
 }

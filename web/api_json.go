@@ -17,20 +17,22 @@ import (
 // The API's JSON shapes (api.md). Field names are a contract.
 
 type productJSON struct {
-	ID          uuid.UUID `json:"id"`
-	GTIN        string    `json:"gtin"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	Category    string    `json:"category"`
-	Unit        string    `json:"unit"` // the unit's name ("kg"), as before Rec 20 codes
-	UOM         string    `json:"uom"`  // its UN/ECE Rec 20 code ("KGM")
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          uuid.UUID          `json:"id"`
+	GTIN        string             `json:"gtin"`
+	Name        string             `json:"name"`
+	Description string             `json:"description"`
+	Category    string             `json:"category"`
+	Unit        string             `json:"unit"` // the unit's name ("kg"), as before Rec 20 codes
+	UOM         string             `json:"uom"`  // its UN/ECE Rec 20 code ("KGM")
+	YieldMin    *quantity.Quantity `json:"yield_min"`
+	YieldMax    *quantity.Quantity `json:"yield_max"`
+	CreatedAt   time.Time          `json:"created_at"`
+	UpdatedAt   time.Time          `json:"updated_at"`
 }
 
 func toProductJSON(p inventory.Product) productJSON {
 	name, code := unitForms(p.UOM)
-	return productJSON{p.ID, p.GTIN, p.Name, p.Description, p.Category, name, code, p.CreatedAt, p.UpdatedAt}
+	return productJSON{p.ID, p.GTIN, p.Name, p.Description, p.Category, name, code, p.YieldMin, p.YieldMax, p.CreatedAt, p.UpdatedAt}
 }
 
 // unitForms gives a unit's name and Rec 20 code. A result kept for an

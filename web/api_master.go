@@ -5,6 +5,7 @@ import (
 	"github.com/google/uuid"
 
 	"batchtrack/inventory"
+	"batchtrack/quantity"
 )
 
 func (s *Server) listProducts(c *fiber.Ctx) error {
@@ -22,11 +23,13 @@ func (s *Server) listProducts(c *fiber.Ctx) error {
 }
 
 type createProductRequest struct {
-	GTIN        *string `json:"gtin"`
-	Name        *string `json:"name"`
-	Description string  `json:"description"`
-	Category    string  `json:"category"`
-	Unit        string  `json:"unit"`
+	GTIN        *string            `json:"gtin"`
+	Name        *string            `json:"name"`
+	Description string             `json:"description"`
+	Category    string             `json:"category"`
+	Unit        string             `json:"unit"`
+	YieldMin    *quantity.Quantity `json:"yield_min"`
+	YieldMax    *quantity.Quantity `json:"yield_max"`
 }
 
 func (s *Server) createProduct(c *fiber.Ctx) error {
@@ -42,6 +45,7 @@ func (s *Server) createProduct(c *fiber.Ctx) error {
 	}
 	p, err := s.deps.Inventory.CreateProduct(c.UserContext(), inventory.NewProduct{
 		GTIN: *req.GTIN, Name: *req.Name, Description: req.Description, Category: req.Category, Unit: req.Unit,
+		YieldMin: req.YieldMin, YieldMax: req.YieldMax,
 	})
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -801,4 +802,32 @@ func TestStockAPILockTimeoutAndRetry(t *testing.T) {
 	if bal := w.balance(tom.ID); bal.OnHand != qty("13") || bal.Shipped != 0 {
 		t.Errorf("balance: %+v", bal)
 	}
+}
+
+// A product's expected yield range is set when it is created, from the API
+// and the form; an impossible range is refused on its field.
+func TestProductYieldRange(t *testing.T) {
+	a := newTestApp(t)
+	resp := a.do("POST", "/api/products", map[string]any{"gtin": validGTIN(), "name": "Roasted coffee", "unit": "kg",
+		"yield_min": "0.8", "yield_max": 0.9})
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	p := decode[productJSON](t, resp)
+	if p.YieldMin == nil || p.YieldMin.String() != "0.8" || p.YieldMax == nil || p.YieldMax.String() != "0.9" {
+		t.Errorf("yield range %v..%v", p.YieldMin, p.YieldMax)
+	}
+	resp = a.do("POST", "/api/products", map[string]any{"gtin": validGTIN(), "name": "Backwards", "yield_min": 2, "yield_max": 1})
+	if body := readBody(t, resp); resp.StatusCode != 422 || !strings.Contains(body, `"yield_max"`) {
+		t.Errorf("backwards range: %d %s", resp.StatusCode, body)
+	}
+	form := url.Values{"gtin": {validGTIN()}, "name": {"Salad mix"}, "unit": {"H87"}, "yield_min": {"lots"}}
+	resp = a.postForm("/products", form, false)
+	wantStatus(t, resp, http.StatusUnprocessableEntity)
+	_, doc := parseDoc(t, resp)
+	if got := testid(doc, "yield-min").AttrOr("value", ""); got != "lots" {
+		t.Errorf("entry not kept: %q", got)
+	}
+	form.Set("yield_min", "0.7")
+	wantStatus(t, a.postForm("/products", form, false), http.StatusSeeOther)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"batchtrack/inventory"
+	"batchtrack/quantity"
 	"batchtrack/views"
 )
 
@@ -44,13 +45,22 @@ func (s *Server) createProductFromForm(c *fiber.Ctx) error {
 	f := views.ProductForm{
 		CSRF: csrfToken(c), GTIN: formValue(c, "gtin"), Name: formValue(c, "name"), Description: formValue(c, "description"),
 		Category: formValue(c, "category"), Unit: formValue(c, "unit"), Units: views.UnitOptions(), Errors: views.FieldErrors{},
+		YieldMin: formValue(c, "yield_min"), YieldMax: formValue(c, "yield_max"),
 	}
 	if f.GTIN == "" {
 		f.Errors.Add("gtin", "is required")
 	}
+	optQuantity := func(s, field string) *quantity.Quantity {
+		if s == "" {
+			return nil
+		}
+		q := parseQuantity(s, field, f.Errors)
+		return &q
+	}
+	yieldMin, yieldMax := optQuantity(f.YieldMin, "yield_min"), optQuantity(f.YieldMax, "yield_max")
 	if !f.Errors.Any() {
 		p, err := s.deps.Inventory.CreateProduct(c.UserContext(), inventory.NewProduct{GTIN: f.GTIN, Name: f.Name,
-			Description: f.Description, Category: f.Category, Unit: f.Unit})
+			Description: f.Description, Category: f.Category, Unit: f.Unit, YieldMin: yieldMin, YieldMax: yieldMax})
 		if err == nil {
 			return redirectAfterPost(c, "/products", "Product "+p.Name+" created.")
 		}
