@@ -18,7 +18,7 @@ import (
 
 // What an event does to our stock, whichever door it comes in by (staff
 // form, POST /api/events, /epcis capture). One table, run by the engine
-// (stock.go); README.md "Events move stock" and docs/api.md repeat it.
+// (stock.go); README.md ("Events from partners move stock too") and docs/api.md repeat it.
 //
 //	type                 action          bizStep / disposition                 stock effect
 //	ObjectEvent          ADD             commissioning                         commission: produce at L (new row origin produced)
