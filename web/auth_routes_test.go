@@ -52,6 +52,8 @@ var routeRoles = map[string]string{
 	"POST /api/consumptions":            "operator",
 	"GET /api/batches/:id/balance":      "viewer",
 	"GET /api/products/:id/fefo":        "viewer",
+	"GET /api/batches/:id/trace":        "viewer",
+	"GET /api/trace":                    "viewer",
 
 	// Stock movements.
 	"POST /api/receipts":               "operator",

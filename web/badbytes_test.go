@@ -91,6 +91,10 @@ func TestBadBytesNeverFailOrChangeAnything(t *testing.T) {
 	for _, bad := range badTexts {
 		api("GET", "/api/batches/"+url.PathEscape(bad), nil)
 		ui("GET", "/01/"+b.ProductGTIN+"/10/"+url.PathEscape(bad), "", nil)
+		api("GET", "/api/trace?gtin="+b.ProductGTIN+"&lot="+url.QueryEscape(bad), nil)
+		api("GET", "/api/trace?gtin="+url.QueryEscape(bad)+"&lot="+url.QueryEscape(b.BatchNumber), nil)
+		api("GET", "/api/trace?digital_link="+url.QueryEscape("https://id.gs1.org/01/"+b.ProductGTIN+"/10/"+bad), nil)
+		api("GET", "/api/batches/"+id+"/trace?direction="+url.QueryEscape(bad)+"&depth="+url.QueryEscape(bad), nil)
 	}
 	// Every string of every API write body, and its keys.
 	templates := []struct{ method, path, body string }{

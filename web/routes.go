@@ -50,6 +50,8 @@ func (s *Server) routes() {
 	api.Post("/consumptions", s.operator(s.once(s.consumeMany)))
 	api.Get("/batches/:id/balance", s.viewer(s.showBatchBalance))
 	api.Get("/products/:id/fefo", s.viewer(s.showFEFO))
+	api.Get("/batches/:id/trace", s.viewer(s.showBatchTrace))
+	api.Get("/trace", s.viewer(s.showLotTrace))
 
 	// Stock movements: one EPCIS event and its ledger rows each.
 	api.Post("/receipts", s.operator(s.once(s.createReceipt)))
