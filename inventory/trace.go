@@ -189,7 +189,9 @@ ORDER BY ev.event_time, e.event_id, e.src, e.dst`
 
 // traceBatches is the details of the lot rows found.
 const traceBatches = `
-SELECT b.id, p.gtin, b.batch_number, p.name, l.gln, l.name, coalesce(pa.pgln, own.pgln, ''), coalesce(pa.name, own.name, ''),
+SELECT b.id, p.gtin, b.batch_number, p.name, l.gln, l.name,
+       coalesce(pa.pgln, (SELECT pgln FROM parties WHERE is_own ORDER BY created_at LIMIT 1), ''),
+       coalesce(pa.name, (SELECT name FROM parties WHERE is_own ORDER BY created_at LIMIT 1), ''),
        b.quality_status, b.quantity_available,
        b.quantity_produced + coalesce(sum(ledger_delta(c.kind, c.quantity)) FILTER (
            WHERE (CASE WHEN c.kind = 'reversal' THEN c.reverses_kind ELSE c.kind END) IN ('produce', 'receive', 'move_in')), 0),
@@ -203,10 +205,9 @@ FROM batches b
 JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
 LEFT JOIN parties pa ON pa.id = l.party_id
-LEFT JOIN parties own ON own.is_own
 LEFT JOIN consumptions c ON c.batch_id = b.id
 WHERE b.id = ANY ($1::uuid[])
-GROUP BY b.id, p.id, l.id, pa.id, own.id`
+GROUP BY b.id, p.id, l.id, pa.id`
 
 // traceLeaves is the shipments to and receipts from partners of the lot
 // rows found ($1) with their references' document numbers, shipments when tracing down ($2), receipts when tracing
@@ -434,7 +435,10 @@ func (s *Service) traceLeaves(ctx context.Context, tx pgx.Tx, batchIDs []uuid.UU
 			return err
 		}
 		loc := "l:" + gln
-		if gln == "" {
+		switch {
+		case gln == "" && pgln == "":
+			continue // an event that names no partner: nothing to draw
+		case gln == "":
 			loc = "p:" + pgln
 		}
 		lot := "b:" + batchID.String()
