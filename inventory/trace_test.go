@@ -133,6 +133,20 @@ func TestTraceChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Stock shipped to another of our locations is a movement, once received.
+	transfer, err := svc.Ship(ctx, inventory.System, inventory.ShipRequest{Items: []inventory.StockItem{{BatchID: pas.ID, Quantity: q("50")}},
+		ShipToID: w.warehouse.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrival, err := svc.Receive(ctx, inventory.System, inventory.ReceiveRequest{ProductID: w.passata.ID, BatchNumber: "PAS-1",
+		LocationID: w.warehouse.ID, Quantity: q("50"), ShipFromID: &w.location.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !transfer.InTransit || arrival.Batches[0].ID != pasWH.ID {
+		t.Fatalf("transfer %+v, arrival in %+v", transfer, arrival.Batches)
+	}
 	farm, shop := "l:"+w.farm.GLN, "l:"+w.shop.GLN
 
 	down := trace(t, svc, inventory.TraceDown, 0, tom)
@@ -142,6 +156,7 @@ func TestTraceChain(t *testing.T) {
 	if got, want := edgeSet(down), sorted(
 		"transformation "+node(tom)+" "+node(pas)+" "+m.EventID.String(),
 		"movement "+node(pas)+" "+node(pasWH)+" "+mv.EventID.String(),
+		"movement "+node(pas)+" "+node(pasWH)+" "+arrival.EventID.String(),
 		"shipment "+node(pasWH)+" "+shop+" "+ship.EventID.String(),
 	); !slices.Equal(got, want) {
 		t.Fatalf("down edges\n got %v\nwant %v", got, want)
@@ -166,7 +181,7 @@ func TestTraceChain(t *testing.T) {
 				t.Errorf("tomatoes %+v %+v", n, *n.Quantities)
 			}
 		case node(pasWH):
-			if n.Depth != 2 || n.Quantities.Produced != q("300") || n.Quantities.Shipped != q("120") || n.Quantities.OnHand != q("180") ||
+			if n.Depth != 2 || n.Quantities.Produced != q("350") || n.Quantities.Shipped != q("120") || n.Quantities.OnHand != q("230") ||
 				n.LocationGLN != w.warehouse.GLN {
 				t.Errorf("passata at the warehouse %+v %+v", n, *n.Quantities)
 			}
@@ -215,16 +230,24 @@ func TestTraceChain(t *testing.T) {
 		t.Fatalf("unknown batch: %v", err)
 	}
 
-	// The transformation declared in error leaves the trace.
-	if _, err := svc.CorrectEvent(ctx, inventory.System, inventory.CorrectionRequest{EventID: ship.EventID, Reason: "did_not_occur"}); err != nil {
-		t.Fatal(err)
+	// Events declared in error leave the trace, one by one.
+	correct := func(id uuid.UUID) {
+		t.Helper()
+		if _, err := svc.CorrectEvent(ctx, inventory.System, inventory.CorrectionRequest{EventID: id, Reason: "did_not_occur"}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := svc.CorrectEvent(ctx, inventory.System, inventory.CorrectionRequest{EventID: mv.EventID, Reason: "did_not_occur"}); err != nil {
-		t.Fatal(err)
+	correct(arrival.EventID)
+	if got := edgeSet(trace(t, svc, inventory.TraceDown, 0, tom), inventory.EdgeMovement); len(got) != 1 {
+		t.Fatalf("movements after the arrival's correction: %v", got)
 	}
-	if _, err := svc.CorrectEvent(ctx, inventory.System, inventory.CorrectionRequest{EventID: m.EventID, Reason: "did_not_occur"}); err != nil {
-		t.Fatal(err)
+	correct(transfer.EventID)
+	correct(ship.EventID)
+	if got := nodeIDs(trace(t, svc, inventory.TraceDown, 0, tom)); !slices.Equal(got, sorted(node(tom), node(pas), node(pasWH))) {
+		t.Fatalf("after the shipment's correction: %v", got)
 	}
+	correct(mv.EventID)
+	correct(m.EventID)
 	after := trace(t, svc, inventory.TraceBoth, 0, tom)
 	if got, want := nodeIDs(after), sorted(node(tom), farm); !slices.Equal(got, want) {
 		t.Fatalf("after corrections %v (%v)", got, edgeSet(after))
