@@ -101,7 +101,9 @@ type TraceEdge struct {
 // and a batch id, or 'x:' and the lot key of a lot we do not hold. Events
 // declared in error are left out. The trace SQL is written here rather
 // than in queries/ because three statements share this CTE and sqlc has
-// no way to share a fragment between queries.
+// no way to share a fragment between queries. PostgreSQL computes the CTE
+// whole for each statement, so a trace costs time linear in the stored
+// transformations (about 0.1 s at 2,000 on a laptop).
 const traceLotEdges = `
 tf_nodes AS (
     SELECT eb.event_id, eb.role, 'b:' || eb.batch_id AS node, eb.quantity
