@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/xuri/excelize/v2"
 
@@ -32,12 +33,24 @@ func WriteCSV(w io.Writer, rows []inventory.FSMARow) error {
 		return err
 	}
 	for _, r := range rows {
-		if err := cw.Write(r.Cells()); err != nil {
+		cells := r.Cells()
+		for i, c := range cells {
+			cells[i] = defuse(c)
+		}
+		if err := cw.Write(cells); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// defuse keeps a spreadsheet from running a cell as a formula.
+func defuse(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // widths of the XLSX columns, in characters, in FSMAColumns' order.
