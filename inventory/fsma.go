@@ -330,8 +330,10 @@ ORDER BY e.event_time, p.gtin, b.batch_number, e.id`, batchIDs, from, to)
 				row.CTE = CTEHarvesting
 			case "cooling":
 				row.CTE = CTECooling
-			default:
+			case "initial_packing":
 				row.CTE = CTEInitialPacking
+			default:
+				continue // a lot recorded without a stage is no harvest, cooling or packing
 			}
 			row.HarvestCooling = harvestText(p.kdes)
 			if row.ReferenceType == "" {
@@ -552,6 +554,35 @@ ORDER BY ep.event_id, ep.kind, ep.type, ep.key`, events)
 			}
 		}
 		out[ev] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.Translate(err)
+	}
+	// A receipt of stock shipped from another of our locations names no
+	// source in its event: the transfer it closes does.
+	rows, err = s.store.Pool.Query(ctx, `
+SELECT DISTINCT ON (tr.receive_event_id) tr.receive_event_id, l.name, l.gln, coalesce(nullif(l.address, ''), lp.address, '')
+FROM transfer_receipts tr
+JOIN transfers t ON t.id = tr.transfer_id
+JOIN batches b ON b.id = t.from_batch_id
+JOIN locations l ON l.id = b.location_id
+LEFT JOIN parties lp ON lp.id = l.party_id
+WHERE tr.receive_event_id = ANY($1)
+ORDER BY tr.receive_event_id, l.name`, events)
+	if err != nil {
+		return nil, db.Translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ev uuid.UUID
+		var name, gln, addr string
+		if err := rows.Scan(&ev, &name, &gln, &addr); err != nil {
+			return nil, db.Translate(err)
+		}
+		if p := out[ev]; p.sourceLocation == "" {
+			p.sourceLocation = placeText(name, gln, addr)
+			out[ev] = p
+		}
 	}
 	return out, db.Translate(rows.Err())
 }
