@@ -31,9 +31,6 @@ const (
 // FSMAMaxDays bounds a report's date range (records are kept two years).
 const FSMAMaxDays = 731
 
-// fsmaMaxDepth bounds the walk through transformations.
-const fsmaMaxDepth = 25
-
 // FSMARequest names the lots (all of a product's, or one TLC) and the days.
 type FSMARequest struct {
 	ProductID *uuid.UUID
@@ -162,32 +159,35 @@ func (s *Service) FSMAReport(ctx context.Context, r FSMARequest) (FSMAReport, er
 		return rep, err
 	}
 	// The lots (product, lot code) reached through transformations, both
-	// ways; UNION and the depth bound keep a cycle in the data from looping.
+	// ways, one indexed step per level. UNION keeps each lot once, so a
+	// cycle in the data ends the walk instead of looping.
 	batchIDs, err := collectIDs(ctx, s, `
-WITH RECURSIVE links AS (
-  SELECT bi.product_id AS ip, bi.batch_number AS il, bo.product_id AS op, bo.batch_number AS ol
-  FROM events e
-  JOIN event_batches ei ON ei.event_id = e.id AND ei.role = 'input'
-  JOIN event_batches eo ON eo.event_id = e.id AND eo.role = 'output'
-  JOIN batches bi ON bi.id = ei.batch_id
-  JOIN batches bo ON bo.id = eo.batch_id
-  WHERE e.event_type = 'TransformationEvent' AND e.declared_in_error_at IS NULL
-), start AS (
+WITH RECURSIVE start AS (
   SELECT DISTINCT product_id, batch_number FROM batches WHERE id = ANY($1)
-), down(product_id, batch_number, depth) AS (
-  SELECT product_id, batch_number, 0 FROM start
+), down(product_id, batch_number) AS (
+  SELECT product_id, batch_number FROM start
   UNION
-  SELECT l.op, l.ol, d.depth + 1 FROM down d JOIN links l ON l.ip = d.product_id AND l.il = d.batch_number
-  WHERE d.depth < $2
-), up(product_id, batch_number, depth) AS (
-  SELECT product_id, batch_number, 0 FROM start
+  SELECT bo.product_id, bo.batch_number
+  FROM down d
+  JOIN batches bi ON bi.product_id = d.product_id AND bi.batch_number = d.batch_number
+  JOIN event_batches ei ON ei.batch_id = bi.id AND ei.role = 'input'
+  JOIN events e ON e.id = ei.event_id AND e.event_type = 'TransformationEvent' AND e.declared_in_error_at IS NULL
+  JOIN event_batches eo ON eo.event_id = ei.event_id AND eo.role = 'output'
+  JOIN batches bo ON bo.id = eo.batch_id
+), up(product_id, batch_number) AS (
+  SELECT product_id, batch_number FROM start
   UNION
-  SELECT l.ip, l.il, u.depth + 1 FROM up u JOIN links l ON l.op = u.product_id AND l.ol = u.batch_number
-  WHERE u.depth < $2
+  SELECT bi.product_id, bi.batch_number
+  FROM up u
+  JOIN batches bo ON bo.product_id = u.product_id AND bo.batch_number = u.batch_number
+  JOIN event_batches eo ON eo.batch_id = bo.id AND eo.role = 'output'
+  JOIN events e ON e.id = eo.event_id AND e.event_type = 'TransformationEvent' AND e.declared_in_error_at IS NULL
+  JOIN event_batches ei ON ei.event_id = eo.event_id AND ei.role = 'input'
+  JOIN batches bi ON bi.id = ei.batch_id
 ), lots AS (
   SELECT product_id, batch_number FROM down UNION SELECT product_id, batch_number FROM up
 )
-SELECT b.id FROM batches b JOIN lots USING (product_id, batch_number)`, seedIDs, fsmaMaxDepth)
+SELECT b.id FROM batches b JOIN lots USING (product_id, batch_number)`, seedIDs)
 	if err != nil {
 		return rep, err
 	}

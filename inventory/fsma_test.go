@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"batchtrack/inventory"
 )
@@ -23,6 +24,11 @@ type fsmaChain struct {
 }
 
 func newFSMAChain(t *testing.T) (*inventory.Service, *fsmaChain) {
+	svc, c, _ := newFSMAChainPool(t)
+	return svc, c
+}
+
+func newFSMAChainPool(t *testing.T) (*inventory.Service, *fsmaChain, *pgxpool.Pool) {
 	t.Helper()
 	svc, pool := newService(t, 8, 2*time.Second)
 	c := &fsmaChain{stockWorld: newStockWorld(t, svc, pool)}
@@ -77,7 +83,7 @@ func newFSMAChain(t *testing.T) (*inventory.Service, *fsmaChain) {
 	if _, err := svc.CorrectEvent(ctx, inventory.System, inventory.CorrectionRequest{EventID: wrong.EventID, Reason: "did_not_occur"}); err != nil {
 		t.Fatal(err)
 	}
-	return svc, c
+	return svc, c, pool
 }
 
 func (c *fsmaChain) tlc(p inventory.Product, lot string) string {
@@ -223,5 +229,46 @@ func TestFSMAReportInput(t *testing.T) {
 				t.Fatalf("want invalid %s, got %v", tc.field, err)
 			}
 		})
+	}
+}
+
+// A cycle in the data (a transformation that also outputs its input lot)
+// ends the walk: each lot is visited once.
+func TestFSMAReportCycle(t *testing.T) {
+	svc, c, pool := newFSMAChainPool(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `INSERT INTO event_batches (event_id, batch_id, role, quantity, uom, event_time)
+		SELECT event_id, $2, 'output', 1, 'KGM', event_time FROM event_batches WHERE batch_id = $1 AND role = 'output'`,
+		c.pasLot.ID, c.tomLot.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var rep inventory.FSMAReport
+	go func() {
+		var err error
+		rep, err = svc.FSMAReport(ctx, inventory.FSMARequest{GTIN: c.passata.GTIN, Lot: "PAS-1", From: c.day[0], To: c.day[3]})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the report loops on a cycle")
+	}
+	transformations := 0
+	for _, r := range rep.Rows {
+		if r.CTE == inventory.CTETransformation {
+			transformations++
+		}
+	}
+	// One transformation, now with two output lots: PAS-1 and TOM-1.
+	if transformations != 2 || len(rep.Rows) != 6 {
+		var got []string
+		for _, r := range rep.Rows {
+			got = append(got, r.CTE+" "+r.TLC)
+		}
+		t.Fatalf("rows: %q", got)
 	}
 }
