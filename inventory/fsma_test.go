@@ -272,3 +272,40 @@ func TestFSMAReportCycle(t *testing.T) {
 		t.Fatalf("rows: %q", got)
 	}
 }
+
+// Harvesting and cooling are CTEs of their own; a harvest recorded without
+// its field lists the field as missing.
+func TestFSMAReportHarvestAndCooling(t *testing.T) {
+	svc, pool := newService(t, 4, 2*time.Second)
+	w := newStockWorld(t, svc, pool)
+	ctx := context.Background()
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -2).Add(7 * time.Hour)
+	cool := day.Add(3 * time.Hour)
+	for _, r := range []inventory.CommissionRequest{
+		{ProductID: w.tomatoes.ID, BatchNumber: "H-1", LocationID: w.location.ID, Quantity: q("900"), Stage: "harvesting",
+			HarvestLocation: "Sunny Farm, north", Field: "Field 7", HarvestDate: &day, EventTime: &day},
+		{ProductID: w.tomatoes.ID, BatchNumber: "H-2", LocationID: w.location.ID, Quantity: q("800"), Stage: "harvesting",
+			HarvestLocation: "Sunny Farm, north", HarvestDate: &day, EventTime: &day},
+		{ProductID: w.tomatoes.ID, BatchNumber: "C-1", LocationID: w.location.ID, Quantity: q("700"), Stage: "cooling",
+			HarvestLocation: "Sunny Farm, north", HarvestDate: &day, CoolingDate: &cool, EventTime: &cool},
+	} {
+		if _, err := svc.Commission(ctx, inventory.System, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := svc.FSMAReport(ctx, inventory.FSMARequest{ProductID: &w.tomatoes.ID, From: day, To: day})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rep.Rows {
+		got = append(got, r.CTE+" "+r.TLC[len(r.TLC)-3:]+" ["+strings.Join(r.MissingKDEs, "; ")+"]")
+	}
+	want := []string{"Harvesting H-1 []", "Harvesting H-2 [field]", "Cooling C-1 []"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if h := rep.Rows[0].HarvestCooling; h != "harvest location: Sunny Farm, north; field: Field 7; harvest date: "+day.Format(time.DateOnly) {
+		t.Fatalf("harvest data %q", h)
+	}
+}
