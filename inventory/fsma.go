@@ -136,77 +136,38 @@ func (s *Service) FSMAReport(ctx context.Context, r FSMARequest) (FSMAReport, er
 		return FSMAReport{}, err
 	}
 	rep := FSMAReport{Request: r, Rows: []FSMARow{}}
-	pool := s.store.Pool
+	q := s.store.Queries
 	var seedIDs []uuid.UUID
 	var err error
 	if r.ProductID != nil {
-		var exists bool
-		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)`, *r.ProductID).Scan(&exists); err != nil {
+		exists, err := q.FSMAProductExists(ctx, *r.ProductID)
+		if err != nil {
 			return rep, db.Translate(err)
 		}
 		if !exists {
 			return rep, &NotFoundError{What: "product", Field: "product_id"}
 		}
-		seedIDs, err = collectIDs(ctx, s, `SELECT id FROM batches WHERE product_id = $1`, *r.ProductID)
+		seedIDs, err = q.FSMABatchesOfProduct(ctx, *r.ProductID)
+		if err != nil {
+			return rep, db.Translate(err)
+		}
 	} else {
-		seedIDs, err = collectIDs(ctx, s, `SELECT b.id FROM batches b JOIN products p ON p.id = b.product_id
-			WHERE p.gtin = $1 AND b.batch_number = $2`, r.GTIN, r.Lot)
-		if err == nil && len(seedIDs) == 0 {
+		seedIDs, err = q.FSMABatchesOfLot(ctx, db.FSMABatchesOfLotParams{Gtin: r.GTIN, BatchNumber: r.Lot})
+		if err != nil {
+			return rep, db.Translate(err)
+		}
+		if len(seedIDs) == 0 {
 			return rep, &NotFoundError{What: "lot", Field: "lot"}
 		}
 	}
-	if err != nil || len(seedIDs) == 0 {
-		return rep, err
+	if len(seedIDs) == 0 {
+		return rep, nil
 	}
-	// The lots (product, lot code) reached through transformations, both
-	// ways, one indexed step per level. UNION keeps each lot once, so a
-	// cycle in the data ends the walk instead of looping.
-	batchIDs, err := collectIDs(ctx, s, `
-WITH RECURSIVE start AS (
-  SELECT DISTINCT product_id, batch_number FROM batches WHERE id = ANY($1)
-), down(product_id, batch_number) AS (
-  SELECT product_id, batch_number FROM start
-  UNION
-  SELECT bo.product_id, bo.batch_number
-  FROM down d
-  JOIN batches bi ON bi.product_id = d.product_id AND bi.batch_number = d.batch_number
-  JOIN event_batches ei ON ei.batch_id = bi.id AND ei.role = 'input'
-  JOIN events e ON e.id = ei.event_id AND e.event_type = 'TransformationEvent' AND e.declared_in_error_at IS NULL
-  JOIN event_batches eo ON eo.event_id = ei.event_id AND eo.role = 'output'
-  JOIN batches bo ON bo.id = eo.batch_id
-), up(product_id, batch_number) AS (
-  SELECT product_id, batch_number FROM start
-  UNION
-  SELECT bi.product_id, bi.batch_number
-  FROM up u
-  JOIN batches bo ON bo.product_id = u.product_id AND bo.batch_number = u.batch_number
-  JOIN event_batches eo ON eo.batch_id = bo.id AND eo.role = 'output'
-  JOIN events e ON e.id = eo.event_id AND e.event_type = 'TransformationEvent' AND e.declared_in_error_at IS NULL
-  JOIN event_batches ei ON ei.event_id = eo.event_id AND ei.role = 'input'
-  JOIN batches bi ON bi.id = ei.batch_id
-), lots AS (
-  SELECT product_id, batch_number FROM down UNION SELECT product_id, batch_number FROM up
-)
-SELECT b.id FROM batches b JOIN lots USING (product_id, batch_number)`, seedIDs)
+	batchIDs, err := q.FSMATraceBatches(ctx, seedIDs)
 	if err != nil {
-		return rep, err
+		return rep, db.Translate(err)
 	}
-	from, to := r.From, r.To.Add(24*time.Hour)
-	rows, err := pool.Query(ctx, `
-SELECT e.id, e.event_id, e.event_type, coalesce(e.biz_step, ''), e.event_time, eb.role,
-       eb.quantity::text, eb.uom, p.gtin, p.name, b.batch_number, b.tlc_source, b.kdes,
-       coalesce(l.name, ''), coalesce(l.gln, ''), coalesce(nullif(l.address, ''), lp.address, '')
-FROM event_batches eb
-JOIN events e ON e.id = eb.event_id
-JOIN batches b ON b.id = eb.batch_id
-JOIN products p ON p.id = b.product_id
-LEFT JOIN locations l ON l.id = coalesce(e.biz_location_id, e.read_point_id)
-LEFT JOIN parties lp ON lp.id = l.party_id
-WHERE eb.batch_id = ANY($1) AND e.declared_in_error_at IS NULL
-  AND e.event_time >= $2 AND e.event_time < $3
-  AND ((e.event_type = 'TransformationEvent' AND eb.role = 'output')
-    OR (e.event_type = 'ObjectEvent' AND eb.role = 'object' AND e.biz_step IN ('commissioning', 'receiving', 'shipping')))
-ORDER BY e.event_time, p.gtin, b.batch_number, e.id`, batchIDs, from, to)
+	events, err := q.FSMAEventRows(ctx, db.FSMAEventRowsParams{BatchIds: batchIDs, FromTime: r.From, ToTime: r.To.Add(24 * time.Hour)})
 	if err != nil {
 		return rep, db.Translate(err)
 	}
@@ -222,37 +183,23 @@ ORDER BY e.event_time, p.gtin, b.batch_number, e.id`, batchIDs, from, to)
 	var ps []pending
 	eventSet := map[uuid.UUID]bool{}
 	glns := map[string]bool{}
-	for rows.Next() {
-		var p pending
-		var role, gtin, name, lot string
-		var qty *string
-		var kdes []byte
-		var locName, locGLN, locAddr string
-		if err := rows.Scan(&p.id, &p.row.EventID, &p.kind, &p.step, &p.row.EventTime, &role, &qty, &p.row.Unit,
-			&gtin, &name, &lot, &p.tlcs, &kdes, &locName, &locGLN, &locAddr); err != nil {
-			rows.Close()
-			return rep, db.Translate(err)
+	for _, e := range events {
+		p := pending{id: e.ID, kind: e.EventType, step: e.BizStep, tlcs: e.TlcSource}
+		p.row.EventID, p.row.EventTime = e.EventID, e.EventTime
+		if e.Quantity != nil {
+			p.row.Quantity, p.row.HasQuantity = *e.Quantity, true
 		}
-		if qty != nil {
-			if q, err := quantity.Parse(*qty); err == nil {
-				p.row.Quantity, p.row.HasQuantity = q, true
-			}
-		}
-		p.row.Unit = gs1.UnitName(p.row.Unit)
-		p.row.TLC = tlcText(gtin, lot)
-		p.row.Product = name + " (GTIN " + gtin + ")"
-		p.row.Location = placeText(locName, locGLN, locAddr)
+		p.row.Unit = gs1.UnitName(e.Uom)
+		p.row.TLC = tlcText(e.Gtin, e.BatchNumber)
+		p.row.Product = e.ProductName + " (GTIN " + e.Gtin + ")"
+		p.row.Location = placeText(e.LocationName, e.LocationGln, e.LocationAddress)
 		p.place = p.row.Location
-		_ = json.Unmarshal(kdes, &p.kdes)
+		_ = json.Unmarshal(e.Kdes, &p.kdes)
 		if p.tlcs != "" {
 			glns[p.tlcs] = true
 		}
 		eventSet[p.id] = true
 		ps = append(ps, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return rep, db.Translate(err)
 	}
 	if len(ps) == 0 {
 		return rep, nil
@@ -351,23 +298,6 @@ ORDER BY e.event_time, p.gtin, b.batch_number, e.id`, batchIDs, from, to)
 		return a.TLC < b.TLC
 	})
 	return rep, nil
-}
-
-func collectIDs(ctx context.Context, s *Service, sql string, args ...any) ([]uuid.UUID, error) {
-	rows, err := s.store.Pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, db.Translate(err)
-	}
-	defer rows.Close()
-	ids := []uuid.UUID{}
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			return nil, db.Translate(err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, db.Translate(rows.Err())
 }
 
 // tlcText is a TLC in GS1 element strings: (01)GTIN(10)lot.
@@ -471,29 +401,22 @@ var btTypes = map[string]string{"po": "Purchase order", "desadv": "Despatch advi
 	"poc": "Purchase order confirmation", "rma": "Return merchandise authorisation", "cert": "Certificate"}
 
 func (s *Service) fsmaReferences(ctx context.Context, events []uuid.UUID) (map[uuid.UUID][][2]string, error) {
-	rows, err := s.store.Pool.Query(ctx, `SELECT event_id, type, id FROM event_biz_transactions
-		WHERE event_id = ANY($1) ORDER BY event_id, type, id`, events)
+	rows, err := s.store.FSMAReferences(ctx, events)
 	if err != nil {
 		return nil, db.Translate(err)
 	}
-	defer rows.Close()
 	out := map[uuid.UUID][][2]string{}
-	for rows.Next() {
-		var ev uuid.UUID
-		var typ, id string
-		if err := rows.Scan(&ev, &typ, &id); err != nil {
-			return nil, db.Translate(err)
-		}
-		typ = strings.TrimPrefix(typ, "urn:epcglobal:cbv:btt:")
+	for _, r := range rows {
+		typ := strings.TrimPrefix(r.Type, "urn:epcglobal:cbv:btt:")
 		typ = strings.TrimPrefix(typ, "https://ref.gs1.org/cbv/BTT-")
 		if plain, ok := btTypes[typ]; ok {
 			typ = plain
 		} else if typ == "" {
 			typ = "Business transaction"
 		}
-		out[ev] = append(out[ev], [2]string{typ, referenceNumber(id)})
+		out[r.EventID] = append(out[r.EventID], [2]string{typ, referenceNumber(r.ID)})
 	}
-	return out, db.Translate(rows.Err())
+	return out, nil
 }
 
 // referenceNumber is the document number in a CBV business transaction URI
@@ -512,129 +435,76 @@ type fsmaEventParties struct {
 }
 
 func (s *Service) fsmaParties(ctx context.Context, events []uuid.UUID) (map[uuid.UUID]fsmaEventParties, error) {
-	rows, err := s.store.Pool.Query(ctx, `
-SELECT ep.event_id, ep.kind, ep.type, ep.key,
-       coalesce(l.name, pt.name, ''), coalesce(nullif(l.address, ''), lp.address, pt.address, '')
-FROM event_parties ep
-LEFT JOIN locations l ON ep.key = '414/' || l.gln
-LEFT JOIN parties lp ON lp.id = l.party_id
-LEFT JOIN parties pt ON ep.key = '417/' || pt.pgln
-WHERE ep.event_id = ANY($1)
-ORDER BY ep.event_id, ep.kind, ep.type, ep.key`, events)
+	rows, err := s.store.FSMAEventParties(ctx, events)
 	if err != nil {
 		return nil, db.Translate(err)
 	}
-	defer rows.Close()
 	out := map[uuid.UUID]fsmaEventParties{}
-	for rows.Next() {
-		var ev uuid.UUID
-		var kind, typ, key, name, addr string
-		if err := rows.Scan(&ev, &kind, &typ, &key, &name, &addr); err != nil {
-			return nil, db.Translate(err)
-		}
-		p := out[ev]
+	for _, r := range rows {
+		p := out[r.EventID]
 		switch {
-		case strings.HasPrefix(key, "414/"):
-			text := placeText(name, key[4:], addr)
-			if kind == "source" && p.sourceLocation == "" {
+		case strings.HasPrefix(r.Key, "414/"):
+			text := placeText(r.Name, r.Key[4:], r.Address)
+			if r.Kind == "source" && p.sourceLocation == "" {
 				p.sourceLocation = text
-			} else if kind == "destination" && p.destLocation == "" {
+			} else if r.Kind == "destination" && p.destLocation == "" {
 				p.destLocation = text
 			}
-		case strings.HasPrefix(key, "417/"):
-			text := placeText(name, "", "")
+		case strings.HasPrefix(r.Key, "417/"):
+			text := placeText(r.Name, "", "")
 			if text != "" {
 				text += ", "
 			}
-			text += "PGLN " + key[4:]
-			if kind == "source" && p.sourceParty == "" {
+			text += "PGLN " + r.Key[4:]
+			if r.Kind == "source" && p.sourceParty == "" {
 				p.sourceParty = text
-			} else if kind == "destination" && p.destParty == "" {
+			} else if r.Kind == "destination" && p.destParty == "" {
 				p.destParty = text
 			}
 		}
-		out[ev] = p
+		out[r.EventID] = p
 	}
-	if err := rows.Err(); err != nil {
-		return nil, db.Translate(err)
-	}
-	// A receipt of stock shipped from another of our locations names no
-	// source in its event: the transfer it closes does.
-	rows, err = s.store.Pool.Query(ctx, `
-SELECT DISTINCT ON (tr.receive_event_id) tr.receive_event_id, l.name, l.gln, coalesce(nullif(l.address, ''), lp.address, '')
-FROM transfer_receipts tr
-JOIN transfers t ON t.id = tr.transfer_id
-JOIN batches b ON b.id = t.from_batch_id
-JOIN locations l ON l.id = b.location_id
-LEFT JOIN parties lp ON lp.id = l.party_id
-WHERE tr.receive_event_id = ANY($1)
-ORDER BY tr.receive_event_id, l.name`, events)
+	transfers, err := s.store.FSMATransferSources(ctx, events)
 	if err != nil {
 		return nil, db.Translate(err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var ev uuid.UUID
-		var name, gln, addr string
-		if err := rows.Scan(&ev, &name, &gln, &addr); err != nil {
-			return nil, db.Translate(err)
-		}
-		if p := out[ev]; p.sourceLocation == "" {
-			p.sourceLocation = placeText(name, gln, addr)
-			out[ev] = p
+	for _, t := range transfers {
+		if p := out[t.ReceiveEventID]; p.sourceLocation == "" {
+			p.sourceLocation = placeText(t.Name, t.Gln, t.Address)
+			out[t.ReceiveEventID] = p
 		}
 	}
-	return out, db.Translate(rows.Err())
+	return out, nil
 }
 
 func (s *Service) fsmaInputs(ctx context.Context, events []uuid.UUID) (map[uuid.UUID][]string, error) {
-	rows, err := s.store.Pool.Query(ctx, `
-SELECT eb.event_id, p.gtin, b.batch_number, eb.quantity::text, eb.uom
-FROM event_batches eb JOIN batches b ON b.id = eb.batch_id JOIN products p ON p.id = b.product_id
-WHERE eb.event_id = ANY($1) AND eb.role = 'input'
-ORDER BY eb.event_id, p.gtin, b.batch_number`, events)
+	rows, err := s.store.FSMAInputs(ctx, events)
 	if err != nil {
 		return nil, db.Translate(err)
 	}
-	defer rows.Close()
 	out := map[uuid.UUID][]string{}
-	for rows.Next() {
-		var ev uuid.UUID
-		var gtin, lot, uom string
-		var qty *string
-		if err := rows.Scan(&ev, &gtin, &lot, &qty, &uom); err != nil {
-			return nil, db.Translate(err)
+	for _, r := range rows {
+		text := tlcText(r.Gtin, r.BatchNumber)
+		if r.Quantity != nil {
+			text += " (" + strings.TrimSpace(r.Quantity.String()+" "+gs1.UnitName(r.Uom)) + ")"
 		}
-		text := tlcText(gtin, lot)
-		if qty != nil {
-			if q, err := quantity.Parse(*qty); err == nil {
-				text += " (" + strings.TrimSpace(q.String()+" "+gs1.UnitName(uom)) + ")"
-			}
-		}
-		out[ev] = append(out[ev], text)
+		out[r.EventID] = append(out[r.EventID], text)
 	}
-	return out, db.Translate(rows.Err())
+	return out, nil
 }
 
-// fsmaPlaces describes TLC sources: the location (or party) with that GLN.
+// fsmaPlaces describes TLC sources: the location with that GLN.
 func (s *Service) fsmaPlaces(ctx context.Context, glns []string) (map[string]string, error) {
 	out := map[string]string{}
 	if len(glns) == 0 {
 		return out, nil
 	}
-	rows, err := s.store.Pool.Query(ctx, `
-SELECT l.gln, l.name, coalesce(nullif(l.address, ''), p.address, '')
-FROM locations l LEFT JOIN parties p ON p.id = l.party_id WHERE l.gln = ANY($1)`, glns)
+	rows, err := s.store.FSMAPlaces(ctx, glns)
 	if err != nil {
 		return nil, db.Translate(err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var gln, name, addr string
-		if err := rows.Scan(&gln, &name, &addr); err != nil {
-			return nil, db.Translate(err)
-		}
-		out[gln] = placeText(name, gln, addr)
+	for _, r := range rows {
+		out[r.Gln] = placeText(r.Name, r.Gln, r.Address)
 	}
-	return out, db.Translate(rows.Err())
+	return out, nil
 }
