@@ -69,9 +69,9 @@ SELECT ep.event_id, ep.kind, ep.key,
        coalesce(l.name, pt.name, '')::text AS name,
        coalesce(nullif(l.address, ''), lp.address, pt.address, '')::text AS address
 FROM event_parties ep
-LEFT JOIN locations l ON ep.key = '414/' || l.gln
+LEFT JOIN locations l ON ep.key LIKE '414/%' AND l.gln = substr(ep.key, 5)
 LEFT JOIN parties lp ON lp.id = l.party_id
-LEFT JOIN parties pt ON ep.key = '417/' || pt.pgln
+LEFT JOIN parties pt ON ep.key LIKE '417/%' AND pt.pgln = substr(ep.key, 5)
 WHERE ep.event_id = ANY(@event_ids::uuid[])
 ORDER BY ep.event_id, ep.kind, ep.type, ep.key;
 
