@@ -194,7 +194,7 @@ func (s *Service) FSMAReport(ctx context.Context, r FSMARequest) (FSMAReport, er
 		p.row.Product = e.ProductName + " (GTIN " + e.Gtin + ")"
 		p.row.Location = placeText(e.LocationName, e.LocationGln, e.LocationAddress)
 		p.place = p.row.Location
-		_ = json.Unmarshal(e.Kdes, &p.kdes)
+		p.kdes = kdeStrings(e.Kdes)
 		if p.tlcs != "" {
 			glns[p.tlcs] = true
 		}
@@ -298,6 +298,24 @@ func (s *Service) FSMAReport(ctx context.Context, r FSMARequest) (FSMAReport, er
 		return a.TLC < b.TLC
 	})
 	return rep, nil
+}
+
+// kdeStrings reads a lot's KDEs; a value that is not text is kept as its JSON.
+func kdeStrings(raw []byte) map[string]string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return map[string]string{}
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		var str string
+		if json.Unmarshal(v, &str) == nil {
+			out[k] = str
+		} else if string(v) != "null" {
+			out[k] = string(v)
+		}
+	}
+	return out
 }
 
 // tlcText is a TLC in GS1 element strings: (01)GTIN(10)lot.
