@@ -137,7 +137,8 @@ func movements(ctx context.Context, svc *inventory.Service, actor inventory.Acto
 	step("ship to our distributor")(svc.Ship(ctx, actor, inventory.ShipRequest{Items: []inventory.StockItem{{BatchID: roastedLot.ID, Quantity: q("100")}},
 		ShipToID: distributor.ID, EventTime: at(9, 7), References: []inventory.BizTransaction{{Type: "desadv", ID: "DA-26-1190"}}}))
 	step("receive at our distributor")(svc.Receive(ctx, actor, inventory.ReceiveRequest{ProductID: roastedLot.ProductID,
-		BatchNumber: roastedLot.BatchNumber, LocationID: distributor.ID, Quantity: q("100"), ShipFromID: &plant.ID, EventTime: at(8, 10)}))
+		BatchNumber: roastedLot.BatchNumber, LocationID: distributor.ID, Quantity: q("100"), ShipFromID: &plant.ID, EventTime: at(8, 10),
+		References: []inventory.BizTransaction{{Type: "desadv", ID: "DA-26-1190"}}}))
 	if err != nil {
 		return events, err
 	}

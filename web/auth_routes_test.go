@@ -68,6 +68,8 @@ var routeRoles = map[string]string{
 	"POST /api/events":    "operator",
 	"GET /api/events/:id": "viewer",
 
+	"GET /api/fsma/spreadsheet": "viewer",
+
 	// EPCIS 2.0 REST binding.
 	"GET /epcis/":                   "viewer",
 	"OPTIONS /epcis/capture":        "viewer",
@@ -113,6 +115,7 @@ var routeRoles = map[string]string{
 	"POST /events/upload":          "operator",
 	"GET /events/upload/:id":       "viewer",
 	"GET /events/:id":              "viewer",
+	"GET /fsma":                    "viewer",
 	"POST /events/:id/correct":     "operator",
 	"GET /stock/receive":           "operator",
 	"POST /stock/receive":          "operator",

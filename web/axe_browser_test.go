@@ -191,6 +191,8 @@ func TestBrowserAxe(t *testing.T) {
 		{"transform", "/stock/transform", `[data-testid="stock-form-transform"]`},
 		{"move", "/stock/move?batch_id=" + batch.ID.String(), `[data-testid="stock-form-move"]`},
 		{"movement event", "/events/" + moved.EventID.String(), `[data-testid="event-ledger-row"]`},
+		{"FSMA 204 spreadsheet", "/fsma", `[data-testid="fsma-form"]`},
+		{"FSMA 204 spreadsheet with errors", "/fsma?download=1&gtin=123&lot=AXE-1&from=2026-01-01&to=2026-01-31", `[data-testid="error-fsma-gtin"]`},
 	}
 	for _, pg := range pages {
 		b.do(chromedp.Navigate(b.base+pg.path), chromedp.WaitVisible(chromedp.CSS(pg.sel)))

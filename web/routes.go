@@ -65,6 +65,7 @@ func (s *Server) routes() {
 	api.Get("/events", s.viewer(s.listEvents))
 	api.Post("/events", s.operator(s.once(s.createEvent)))
 	api.Get("/events/:id", s.viewer(s.showEvent))
+	api.Get("/fsma/spreadsheet", s.viewer(s.showFSMASpreadsheet))
 
 	// EPCIS 2.0 REST binding (GS1's openapi.yaml): standard capture and
 	// query over the same store, the same tokens, roles and rate limits.
@@ -106,6 +107,7 @@ func (s *Server) routes() {
 	app.Get("/labels", s.viewer(s.showLabelSheet))
 	app.Get("/events", s.viewer(s.showEvents))
 	app.Get("/events.csv", s.viewer(s.exportEventsCSV))
+	app.Get("/fsma", s.viewer(s.showFSMAPage))
 	app.Get("/events/new", s.operator(s.showNewEvent))
 	app.Post("/events", s.operator(s.recordEventFromForm))
 	app.Get("/events/upload", s.operator(s.showCaptureUpload))
