@@ -93,6 +93,7 @@ func (s *Server) routes() {
 	app.Post("/batches/import", s.operator(s.commitImport))
 	app.Get("/batches/:id", s.viewer(s.showBatchPage))
 	app.Get("/batches/:id/balance", s.viewer(s.showBalance))
+	app.Get("/batches/:id/trace", s.viewer(s.showTracePage))
 	app.Post("/batches/:id/consume", s.operator(s.consumeFromForm))
 	app.Get("/batches/:id/edit", s.operator(s.showEditBatch))
 	app.Post("/batches/:id/edit", s.operator(s.saveBatch))
