@@ -78,7 +78,8 @@ func LayoutTrace(g inventory.TraceGraph) TraceLayout {
 		}
 	}
 	// Two sweeps: outwards from the roots, ordering by neighbours nearer the roots.
-	for sweep := 0; sweep < 2; sweep++ {
+	slices.SortFunc(cols, func(a, b int) int { return cmp.Compare(abs(a), abs(b)) })
+	for range 2 {
 		for _, c := range cols {
 			if c == 0 {
 				continue
@@ -97,7 +98,6 @@ func LayoutTrace(g inventory.TraceGraph) TraceLayout {
 				return ns
 			})
 		}
-		slices.SortFunc(cols, func(a, b int) int { return cmp.Compare(abs(a), abs(b)) })
 	}
 
 	l := TraceLayout{Cards: make([]TraceCard, len(g.Nodes))}
