@@ -95,6 +95,7 @@ var routeRoles = map[string]string{
 	"POST /batches/import":         "operator",
 	"GET /batches/:id":             "viewer",
 	"GET /batches/:id/balance":     "viewer",
+	"GET /batches/:id/trace":       "viewer",
 	"POST /batches/:id/consume":    "operator",
 	"GET /batches/:id/edit":        "operator",
 	"POST /batches/:id/edit":       "operator",

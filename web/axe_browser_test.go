@@ -165,6 +165,8 @@ func TestBrowserAxe(t *testing.T) {
 	}
 	pages := []struct{ name, path, sel string }{
 		{"held lot at two locations", "/batches/" + held.ID.String(), `[data-testid="in-transit-line"]`},
+		{"trace of the held lot", "/batches/" + held.ID.String() + "/trace", `[data-testid="trace-svg"]`},
+		{"trace with errors", "/batches/" + held.ID.String() + "/trace?depth=x", `[data-testid="form-errors"]`},
 		{"commission", "/stock/commission", `[data-testid="commission-form"]`},
 		{"overview", "/", `main h1`},
 		{"batches", "/batches", `[data-testid="batch-row"]`},

@@ -95,6 +95,7 @@ func TestBadBytesNeverFailOrChangeAnything(t *testing.T) {
 		api("GET", "/api/trace?gtin="+url.QueryEscape(bad)+"&lot="+url.QueryEscape(b.BatchNumber), nil)
 		api("GET", "/api/trace?digital_link="+url.QueryEscape("https://id.gs1.org/01/"+b.ProductGTIN+"/10/"+bad), nil)
 		api("GET", "/api/batches/"+id+"/trace?direction="+url.QueryEscape(bad)+"&depth="+url.QueryEscape(bad), nil)
+		ui("GET", "/batches/"+id+"/trace?direction="+url.QueryEscape(bad)+"&depth="+url.QueryEscape(bad), "", nil)
 		// The FSMA spreadsheet's parameters, each bad in turn.
 		for _, field := range []string{"product_id", "gtin", "lot", "from", "to", "format"} {
 			v := url.Values{"gtin": {b.ProductGTIN}, "lot": {b.BatchNumber}, "from": {"2026-01-01"}, "to": {"2026-01-31"}, "format": {"xlsx"}}
