@@ -478,7 +478,7 @@ func traceSVG(g *inventory.TraceGraph, l TraceLayout) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var22 string
-			templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinStringErrs(clip(ln.Label, 34))
+			templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinStringErrs(clip(ln.Label, 30))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `trace.templ`, Line: 159, Col: 112}
 			}
@@ -1037,7 +1037,7 @@ func traceTables(g *inventory.TraceGraph) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 76, "</tbody></table></div><h2>Movements</h2><div class=\"table-wrap\"><table data-testid=\"trace-edges\"><thead><tr><th scope=\"col\">Kind</th><th scope=\"col\">From</th><th scope=\"col\">To</th><th scope=\"col\">Quantity</th><th scope=\"col\">When</th><th scope=\"col\">Event</th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 76, "</tbody></table></div><h2 class=\"trace-movements\">Movements</h2><div class=\"table-wrap\"><table data-testid=\"trace-edges\"><thead><tr><th scope=\"col\">Kind</th><th scope=\"col\">From</th><th scope=\"col\">To</th><th scope=\"col\">Quantity</th><th scope=\"col\">When</th><th scope=\"col\">Event</th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1086,9 +1086,9 @@ func traceTables(g *inventory.TraceGraph) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var58 string
-			templ_7745c5c3_Var58, templ_7745c5c3_Err = templ.JoinStringErrs(EdgeLabel(e, inventory.TraceNode{}))
+			templ_7745c5c3_Var58, templ_7745c5c3_Err = templ.JoinStringErrs(EdgeQuantity(e))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `trace.templ`, Line: 248, Col: 48}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `trace.templ`, Line: 248, Col: 28}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var58))
 			if templ_7745c5c3_Err != nil {
@@ -1125,9 +1125,9 @@ func traceTables(g *inventory.TraceGraph) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var61 string
-			templ_7745c5c3_Var61, templ_7745c5c3_Err = templ.JoinStringErrs(e.EventID.String()[:8])
+			templ_7745c5c3_Var61, templ_7745c5c3_Err = templ.JoinStringErrs(e.EventID.String())
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `trace.templ`, Line: 250, Col: 107}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `trace.templ`, Line: 250, Col: 103}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var61))
 			if templ_7745c5c3_Err != nil {

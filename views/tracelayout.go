@@ -12,7 +12,7 @@ import (
 const (
 	TraceCardW  = 200
 	TraceCardH  = 78
-	traceColGap = 110
+	traceColGap = 170
 	traceRowGap = 22
 	traceMargin = 20
 )
@@ -238,18 +238,11 @@ func orderColumn(nodes []int, row []int, neighbours func(int) []int) {
 }
 
 // EdgeLabel is an edge's kind and quantity, and the partner a shipment
-// went to or a receipt came from.
+// went to.
 func EdgeLabel(e inventory.TraceEdge, to inventory.TraceNode) string {
 	s := e.Kind
-	q := e.Quantity
-	if q == nil {
-		q = e.OutputQuantity
-	}
-	if q == nil {
-		q = e.InputQuantity
-	}
-	if q != nil {
-		s += " " + q.String()
+	if q := EdgeQuantity(e); q != "" {
+		s += " " + q
 	}
 	if e.Kind == inventory.EdgeShipment {
 		if name := cmp.Or(to.PartyName, to.LocationName); name != "" {
@@ -257,6 +250,21 @@ func EdgeLabel(e inventory.TraceEdge, to inventory.TraceNode) string {
 		}
 	}
 	return s
+}
+
+// EdgeQuantity is what an edge moved; a transformation's input and output.
+func EdgeQuantity(e inventory.TraceEdge) string {
+	switch {
+	case e.InputQuantity != nil && e.OutputQuantity != nil:
+		return e.InputQuantity.String() + " → " + e.OutputQuantity.String()
+	case e.Quantity != nil:
+		return e.Quantity.String()
+	case e.OutputQuantity != nil:
+		return e.OutputQuantity.String()
+	case e.InputQuantity != nil:
+		return e.InputQuantity.String()
+	}
+	return ""
 }
 
 func sign(n int) int {

@@ -1,0 +1,30 @@
+package web
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserTracePage follows a lot page's Trace link to the drawn graph.
+func TestBrowserTracePage(t *testing.T) {
+	skipWithoutChromium(t)
+	a := newTestApp(t)
+	_, pas := traceChain(t, a)
+	b := openBrowser(t, a, a.listen(), a.newUser(roleViewer))
+
+	b.do(chromedp.Navigate(b.base+"/batches/"+pas.ID.String()), chromedp.WaitVisible(chromedp.CSS(`[data-testid="trace-link"]`)))
+	b.eval(`document.querySelector('[data-testid="trace-link"]').click(), true`)
+	b.waitFor(`document.querySelector('[data-testid="trace-svg"]')`)
+	if got := b.eval(`location.pathname`); got != "/batches/"+pas.ID.String()+"/trace" {
+		t.Fatalf("at %v", got)
+	}
+	if n := b.eval(`document.querySelectorAll('[data-testid="trace-node"]').length`); n != b.eval(`document.querySelectorAll('[data-testid="trace-node-row"]').length`) || n == float64(0) {
+		t.Errorf("%v node cards, table disagrees or empty", n)
+	}
+	// The drawing has a size: the layout's width and height reached the page.
+	if w := b.eval(`document.querySelector('[data-testid="trace-svg"]').getBoundingClientRect().width`); w.(float64) < 200 {
+		t.Errorf("svg width %v", w)
+	}
+	b.screenshot("trace")
+}
