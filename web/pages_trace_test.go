@@ -60,7 +60,7 @@ func TestTracePage(t *testing.T) {
 			wantStatus(t, resp, http.StatusOK)
 			_, doc := parseDoc(t, resp)
 			svg := testid(doc, "trace-svg")
-			if svg.Length() != 1 || svg.AttrOr("role", "") != "img" || svg.Find("title").Length() == 0 ||
+			if svg.Length() != 1 || svg.AttrOr("role", "") != "group" || svg.Find("title").Length() == 0 ||
 				!strings.Contains(svg.AttrOr("aria-label", ""), "edges") {
 				t.Fatalf("no accessible svg")
 			}
