@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -125,5 +126,24 @@ func TestEdgeLabel(t *testing.T) {
 	q := inventory.TraceEdge{Kind: inventory.EdgeShipment}
 	if got := EdgeLabel(q, inventory.TraceNode{PartyName: "Corner Grocer"}); got != "shipment → Corner Grocer" {
 		t.Errorf("label = %q", got)
+	}
+}
+
+func TestTracePageTruncated(t *testing.T) {
+	g := traceGraphOf(inventory.TraceDown, lotNodes("root", "a"), [2]string{"root", "a"})
+	for _, truncated := range []bool{false, true} {
+		g.Truncated = truncated
+		var buf strings.Builder
+		m := TracePage{BatchID: "x", Errors: FieldErrors{}, Graph: &g, Layout: LayoutTrace(g)}
+		if err := TracePageView(Chrome{}, m).Render(context.Background(), &buf); err != nil {
+			t.Fatal(err)
+		}
+		html := buf.String()
+		if got := strings.Contains(html, `data-testid="trace-truncated"`); got != truncated {
+			t.Errorf("truncated %v: message shown %v", truncated, got)
+		}
+		if !strings.Contains(html, ">1 down<") || !strings.Contains(html, ">traced lot<") {
+			t.Error("the table does not say which way each lot is")
+		}
 	}
 }
