@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"batchtrack/inventory"
+	"batchtrack/quantity"
 )
 
 // Trace graph geometry, in SVG user units.
@@ -44,8 +45,9 @@ type TraceLayout struct {
 // LayoutTrace places each node in a column by its signed distance from the
 // roots (upstream left, downstream right) and orders each column by the
 // mean row of its neighbours in the column before, which removes most
-// crossings of a supply chain's mostly tree-shaped graph.
-func LayoutTrace(g inventory.TraceGraph) TraceLayout {
+// crossings of a supply chain's mostly tree-shaped graph. units names each
+// lot row's unit of measure by node id (inventory's TraceUnits).
+func LayoutTrace(g inventory.TraceGraph, units map[string]string) TraceLayout {
 	index := make(map[string]int, len(g.Nodes))
 	for i, n := range g.Nodes {
 		index[n.ID] = i
@@ -136,7 +138,7 @@ func LayoutTrace(g inventory.TraceGraph) TraceLayout {
 		if b.Column <= a.Column {
 			c2 = x2 + dx
 		}
-		ln := TraceLine{Edge: e, Label: EdgeLabel(e, g.Nodes[t]),
+		ln := TraceLine{Edge: e, Label: EdgeLabel(e, g.Nodes[t], units),
 			Path:   fmt.Sprintf("M%d %d C%d %d %d %d %d %d", x1, y1, x1+dx, y1, c2, y2, x2, y2),
 			LabelX: (x1 + x2) / 2, LabelY: (y1+y2)/2 - 4}
 		l.Lines = append(l.Lines, ln)
@@ -239,9 +241,9 @@ func orderColumn(nodes []int, row []int, neighbours func(int) []int) {
 
 // EdgeLabel is an edge's kind and quantity, and the partner a shipment
 // went to.
-func EdgeLabel(e inventory.TraceEdge, to inventory.TraceNode) string {
+func EdgeLabel(e inventory.TraceEdge, to inventory.TraceNode, units map[string]string) string {
 	s := e.Kind
-	if q := EdgeQuantity(e); q != "" {
+	if q := EdgeQuantity(e, units); q != "" {
 		s += " " + q
 	}
 	if e.Kind == inventory.EdgeShipment {
@@ -252,19 +254,33 @@ func EdgeLabel(e inventory.TraceEdge, to inventory.TraceNode) string {
 	return s
 }
 
-// EdgeQuantity is what an edge moved; a transformation's input and output.
-func EdgeQuantity(e inventory.TraceEdge) string {
+// EdgeQuantity is what an edge moved, in the unit of the lot row it left
+// (or, for a receipt, reached); a transformation's input and output.
+func EdgeQuantity(e inventory.TraceEdge, units map[string]string) string {
+	in, out := units[e.From], units[e.To]
+	lot := in
+	if e.Kind == inventory.EdgeReceipt {
+		lot = out
+	}
 	switch {
 	case e.InputQuantity != nil && e.OutputQuantity != nil:
-		return e.InputQuantity.String() + " → " + e.OutputQuantity.String()
+		return withUnit(*e.InputQuantity, in) + " → " + withUnit(*e.OutputQuantity, out)
 	case e.Quantity != nil:
-		return e.Quantity.String()
+		return withUnit(*e.Quantity, lot)
 	case e.OutputQuantity != nil:
-		return e.OutputQuantity.String()
+		return withUnit(*e.OutputQuantity, out)
 	case e.InputQuantity != nil:
-		return e.InputQuantity.String()
+		return withUnit(*e.InputQuantity, in)
 	}
 	return ""
+}
+
+// withUnit writes a quantity with its unit, or bare when the unit is unknown.
+func withUnit(q quantity.Quantity, uom string) string {
+	if uom == "" {
+		return q.String()
+	}
+	return fmtQty(q, uom)
 }
 
 func sign(n int) int {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"batchtrack/inventory"
+	"batchtrack/quantity"
 )
 
 func traceGraphOf(direction string, nodes []inventory.TraceNode, edges ...[2]string) inventory.TraceGraph {
@@ -46,7 +47,7 @@ func TestLayoutTraceColumns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := LayoutTrace(tt.g)
+			l := LayoutTrace(tt.g, nil)
 			got := map[string]int{}
 			for _, c := range l.Cards {
 				got[c.Node.ID] = c.Column
@@ -106,7 +107,7 @@ func TestLayoutTrace200Nodes(t *testing.T) {
 	if len(g.Nodes) != 201 {
 		t.Fatalf("%d nodes", len(g.Nodes))
 	}
-	l := LayoutTrace(g)
+	l := LayoutTrace(g, nil)
 	checkLayout(t, l, len(g.Nodes), len(g.Edges))
 	// Each product's shops stay together, in the product's order.
 	row := map[string]int{}
@@ -124,7 +125,12 @@ func TestLayoutTrace200Nodes(t *testing.T) {
 
 func TestEdgeLabel(t *testing.T) {
 	q := inventory.TraceEdge{Kind: inventory.EdgeShipment}
-	if got := EdgeLabel(q, inventory.TraceNode{PartyName: "Corner Grocer"}); got != "shipment → Corner Grocer" {
+	if got := EdgeLabel(q, inventory.TraceNode{PartyName: "Corner Grocer"}, nil); got != "shipment → Corner Grocer" {
+		t.Errorf("label = %q", got)
+	}
+	in, out := quantity.MustParse("50"), quantity.MustParse("400")
+	tf := inventory.TraceEdge{From: "b:in", To: "b:out", Kind: inventory.EdgeTransformation, InputQuantity: &in, OutputQuantity: &out}
+	if got := EdgeLabel(tf, inventory.TraceNode{}, map[string]string{"b:in": "kg", "b:out": "unit"}); got != "transformation 50 kg → 400 unit" {
 		t.Errorf("label = %q", got)
 	}
 }
@@ -134,7 +140,7 @@ func TestTracePageTruncated(t *testing.T) {
 	for _, truncated := range []bool{false, true} {
 		g.Truncated = truncated
 		var buf strings.Builder
-		m := TracePage{BatchID: "x", Errors: FieldErrors{}, Graph: &g, Layout: LayoutTrace(g)}
+		m := TracePage{BatchID: "x", Errors: FieldErrors{}, Graph: &g, Layout: LayoutTrace(g, nil)}
 		if err := TracePageView(Chrome{}, m).Render(context.Background(), &buf); err != nil {
 			t.Fatal(err)
 		}

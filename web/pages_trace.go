@@ -37,8 +37,11 @@ func (s *Server) showTracePage(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		if m.Units, err = s.deps.Inventory.TraceUnits(ctx, g); err != nil {
+			return err
+		}
 		m.Graph = &g
-		m.Layout = views.LayoutTrace(g)
+		m.Layout = views.LayoutTrace(g, m.Units)
 	}
 	return render(c, status, views.TracePageView(chromeFor(c, "Trace of "+b.BatchNumber, "batches"), m))
 }

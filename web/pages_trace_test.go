@@ -90,7 +90,7 @@ func TestTracePage(t *testing.T) {
 			t.Errorf("passata card %q", pasCard.Text())
 		}
 		labels := testid(doc, "trace-svg").Find(".trace-edge text").Text()
-		if !strings.Contains(labels, "transformation") || !strings.Contains(labels, "shipment 300") {
+		if !strings.Contains(labels, "transformation 100 kg → 800") || !strings.Contains(labels, "shipment 300") {
 			t.Errorf("edge labels %q", labels)
 		}
 	})
