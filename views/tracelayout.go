@@ -30,7 +30,9 @@ type TraceCard struct {
 type TraceLine struct {
 	Edge   inventory.TraceEdge
 	Path   string
-	Label  string
+	Label  string // the whole label, for the edge's <title>
+	Kind   string // first line: the kind, and where a shipment went
+	Qty    string // second line: the quantity
 	LabelX int
 	LabelY int
 }
@@ -138,7 +140,7 @@ func LayoutTrace(g inventory.TraceGraph, units map[string]string) TraceLayout {
 		if b.Column <= a.Column {
 			c2 = x2 + dx
 		}
-		ln := TraceLine{Edge: e, Label: EdgeLabel(e, g.Nodes[t], units),
+		ln := TraceLine{Edge: e, Label: EdgeLabel(e, g.Nodes[t], units), Kind: edgeHead(e, g.Nodes[t]), Qty: EdgeQuantity(e, units),
 			Path:   fmt.Sprintf("M%d %d C%d %d %d %d %d %d", x1, y1, x1+dx, y1, c2, y2, x2, y2),
 			LabelX: (x1 + x2) / 2, LabelY: (y1+y2)/2 - 4}
 		l.Lines = append(l.Lines, ln)
@@ -246,12 +248,22 @@ func EdgeLabel(e inventory.TraceEdge, to inventory.TraceNode, units map[string]s
 	if q := EdgeQuantity(e, units); q != "" {
 		s += " " + q
 	}
+	return s + shippedTo(e, to)
+}
+
+// edgeHead is the label's first line on the drawing: the kind and, for a
+// shipment, the partner.
+func edgeHead(e inventory.TraceEdge, to inventory.TraceNode) string {
+	return e.Kind + shippedTo(e, to)
+}
+
+func shippedTo(e inventory.TraceEdge, to inventory.TraceNode) string {
 	if e.Kind == inventory.EdgeShipment {
 		if name := cmp.Or(to.PartyName, to.LocationName); name != "" {
-			s += " → " + name
+			return " → " + name
 		}
 	}
-	return s
+	return ""
 }
 
 // EdgeQuantity is what an edge moved, in the unit of the lot row it left

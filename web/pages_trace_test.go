@@ -89,7 +89,7 @@ func TestTracePage(t *testing.T) {
 			!strings.Contains(pasCard.Text(), "PAS-TP-1") {
 			t.Errorf("passata card %q", pasCard.Text())
 		}
-		labels := testid(doc, "trace-svg").Find(".trace-edge text").Text()
+		labels := testid(doc, "trace-svg").Find(".trace-edge > title").Text()
 		if !strings.Contains(labels, "transformation 100 kg → 800") || !strings.Contains(labels, "shipment 300") {
 			t.Errorf("edge labels %q", labels)
 		}
