@@ -3,8 +3,11 @@ package views
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"batchtrack/inventory"
 	"batchtrack/quantity"
@@ -150,6 +153,24 @@ func TestTracePageTruncated(t *testing.T) {
 		}
 		if !strings.Contains(html, ">1 down<") || !strings.Contains(html, ">traced lot<") {
 			t.Error("the table does not say which way each lot is")
+		}
+	}
+}
+
+func TestTraceNodeHref(t *testing.T) {
+	id := uuid.MustParse("0193a1b2-0000-7000-8000-000000000001")
+	tests := []struct {
+		node inventory.TraceNode
+		want string
+	}{
+		{inventory.TraceNode{Kind: inventory.NodeLot, BatchID: &id}, "/batches/" + id.String()},
+		{inventory.TraceNode{Kind: inventory.NodeExternalLot, GTIN: "09506000134352", Lot: "A/1"},
+			"/events?epc_class=" + url.QueryEscape("https://id.gs1.org/01/09506000134352/10/A%2F1")},
+		{inventory.TraceNode{Kind: inventory.NodeLocation, LocationGLN: "9506000000001"}, ""},
+	}
+	for _, tt := range tests {
+		if got := TraceNodeHref(tt.node); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.node.Kind, got, tt.want)
 		}
 	}
 }
