@@ -1,8 +1,11 @@
 package web
 
 import (
+	"context"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -27,4 +30,18 @@ func TestBrowserTracePage(t *testing.T) {
 		t.Errorf("svg width %v", w)
 	}
 	b.screenshot("trace")
+
+	// Printed, the form goes and the drawing shrinks to the page's width.
+	b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})
+		return err
+	}))
+	if got := b.eval(`getComputedStyle(document.querySelector('[data-testid="trace-form"]')).display`); got != "none" {
+		t.Errorf("print view shows the form (display %v)", got)
+	}
+	if got := b.eval(`(() => { const s = document.querySelector('[data-testid="trace-svg"]').getBoundingClientRect();
+		const c = document.querySelector('[data-testid="trace-scroll"]').getBoundingClientRect(); return s.width <= c.width + 1 })()`); got != true {
+		t.Error("printed, the graph is wider than the page")
+	}
+	b.screenshot("trace-print")
 }
