@@ -31,6 +31,21 @@ func TestBrowserTracePage(t *testing.T) {
 	}
 	b.screenshot("trace")
 
+	// On a phone the page keeps its width and the drawing scrolls inside it.
+	b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 390, Height: 844, DeviceScaleFactor: 2, Mobile: true})
+		return err
+	}))
+	if got := b.eval(`(() => { const c = document.querySelector('[data-testid="trace-scroll"]');
+		return document.documentElement.scrollWidth <= window.innerWidth + 1 && c.scrollWidth > c.clientWidth })()`); got != true {
+		t.Errorf("on a phone the page overflows or the graph does not scroll: page %v of %v", b.eval(`document.documentElement.scrollWidth`), b.eval(`window.innerWidth`))
+	}
+	b.screenshot("trace-phone")
+	b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+		return err
+	}))
+
 	// Printed, the form goes and the drawing shrinks to the page's width.
 	b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})
