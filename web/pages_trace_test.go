@@ -11,26 +11,38 @@ import (
 	"batchtrack/inventory"
 )
 
-// traceChain is tomatoes made into passata, part of it shipped to the shop.
+// traceChain is tomatoes and salt (on hold since) made into passata,
+// shipped to two customers.
 func traceChain(t *testing.T, a *testApp) (tom, pas inventory.Batch) {
 	t.Helper()
 	w := newStockWorld(a)
 	ctx := context.Background()
 	tom = w.receive(w.tomatoes, "TOM-TP-1", "100", nil, "approved")
+	salt := w.receive(w.salt, "SALT-TP-1", "10", nil, "approved")
 	m, err := a.svc.Transform(ctx, inventory.System, inventory.TransformRequest{
-		Inputs:  []inventory.StockItem{{BatchID: tom.ID, Quantity: qty("100")}},
+		Inputs:  []inventory.StockItem{{BatchID: tom.ID, Quantity: qty("100")}, {BatchID: salt.ID, Quantity: qty("2")}},
 		Outputs: []inventory.TransformOutput{{ProductID: w.passata.ID, BatchNumber: "PAS-TP-1", Quantity: qty("800")}}, YieldReason: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pas = w.batch(m.Created[0])
-	status := "approved"
+	status, held := "approved", "on_hold"
 	if _, err := a.svc.UpdateBatch(ctx, inventory.System, pas.ID, inventory.BatchUpdate{QualityStatus: &status, Reason: "lab"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.svc.Ship(ctx, inventory.System, inventory.ShipRequest{Items: []inventory.StockItem{{BatchID: pas.ID, Quantity: qty("300")}},
-		ShipToID: w.shop.ID}); err != nil {
+	if _, err := a.svc.UpdateBatch(ctx, inventory.System, salt.ID, inventory.BatchUpdate{QualityStatus: &held, Reason: "supplier notice"}, nil); err != nil {
 		t.Fatal(err)
+	}
+	grocer := a.location("Corner Grocer", "retailer")
+	w.partner(grocer, "customer")
+	for _, to := range []struct {
+		id  uuid.UUID
+		qty string
+	}{{w.shop.ID, "300"}, {grocer.ID, "120"}} {
+		if _, err := a.svc.Ship(ctx, inventory.System, inventory.ShipRequest{Items: []inventory.StockItem{{BatchID: pas.ID, Quantity: qty(to.qty)}},
+			ShipToID: to.id}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return tom, pas
 }
@@ -90,7 +102,7 @@ func TestTracePage(t *testing.T) {
 			t.Errorf("passata card %q", pasCard.Text())
 		}
 		labels := testid(doc, "trace-svg").Find(".trace-edge > title").Text()
-		if !strings.Contains(labels, "transformation 100 kg → 800") || !strings.Contains(labels, "shipment 300") {
+		if !strings.Contains(labels, "transformation 100 kg → 800") || !strings.Contains(labels, "shipment 120 unit → Corner Grocer Ltd") {
 			t.Errorf("edge labels %q", labels)
 		}
 	})
