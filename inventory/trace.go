@@ -72,6 +72,7 @@ type TraceNode struct {
 	PartyName     string
 	Quantities    *TraceQuantities // lots we hold only
 	QualityStatus string
+	UOM           string // the Rec 20 unit the quantities are in (lots we hold)
 	Depth         int
 }
 
@@ -202,7 +203,8 @@ SELECT b.id, p.gtin, b.batch_number, p.name, l.gln, l.name,
        -coalesce(sum(ledger_delta(c.kind, c.quantity)) FILTER (
            WHERE (CASE WHEN c.kind = 'reversal' THEN c.reverses_kind ELSE c.kind END) = 'consume'), 0),
        -coalesce(sum(ledger_delta(c.kind, c.quantity)) FILTER (
-           WHERE (CASE WHEN c.kind = 'reversal' THEN c.reverses_kind ELSE c.kind END) = 'transform_in'), 0)
+           WHERE (CASE WHEN c.kind = 'reversal' THEN c.reverses_kind ELSE c.kind END) = 'transform_in'), 0),
+       b.unit_of_measure
 FROM batches b
 JOIN products p ON p.id = b.product_id
 JOIN locations l ON l.id = b.location_id
@@ -336,7 +338,7 @@ func (s *Service) Trace(ctx context.Context, r TraceRequest) (TraceGraph, error)
 		var q TraceQuantities
 		nd := TraceNode{Kind: NodeLot}
 		if err := rows.Scan(&id, &gtin, &nd.Lot, &nd.Product, &nd.LocationGLN, &nd.LocationName, &nd.PartyPGLN, &nd.PartyName,
-			&nd.QualityStatus, &q.OnHand, &q.Produced, &q.Shipped, &q.Consumed, &q.Transformed); err != nil {
+			&nd.QualityStatus, &q.OnHand, &q.Produced, &q.Shipped, &q.Consumed, &q.Transformed, &nd.UOM); err != nil {
 			rows.Close()
 			return g, err
 		}

@@ -31,6 +31,8 @@ type traceNodeJSON struct {
 	Party         *tracePartyJSON      `json:"party,omitempty"`
 	Quantities    *traceQuantitiesJSON `json:"quantities,omitempty"`
 	QualityStatus string               `json:"quality_status,omitempty"`
+	Unit          string               `json:"unit,omitempty"` // the quantities' unit by name ("kg")
+	UOM           string               `json:"uom,omitempty"`  // and as its Rec 20 code ("KGM")
 	Depth         int                  `json:"depth"`
 }
 
@@ -75,6 +77,9 @@ func toTraceJSON(g inventory.TraceGraph) traceJSON {
 	for _, n := range g.Nodes {
 		j := traceNodeJSON{ID: n.ID, Kind: n.Kind, BatchID: n.BatchID, GTIN: n.GTIN, Lot: n.Lot, Product: n.Product,
 			QualityStatus: n.QualityStatus, Depth: n.Depth}
+		if n.UOM != "" {
+			j.Unit, j.UOM = unitForms(n.UOM)
+		}
 		if n.LocationGLN != "" || n.LocationName != "" {
 			j.Location = &traceLocationJSON{GLN: n.LocationGLN, Name: n.LocationName}
 		}

@@ -63,7 +63,8 @@ func TestTraceAPI(t *testing.T) {
 		p := kinds[pasNode]
 		if p.BatchID == nil || *p.BatchID != pas.ID || p.Lot != "PAS/TR%1" || p.Product != "Passata 500 g" || p.Depth != 1 ||
 			p.Location == nil || p.Location.GLN != w.plant.GLN || p.Quantities == nil || p.Quantities.Produced != qty("800") ||
-			p.Quantities.Shipped != qty("300") || p.Quantities.OnHand != qty("500") || p.QualityStatus != "approved" {
+			p.Quantities.Shipped != qty("300") || p.Quantities.OnHand != qty("500") || p.QualityStatus != "approved" ||
+			p.UOM != "H87" || p.Unit != "unit" {
 			t.Errorf("passata %+v", p)
 		}
 		if s := kinds[shopNode]; s.Party == nil || s.Party.Name != "Corner Shop Ltd" || s.Location.Name != "Corner Shop" {

@@ -37,9 +37,7 @@ func (s *Server) showTracePage(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		if m.Units, err = s.deps.Inventory.TraceUnits(ctx, g); err != nil {
-			return err
-		}
+		m.Units = inventory.TraceUnits(g)
 		m.Graph = &g
 		m.Layout = views.LayoutTrace(g, m.Units)
 	}
