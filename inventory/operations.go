@@ -539,7 +539,6 @@ func (s *Service) Move(ctx context.Context, actor Actor, r MoveRequest) (Movemen
 type world struct {
 	locations map[uuid.UUID]db.LocationsForStockRow
 	parties   map[uuid.UUID]db.PartiesForStockRow
-	ownPGLN   string
 }
 
 func loadWorld(ctx context.Context, q *db.Queries, locationIDs, moreLocations, partyIDs []uuid.UUID) (world, error) {
@@ -739,7 +738,5 @@ func isoDate(t *time.Time) string {
 	}
 	return t.Format(time.DateOnly)
 }
-
-func formatYield(y float64) string { return formatYieldNumber(y) }
 
 func formatYieldNumber(y float64) string { return strconv.FormatFloat(y, 'f', 4, 64) }

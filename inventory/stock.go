@@ -322,7 +322,7 @@ func (s *Service) move(ctx context.Context, q *db.Queries, actor Actor, plan sto
 					return Movement{}, err
 				}
 				if outside(*out.Yield, p.YieldMin, p.YieldMax) {
-					return Movement{}, Invalid("yield_reason", "is required: the yield "+formatYield(*out.Yield)+
+					return Movement{}, Invalid("yield_reason", "is required: the yield "+formatYieldNumber(*out.Yield)+
 						" is outside "+p.Name+"'s expected range "+yieldRange(p.YieldMin, p.YieldMax)+
 						" (output "+itoa(i)+")")
 				}
