@@ -180,6 +180,16 @@ type Location struct {
 	PartyID   *uuid.UUID
 }
 
+type MockRecall struct {
+	ID         uuid.UUID
+	BatchIds   []uuid.UUID
+	Note       string
+	Actor      string
+	StartedAt  time.Time
+	DurationMs float64
+	Impact     json.RawMessage
+}
+
 type Party struct {
 	ID          uuid.UUID
 	Pgln        string
@@ -206,6 +216,44 @@ type Product struct {
 	UpdatedAt   time.Time
 	YieldMin    *quantity.Quantity
 	YieldMax    *quantity.Quantity
+}
+
+type Recall struct {
+	ID             uuid.UUID
+	Number         int64
+	Status         string
+	Reason         string
+	Classification string
+	DecidedBy      string
+	OpenedBy       string
+	OpenedAt       time.Time
+	DurationMs     float64
+	Impact         json.RawMessage
+	ClosedBy       *string
+	ClosedAt       *time.Time
+	ClosingNote    string
+}
+
+type RecallLot struct {
+	RecallID     uuid.UUID
+	BatchID      uuid.UUID
+	Role         string
+	Depth        int32
+	StatusBefore string
+	EventID      uuid.UUID
+}
+
+type RecallRecovery struct {
+	ID        uuid.UUID
+	RecallID  uuid.UUID
+	Kind      string
+	BatchID   uuid.UUID
+	PartyID   *uuid.UUID
+	Quantity  quantity.Quantity
+	EventID   uuid.UUID
+	Note      string
+	Actor     string
+	CreatedAt time.Time
 }
 
 type Session struct {

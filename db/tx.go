@@ -30,6 +30,12 @@ type TxOptions struct {
 // InTx runs fn in a transaction: committed when fn returns nil, rolled back
 // otherwise. The error returned is translated (see Translate).
 func (s *Store) InTx(ctx context.Context, opts TxOptions, fn func(q *Queries) error) error {
+	return s.InTxWith(ctx, opts, func(_ pgx.Tx, q *Queries) error { return fn(q) })
+}
+
+// InTxWith is InTx that also hands fn the transaction, for the statements
+// written by hand rather than by sqlc (the trace walk).
+func (s *Store) InTxWith(ctx context.Context, opts TxOptions, fn func(tx pgx.Tx, q *Queries) error) error {
 	tx, err := s.Pool.Begin(ctx)
 	if err != nil {
 		return Translate(err)
@@ -40,7 +46,7 @@ func (s *Store) InTx(ctx context.Context, opts TxOptions, fn func(q *Queries) er
 			return Translate(err)
 		}
 	}
-	if err := fn(s.WithTx(tx)); err != nil {
+	if err := fn(tx, s.WithTx(tx)); err != nil {
 		return Translate(err)
 	}
 	return Translate(tx.Commit(ctx))

@@ -313,14 +313,24 @@ func (s *Service) Balance(ctx context.Context, id uuid.UUID) (MassBalance, error
 	if err != nil {
 		return MassBalance{}, err
 	}
-	m := MassBalance{BatchID: id, UOM: b.Batch.UnitOfMeasure, Origin: b.Batch.Origin, OnHand: b.Batch.QuantityAvailable}
-	switch b.Batch.Origin {
+	var open quantity.Quantity
+	for _, t := range transit {
+		open += t.QuantityOpen
+	}
+	return massBalanceOf(b.Batch, rows, open), nil
+}
+
+// massBalanceOf explains a row's balance from its ledger by category and
+// what it has in transit.
+func massBalanceOf(b db.Batch, rows []db.MassBalanceRow, inTransit quantity.Quantity) MassBalance {
+	m := MassBalance{BatchID: b.ID, UOM: b.UnitOfMeasure, Origin: b.Origin, OnHand: b.QuantityAvailable, InTransit: inTransit}
+	switch b.Origin {
 	case OriginReceived:
-		m.Received = b.Batch.QuantityProduced
+		m.Received = b.QuantityProduced
 	case OriginMoved:
-		m.MovedIn = b.Batch.QuantityProduced
+		m.MovedIn = b.QuantityProduced
 	default:
-		m.Produced = b.Batch.QuantityProduced
+		m.Produced = b.QuantityProduced
 	}
 	for _, r := range rows {
 		m.Entries += r.Entries
@@ -347,11 +357,8 @@ func (s *Service) Balance(ctx context.Context, id uuid.UUID) (MassBalance, error
 			m.Adjusted += r.Delta
 		}
 	}
-	for _, t := range transit {
-		m.InTransit += t.QuantityOpen
-	}
 	m.Balanced = m.In()-m.Out() == m.OnHand && m.OnHand >= 0
-	return m, nil
+	return m
 }
 
 // FEFOPick is one lot a first-expired-first-out choice takes from.

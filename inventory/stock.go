@@ -125,7 +125,10 @@ type stockPlan struct {
 
 // runMovement runs the plan plan builds in one transaction, with the
 // request's idempotency key, and tells caches what changed.
-func (s *Service) runMovement(ctx context.Context, actor Actor, build func(q *db.Queries) (stockPlan, error)) (Movement, error) {
+// after, if given, runs in the same transaction once the movement is done
+// (a recall records its recovery there).
+func (s *Service) runMovement(ctx context.Context, actor Actor, build func(q *db.Queries) (stockPlan, error),
+	after ...func(ctx context.Context, q *db.Queries, m Movement) error) (Movement, error) {
 	if m, ok, err := idempotency.Replay[Movement](ctx); ok {
 		return m, err
 	}
@@ -138,6 +141,11 @@ func (s *Service) runMovement(ctx context.Context, actor Actor, build func(q *db
 		}
 		if out, err = s.move(ctx, q, actor, plan); err != nil {
 			return err
+		}
+		for _, f := range after {
+			if err := f(ctx, q, out); err != nil {
+				return err
+			}
 		}
 		return idempotency.Keep(ctx, q, out)
 	})
@@ -190,6 +198,11 @@ func (s *Service) move(ctx context.Context, q *db.Queries, actor Actor, plan sto
 		}
 		from := transfers[0]
 		a.status, a.statusReason = QualityStatus(from.QualityStatus), from.StatusReason
+		// The lock may have waited on a recall of the lot: this statement
+		// began before it committed, so read the status the lot left with again.
+		if cur, err := q.GetBatch(ctx, from.FromBatchID); err == nil {
+			a.status, a.statusReason = QualityStatus(cur.Batch.QualityStatus), cur.Batch.StatusReason
+		}
 		a.productionDate, a.expiry, a.bestBefore = from.ProductionDate, from.ExpiryDate, from.BestBeforeDate
 		a.tlcSource = from.TlcSource
 		_ = json.Unmarshal(from.Kdes, &a.kdes)

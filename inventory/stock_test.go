@@ -3,6 +3,7 @@ package inventory_test
 import (
 	"context"
 	"errors"
+	"github.com/google/uuid"
 	"testing"
 	"time"
 
@@ -75,6 +76,8 @@ func batchID(v any) [16]byte {
 	case inventory.Batch:
 		return b.ID
 	case [16]byte:
+		return b
+	case uuid.UUID:
 		return b
 	}
 	panic("batchID")
