@@ -22,7 +22,7 @@ import (
 type recallChain struct {
 	*stockWorld
 	tom, saltLot, pas, pasWH, other inventory.Batch
-	shop2                        inventory.Location
+	shop2                           inventory.Location
 }
 
 func newRecallChain(t *testing.T, svc *inventory.Service, pool *pgxpool.Pool) *recallChain {
