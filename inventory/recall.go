@@ -893,7 +893,7 @@ func (s *Service) RecordRecovery(ctx context.Context, actor Actor, recallID uuid
 		}
 		if r.Kind == RecoveryDestroyed {
 			return stockPlan{operation: "destroy", reason: note,
-				takes: []take{{StockItem: StockItem{r.BatchID, r.Quantity}, kind: KindDestroy, field: "quantity"}},
+				takes: []take{{StockItem: StockItem{r.BatchID, r.Quantity}, kind: KindDestroy}},
 				event: eventRecord{EventType: "ObjectEvent", Action: ptr("DELETE"), EventTime: eventTime,
 					BizStep: ptr("destroying"), Disposition: ptr("destroyed"), ReadPointID: &lot.Batch.LocationID,
 					BizLocationID: &lot.Batch.LocationID, Notes: note, Extensions: map[string]any{"bt:recall": code}}}, nil

@@ -66,6 +66,7 @@ var navItems = []navItem{
 	{"products", "Products", "/products", false},
 	{"locations", "Locations", "/locations", false},
 	{"parties", "Partners", "/parties", false},
+	{"recalls", "Recalls", "/recalls", false},
 	{"dashboard", "Dashboard", "/dashboard", false},
 }
 

@@ -91,9 +91,6 @@ type StatusForm struct {
 	CurrentReason string
 	Reason        string
 	Errors        FieldErrors
-	// ConfirmRecall asks whether to recall BatchNumber for Reason: the
-	// server recalls only when the form comes back with confirm=yes.
-	ConfirmRecall bool
 	BatchNumber   string
 }
 

@@ -206,8 +206,9 @@ func consumeRefusal(f *views.ConsumeForm, err error, retryAfter int, c *fiber.Ct
 }
 
 // Quality status changes: approve and reject are operator work, recall
-// is admin work, hence one route each. A recall is asked back first: it
-// happens only when the form returns with confirm=yes.
+// is admin work, hence one route each. A recall goes on to the recall
+// form, which shows everything it reaches (lots made from this one,
+// customers) before it is confirmed.
 func (s *Server) approveBatch(c *fiber.Ctx) error { return s.changeStatus(c, inventory.StatusApproved) }
 func (s *Server) holdBatch(c *fiber.Ctx) error    { return s.changeStatus(c, inventory.StatusOnHold) }
 func (s *Server) rejectBatch(c *fiber.Ctx) error  { return s.changeStatus(c, inventory.StatusRejected) }
@@ -231,8 +232,8 @@ func (s *Server) changeStatus(c *fiber.Ctx, to inventory.QualityStatus) error {
 	// A release may go without a note; holding, rejecting and recalling say why.
 	if f.Reason == "" && to != inventory.StatusApproved {
 		f.Errors.Add("reason", "is required: say why the batch is "+statusVerbs[to])
-	} else if to == inventory.StatusRecalled && formValue(c, "confirm") != "yes" {
-		f.ConfirmRecall, httpStatus = true, fiber.StatusOK
+	} else if to == inventory.StatusRecalled {
+		return redirectAfterPost(c, recallLink(id, f.Reason), "")
 	} else {
 		b, err := s.deps.Inventory.UpdateBatch(ctx, uiActor(c), id, inventory.BatchUpdate{QualityStatus: &status, Reason: f.Reason}, nil)
 		if err == nil {

@@ -430,11 +430,18 @@ func TestQualityStatusForm(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			form := url.Values{"reason": {tt.reason}}
-			if tt.action == "recall" && tt.status == 303 {
-				form = recallConfirmed(t, a, b.ID.String(), tt.reason)
-			}
 			resp := a.postForm("/batches/"+b.ID.String()+"/"+tt.action, form, tt.htmx)
 			wantStatus(t, resp, tt.status)
+			if tt.action == "recall" && tt.status == 303 {
+				// The lot page hands over to the recall form, which shows
+				// the impact before anything is recalled.
+				want := "/recalls/new?batch_id=" + b.ID.String() + "&reason=" + tt.reason
+				if got := resp.Header.Get("Location"); got != want {
+					t.Fatalf("Location %q, want %q", got, want)
+				}
+				recallThroughPages(t, a, want)
+				return
+			}
 			if tt.want != "" {
 				_, doc := parseDoc(t, resp)
 				if got := testid(doc, "error-status-reason").Text(); !strings.Contains(got, tt.want) {
@@ -459,37 +466,43 @@ func TestQualityStatusForm(t *testing.T) {
 	}
 }
 
-// recallConfirmed asks for a recall and returns the confirmation form the
-// page then shows, as the browser would send it back; nothing changes
-// before the confirmation.
-func recallConfirmed(t *testing.T, a *testApp, id, reason string) url.Values {
+// recallThroughPages opens the recall form at link, asks for the impact
+// and confirms it, as a person would; nothing changes before the
+// confirmation.
+func recallThroughPages(t *testing.T, a *testApp, link string) {
 	t.Helper()
-	for _, htmx := range []bool{false, true} {
-		resp := a.postForm("/batches/"+id+"/recall", url.Values{"reason": {reason}}, htmx)
-		wantStatus(t, resp, http.StatusOK)
-		_, doc := parseDoc(t, resp)
-		confirm := testid(doc, "recall-confirm")
-		if confirm.Length() != 1 || !strings.Contains(confirm.Text(), reason) {
-			t.Fatalf("no confirmation naming the reason (htmx %v)", htmx)
-		}
-		if htmx && testid(doc, "balance").Length() != 0 {
-			t.Error("the htmx confirmation is the whole page, not the status form")
-		}
+	resp := a.get(link, false)
+	wantStatus(t, resp, http.StatusOK)
+	_, doc := parseDoc(t, resp)
+	form := url.Values{"classification": {"class_ii"}, "decided_by": {"QA manager"}}
+	form.Set("reason", doc.Find(`input[name="reason"]`).AttrOr("value", ""))
+	doc.Find(`input[name="batch_ids"]`).Each(func(_ int, s *goquery.Selection) {
+		form.Add("batch_ids", s.AttrOr("value", ""))
+	})
+	if form.Get("reason") == "" || form.Get("batch_ids") == "" {
+		t.Fatalf("the recall form is not filled in from the lot page: %v", form)
+	}
+	resp = a.postForm("/recalls/preview", form, false)
+	wantStatus(t, resp, http.StatusOK)
+	_, doc = parseDoc(t, resp)
+	confirm := testid(doc, "recall-confirm")
+	if confirm.Length() != 1 {
+		t.Fatal("no confirmation after the impact")
+	}
+	if id := form.Get("batch_ids"); id != "" {
 		if b, err := a.svc.GetBatch(context.Background(), uuid.MustParse(id)); err != nil || b.QualityStatus == "recalled" {
 			t.Fatalf("recalled before the confirmation (%v)", err)
 		}
-		if htmx {
-			form := url.Values{}
-			confirm.Find("input[type=hidden]").Each(func(_ int, s *goquery.Selection) {
-				form.Set(s.AttrOr("name", ""), s.AttrOr("value", ""))
-			})
-			if form.Get("confirm") != "yes" || form.Get("reason") != reason {
-				t.Fatalf("confirmation form %v", form)
-			}
-			return form
-		}
 	}
-	return nil
+	confirmed := url.Values{}
+	confirm.Find("input[type=hidden]").Each(func(_ int, s *goquery.Selection) {
+		confirmed.Add(s.AttrOr("name", ""), s.AttrOr("value", ""))
+	})
+	resp = a.postForm("/recalls", confirmed, false)
+	wantStatus(t, resp, http.StatusSeeOther)
+	if !strings.HasPrefix(resp.Header.Get("Location"), "/recalls/") {
+		t.Fatalf("after the confirmation: Location %q", resp.Header.Get("Location"))
+	}
 }
 
 func TestEditBatchStaleShowsChanges(t *testing.T) {

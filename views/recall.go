@@ -1,0 +1,112 @@
+package views
+
+import (
+	"strconv"
+	"strings"
+
+	"batchtrack/inventory"
+)
+
+// RecallsPage lists recall cases and mock recalls.
+type RecallsPage struct {
+	Recalls []inventory.Recall
+	Mocks   []inventory.MockRecall
+}
+
+// RecallForm opens a recall or runs a mock recall: the lots, why, who
+// decided. Impact is set once the form is valid and asks for confirmation.
+type RecallForm struct {
+	CSRF           string
+	Lots           []RecallLotPick
+	Reason         string
+	Classification string
+	DecidedBy      string
+	Note           string // a mock recall's note
+	Errors         FieldErrors
+	Impact         *inventory.RecallImpact
+}
+
+// RecallLotPick is a lot chosen in the form: its id and how it reads.
+type RecallLotPick struct {
+	ID    string
+	Label string
+}
+
+// RecallCasePage is a recall case with the forms staff use on it.
+type RecallCasePage struct {
+	CSRF     string
+	Recall   inventory.Recall
+	Recovery RecoveryForm
+	Close    CloseRecallForm
+}
+
+// RecoveryForm records stock returned or destroyed against the case.
+type RecoveryForm struct {
+	Kind      string
+	BatchID   string
+	PartyID   string
+	Quantity  string
+	Note      string
+	Errors    FieldErrors
+	Problem   string
+	Lots      []Option // the case's lot rows
+	Customers []Option // the customers it reached
+}
+
+// CloseRecallForm closes the case.
+type CloseRecallForm struct {
+	Note   string
+	Errors FieldErrors
+}
+
+// ClassificationOptions are the recall classes, in words.
+var ClassificationOptions = []Option{
+	{"class_i", "Class I: reasonable probability of serious health consequences or death"},
+	{"class_ii", "Class II: temporary or reversible health consequences"},
+	{"class_iii", "Class III: not likely to cause adverse health consequences"},
+	{"market_withdrawal", "Market withdrawal: a minor issue, no violation"},
+}
+
+// ClassificationLabel is a classification's short name.
+func ClassificationLabel(c string) string {
+	switch c {
+	case "class_i":
+		return "Class I"
+	case "class_ii":
+		return "Class II"
+	case "class_iii":
+		return "Class III"
+	case "market_withdrawal":
+		return "Market withdrawal"
+	}
+	return c
+}
+
+// totalsText is "1,200 kg + 40 pieces", or "none".
+func totalsText(ts []inventory.UnitTotal) string {
+	if len(ts) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = withUnit(t.Quantity, t.UOM)
+	}
+	return strings.Join(parts, " + ")
+}
+
+func durationText(ms float64) string {
+	if ms >= 1000 {
+		return strconv.FormatFloat(ms/1000, 'f', 2, 64) + " s"
+	}
+	return strconv.FormatFloat(ms, 'f', 0, 64) + " ms"
+}
+
+func recallLotHref(l inventory.RecallLot) string { return "/batches/" + l.BatchID.String() }
+
+// mailto is a link that opens a notification e-mail to the customer.
+func mailto(cu inventory.RecallCustomer, code string) string {
+	if cu.Email == "" {
+		return ""
+	}
+	return "mailto:" + cu.Email + "?subject=" + strings.ReplaceAll("Product recall "+code, " ", "%20")
+}
