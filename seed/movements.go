@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"batchtrack/inventory"
 	"batchtrack/quantity"
 )
@@ -14,8 +16,8 @@ import (
 // suppliers' lots received at the plant and released, coffee roasted and
 // ground and salad mixed there, stock moved to the distribution centre and
 // shipped to customers (once to our own distributor, in transit and then
-// received), a lot put on hold, and a shipment recorded in error and
-// corrected. It returns how many events it recorded.
+// received), a lot put on hold, a shipment recorded in error and
+// corrected, and a mock recall. It returns how many events it recorded.
 func movements(ctx context.Context, svc *inventory.Service, actor inventory.Actor, now time.Time,
 	prods []inventory.Product, sites, partnerSites []inventory.Location) (int, error) {
 	product := func(ref string) inventory.Product {
@@ -153,6 +155,12 @@ func movements(ctx context.Context, svc *inventory.Service, actor inventory.Acto
 	if _, e := svc.UpdateBatch(ctx, actor, lettuce2.Batches[0].ID, inventory.BatchUpdate{QualityStatus: &onHold,
 		Reason: "Awaiting lab result: E. coli O157 sample 26-1201"}, nil); e != nil {
 		return events, fmt.Errorf("hold: %w", e)
+	}
+	// A quarterly drill: a mock recall of the green coffee, which reaches
+	// the roast, the ground coffee at two sites and a customer.
+	if _, e := svc.MockRecall(ctx, actor, []uuid.UUID{green.Batches[0].ID},
+		"Quarterly mock recall drill: supplier lot CA-2611-07"); e != nil {
+		return events, fmt.Errorf("mock recall: %w", e)
 	}
 	return events + 2, nil
 }

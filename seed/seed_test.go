@@ -60,6 +60,15 @@ func TestSeedFillsAnEmptyDatabase(t *testing.T) {
 	if !statuses[inventory.StatusOnHold] {
 		t.Error("no lot on hold in the demo")
 	}
+	// The demo's mock recall reaches down the coffee chain to a customer,
+	// and its report adds up.
+	mocks, err := svc.ListMockRecalls(ctx, 10)
+	if err != nil || len(mocks) != 1 {
+		t.Fatalf("mock recalls %v, %v; want the demo's one", mocks, err)
+	}
+	if m := mocks[0].Summary; m.Lots < 4 || m.Customers < 1 || !m.Balanced {
+		t.Errorf("demo mock recall %+v: want the roast, the ground coffee at two sites and a customer", m)
+	}
 	if n, err := seed.IfEmpty(ctx, svc, seed.Options{}); n != 0 || err != nil {
 		t.Errorf("second seed: %d, %v; want nothing done", n, err)
 	}

@@ -44,6 +44,9 @@ func (s *Server) batchDetail(ctx context.Context, c *fiber.Ctx, id uuid.UUID) (v
 			d.Others = append(d.Others, r)
 		}
 	}
+	if d.Recalls, err = s.deps.Inventory.RecallsOfBatch(ctx, id); err != nil {
+		return views.BatchDetail{}, err
+	}
 	d.Consume = views.ConsumeForm{CSRF: d.CSRF, BatchID: id.String(), ExpectedVersion: b.Version, Unit: gs1.UnitName(b.UOM), Release: s.deps.Inventory.Release()}
 	d.Status = views.StatusForm{CSRF: d.CSRF, BatchID: id.String(), Current: views.ShownStatus(b, d.Today),
 		CurrentReason: views.StatusReasonOf(b), CanRecall: isAdmin(c)}
