@@ -110,3 +110,11 @@ func mailto(cu inventory.RecallCustomer, code string) string {
 	}
 	return "mailto:" + cu.Email + "?subject=" + strings.ReplaceAll("Product recall "+code, " ", "%20")
 }
+
+// count is "1 customer" or "3 customers".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
