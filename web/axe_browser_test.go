@@ -163,7 +163,21 @@ func TestBrowserAxe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A recall of the batch: the form, the case and a mock recall.
+	mock, err := b.app.svc.MockRecall(context.Background(), inventory.System, []uuid.UUID{batch.ID}, "drill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := b.app.svc.OpenRecall(context.Background(), inventory.System, inventory.RecallRequest{BatchIDs: []uuid.UUID{batch.ID},
+		Reason: "foreign body", Classification: "class_ii", DecidedBy: "QA"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	pages := []struct{ name, path, sel string }{
+		{"recalls", "/recalls", `[data-testid="recall-row"]`},
+		{"new recall", "/recalls/new?batch_id=" + held.ID.String(), `[data-testid="recall-form"]`},
+		{"recall case", "/recalls/" + rc.ID.String(), `[data-testid="recovery-form"]`},
+		{"mock recall", "/mock-recalls/" + mock.ID.String(), `[data-testid="mock-timing"]`},
 		{"held lot at two locations", "/batches/" + held.ID.String(), `[data-testid="in-transit-line"]`},
 		{"trace of the held lot", "/batches/" + held.ID.String() + "/trace", `[data-testid="trace-svg"]`},
 		{"trace with errors", "/batches/" + held.ID.String() + "/trace?depth=x", `[data-testid="form-errors"]`},
