@@ -119,7 +119,54 @@ func TestScaleDataReadsLikeOperations(t *testing.T) {
 		Quantity: quantity.FromUnits(1), Reason: "after the seed"}); err != nil {
 		t.Fatalf("consume from %s: %v", usable, err)
 	}
+	var customer uuid.UUID
+	if err := pool.QueryRow(ctx, `SELECT l.id FROM locations l JOIN parties p ON p.id = l.party_id
+		WHERE 'customer' = ANY (p.roles) ORDER BY l.gln LIMIT 1`).Scan(&customer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Ship(ctx, inventory.Actor{Name: "test", Source: "import"}, inventory.ShipRequest{
+		Items: []inventory.StockItem{{BatchID: usable, Quantity: quantity.FromUnits(1)}}, ShipToID: customer,
+		References: []inventory.BizTransaction{{Type: "desadv", ID: "DA-1"}, {Type: "po", ID: "PO-1"}}}); err != nil {
+		t.Fatalf("ship from %s: %v", usable, err)
+	}
+	// An event the operations just wrote and one of the seed's, of the
+	// same kind and unit, have the same shape: columns set, document
+	// fields, projection rows.
+	for _, kind := range []string{"consume", "ship"} {
+		var real, bulk string
+		if err := pool.QueryRow(ctx, eventShapeSQL+` WHERE e.id = (SELECT event_id FROM consumptions
+			WHERE batch_id = $1 AND kind = $2 AND actor = 'test')`, usable, kind).Scan(&real); err != nil {
+			t.Fatal(err)
+		}
+		if err := pool.QueryRow(ctx, eventShapeSQL+` WHERE e.id = (SELECT c.event_id FROM consumptions c
+			JOIN batches b ON b.id = c.batch_id JOIN batches u ON u.id = $1
+			WHERE c.kind = $2 AND c.actor = 'seed' AND b.unit_of_measure = u.unit_of_measure
+			  AND c.quantity_available_after > 0 ORDER BY c.id LIMIT 1)`, usable, kind).Scan(&bulk); err != nil {
+			t.Fatal(err)
+		}
+		if real != bulk {
+			t.Errorf("a %s event:\n operations %s\n seed       %s", kind, real, bulk)
+		}
+	}
 	if err := pool.QueryRow(ctx, seed.LedgerInvariantSQL).Scan(&bad); err != nil || bad != 0 {
 		t.Errorf("ledger invariant after a consume: %d batches off, %v", bad, err)
 	}
 }
+
+// eventShapeSQL describes an event without its values: type, action, step,
+// disposition, which columns are set, the document's fields and the
+// projection rows by role and type.
+const eventShapeSQL = `
+SELECT concat_ws(' | ', e.event_type, e.action, e.biz_step, e.disposition, e.source_type,
+    (e.read_point IS NOT NULL)::text, (e.biz_location IS NOT NULL)::text, (e.context IS NOT NULL)::text,
+    (e.ilmd IS NOT NULL)::text, jsonb_typeof(e.quantity_list), jsonb_array_length(e.quantity_list),
+    (SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(e.document) k),
+    (SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_array_elements(e.document -> 'quantityList') q, jsonb_object_keys(q) k),
+    (SELECT string_agg(p.kind || ':' || p.type, ',' ORDER BY p.kind, p.type) FROM event_parties p WHERE p.event_id = e.id),
+    (SELECT string_agg(b.type, ',' ORDER BY b.type) FROM event_biz_transactions b WHERE b.event_id = e.id),
+    (SELECT string_agg(x.role || ':' || x.is_class || ':' || (x.quantity IS NOT NULL) || ':' || coalesce(x.uom, '-'), ','
+                       ORDER BY x.role) FROM event_epcs x WHERE x.event_id = e.id),
+    (SELECT string_agg(x.role || ':' || (x.quantity IS NOT NULL) || ':' || x.uom, ',' ORDER BY x.role)
+     FROM event_batches x WHERE x.event_id = e.id),
+    (SELECT string_agg(c.kind || ':' || (c.reason <> ''), ',' ORDER BY c.kind) FROM consumptions c WHERE c.event_id = e.id))
+FROM events e`
