@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -61,7 +62,7 @@ const usage = `usage: batchtrack [command]
 commands:
   serve      start the web app and API (default)
   migrate    apply database migrations and exit
-  seed       fill the database with demo data
+  seed       fill the database with demo data (--scale N: a benchmark data set)
   user       manage staff accounts (batchtrack user -h)
   token      manage API tokens (batchtrack token -h)
   reset-data delete the private PostgreSQL cluster and all its data (asks first; --yes skips)
@@ -97,9 +98,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return db.Migrate(ctx, pool, logger)
 		})
 	case "seed":
+		fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		scale := fs.Float64("scale", 0, "instead of the demo, a synthetic supply chain of N × (100,000 lots, 1,000,000 events); N may be a fraction")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
 		return withDatabase(ctx, cfg, logger, shareCluster, func(pool *pgxpool.Pool) error {
 			if err := db.Migrate(ctx, pool, logger); err != nil {
 				return err
+			}
+			if *scale != 0 {
+				return seedScale(ctx, pool, *scale, stdout)
 			}
 			svc := inventory.New(db.NewStore(pool), inventory.Options{LockTimeout: cfg.LockTimeout, Logger: logger, AllowPending: cfg.AllowPending})
 			n, err := seed.Run(ctx, svc, seed.Options{Progress: stdout})
@@ -328,4 +338,20 @@ func printBox(w io.Writer, lines []string) {
 	}
 	b.WriteString("└" + rule + "┘\n")
 	_, _ = io.WriteString(w, b.String())
+}
+
+// seedScale writes the benchmark data set and prints its benchmark lots.
+func seedScale(ctx context.Context, pool *pgxpool.Pool, scale float64, stdout io.Writer) error {
+	start := time.Now()
+	res, err := seed.RunScale(ctx, pool, seed.ScaleOptions{Scale: scale, Progress: stdout})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "seeded scale %g: %d lot rows, %d events, %d ledger rows in %s\n", scale, res.Batches, res.Events,
+		res.Ledger, time.Since(start).Round(time.Second))
+	fmt.Fprintf(stdout, "deep root:    gtin %s lot %s batch %s (downstream depth %d)\n", res.Deep.GTIN, res.Deep.Lot, res.Deep.BatchID, seed.DeepLevels)
+	fmt.Fprintf(stdout, "fan-out:      gtin %s lot %s batch %s (%d shipments to %d customers)\n", res.Fan.GTIN, res.Fan.Lot, res.Fan.BatchID,
+		res.FanShipments, res.Customers)
+	fmt.Fprintf(stdout, "fsma product: gtin %s product %s (a year of CTEs)\n", res.FSMAProduct.GTIN, res.FSMAProductID)
+	return nil
 }
