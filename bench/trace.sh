@@ -11,8 +11,8 @@
 # skipped (FRESH=1 rebuilds it). Each measurement is sequential (one
 # request at a time), bounded by REQUESTS (default 20) and DURATION
 # (default 120s); the direct run repeats the HTTP run's number of
-# requests. MOCK_RECALL=0 leaves out (d), POST /api/mock-recalls; it is
-# skipped anyway while the endpoint answers 404. Loopback only.
+# requests. MOCK_RECALL=0 leaves out (d), POST /api/mock-recalls.
+# Loopback only.
 # Reports: bin/trace-*.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -107,16 +107,17 @@ http fsma "$base/api/fsma/spreadsheet?product_id=$product&from=$from&to=$to&form
 direct fsma fsma "$product" "$from" "$to"
 row fsma "(c) FSMA spreadsheet, 1 year (CSV)"
 
-# (d) mock recall of the fan-out lot: built in parallel (issue 21). Its
-# direct counterpart is the downstream trace it runs, (b) above.
+# (d) mock recall of the fan-out lot: the impact report (walk, balances,
+# shipments per customer) timed and kept.
 if [ "$MOCK_RECALL" = 1 ]; then
   body="{\"batch_ids\":[\"$fan\"],\"note\":\"bench/trace.sh\"}"
   status=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $token" \
     -H 'Content-Type: application/json' --data "$body" "$base/api/mock-recalls")
   if [ "$status" = 404 ] || [ "$status" = 405 ]; then
-    echo "(d) POST /api/mock-recalls answers $status: not built yet, skipped"
+    echo "(d) POST /api/mock-recalls answers $status: skipped"
   else
     http mock-recall "$base/api/mock-recalls" --body "$body"
+    direct mock-recall mock-recall "$fan"
     row mock-recall "(d) mock recall SC-FAN-0001"
   fi
 fi

@@ -1,10 +1,11 @@
-// Command tracesql times the trace and the FSMA report run straight on
+// Command tracesql times the trace, the FSMA report and a mock recall run straight on
 // PostgreSQL (the inventory service over a pgx pool, no HTTP), as the
 // baseline bench/trace.sh sets beside the API's figures. It prints one
 // JSON line: {"what", "n", "p50_ms", "p95_ms", ...}.
 //
 //	tracesql [-n 20] [-warmup 1] trace BATCH_ID [up|down|both]
 //	tracesql [-n 20] [-warmup 1] fsma PRODUCT_ID FROM TO   (days: 2006-01-02)
+//	tracesql [-n 20] [-warmup 1] mock-recall BATCH_ID
 package main
 
 import (
@@ -39,7 +40,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	args = fs.Args()
 	if len(args) < 2 || *n < 1 {
-		return errors.New("usage: tracesql [-n N] [-warmup N] trace BATCH_ID [direction] | fsma PRODUCT_ID FROM TO")
+		return errors.New("usage: tracesql [-n N] [-warmup N] trace BATCH_ID [direction] | fsma PRODUCT_ID FROM TO | mock-recall BATCH_ID")
 	}
 	url := os.Getenv("DATABASE_URL")
 	if url == "" {
@@ -78,6 +79,11 @@ func run(ctx context.Context, args []string) error {
 		call = func() (int, error) {
 			rep, err := svc.FSMAReport(ctx, inventory.FSMARequest{ProductID: &id, From: from, To: to})
 			return len(rep.Rows), err
+		}
+	case "mock-recall":
+		call = func() (int, error) {
+			m, err := svc.MockRecall(ctx, inventory.System, []uuid.UUID{id}, "bench/tracesql")
+			return m.Summary.Shipments, err
 		}
 	default:
 		return fmt.Errorf("unknown measurement %q", args[0])
