@@ -98,13 +98,14 @@ type TraceEdge struct {
 	References     []BizTransaction
 }
 
-// traceWalk walks the lot edges (trace_edges, migration 00012) breadth
-// first from the roots ($1), up and down as asked ($2, $3), to depth $4
-// (0: unbounded), stopping once more than $5 nodes are found. Each step
-// looks up only the edges of its frontier, through indexes, and carries
-// the nodes visited so far, so a node is reached once at its least depth:
-// cycles end the walk and diamonds do not multiply paths (a per-path
-// CYCLE clause would cut cycles but still follow every path).
+// traceWalk walks the lot edges (trace_edges_down and trace_edges_up,
+// migration 00012) breadth first from the roots ($1), up and down as asked
+// ($2, $3), to depth $4 (0: unbounded), stopping once more than $5 nodes
+// are found. Each step looks up only the edges of its frontier, through
+// indexes, and carries the nodes visited so far, so a node is reached once
+// at its least depth: cycles end the walk and diamonds do not multiply
+// paths (a per-path CYCLE clause would cut cycles but still follow every
+// path).
 const traceWalk = `WITH RECURSIVE
 down (frontier, visited, depth) AS (
     SELECT $1::text[], $1::text[], 0 WHERE $3::boolean
@@ -112,7 +113,7 @@ down (frontier, visited, depth) AS (
     SELECT x.next, d.visited || x.next, d.depth + 1
     FROM down d, LATERAL (
         SELECT array_agg(DISTINCT e.dst) AS next
-        FROM trace_edges(d.frontier, true) e
+        FROM trace_edges_down(d.frontier) e
         WHERE NOT e.dst = ANY (d.visited)
     ) x
     WHERE x.next IS NOT NULL AND ($4::int = 0 OR d.depth < $4::int) AND cardinality(d.visited) <= $5::int
@@ -123,7 +124,7 @@ up (frontier, visited, depth) AS (
     SELECT x.next, u.visited || x.next, u.depth + 1
     FROM up u, LATERAL (
         SELECT array_agg(DISTINCT e.src) AS next
-        FROM trace_edges(u.frontier, false) e
+        FROM trace_edges_up(u.frontier) e
         WHERE NOT e.src = ANY (u.visited)
     ) x
     WHERE x.next IS NOT NULL AND ($4::int = 0 OR u.depth < $4::int) AND cardinality(u.visited) <= $5::int
@@ -140,7 +141,7 @@ LIMIT $5::int + 1`
 // leaving them that reach one of them.
 const traceEdgesAmong = `
 SELECT e.src, e.dst, e.kind, e.event_id, ev.event_time, e.quantity, e.input_quantity, e.output_quantity
-FROM trace_edges($1::text[], true) e
+FROM trace_edges_down($1::text[]) e
 JOIN events ev ON ev.id = e.event_id
 WHERE e.dst = ANY ($1::text[])
 ORDER BY ev.event_time, e.event_id, e.src, e.dst`
@@ -232,8 +233,12 @@ func (s *Service) Trace(ctx context.Context, r TraceRequest) (TraceGraph, error)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // read only
 
+	// Planning the walk (trace_edges_* inlined, both directions) costs more
+	// than running it; the trace statements are the same every time, so a
+	// connection plans them once (the pool plans per execution, db.Open).
 	var found int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM batches WHERE id = ANY ($1::uuid[])`, r.BatchIDs).Scan(&found); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT count(*), set_config('plan_cache_mode', 'force_generic_plan', true)
+		FROM batches WHERE id = ANY ($1::uuid[])`, r.BatchIDs).Scan(&found, nil); err != nil {
 		return g, err
 	}
 	if found != len(roots) {

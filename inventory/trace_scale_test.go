@@ -111,7 +111,7 @@ func TestTraceWalkUsesIndexes(t *testing.T) {
 		t.Skip("builds 20k transformations")
 	}
 	_, pool := newService(t, 4, 0)
-	root := seedTraceChain(t, pool, 10, 20000)
+	rootID := seedTraceChain(t, pool, 10, 20000)
 	ctx := context.Background()
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
@@ -123,61 +123,79 @@ func TestTraceWalkUsesIndexes(t *testing.T) {
 		(SELECT count(*) FROM transfer_receipts)`).Scan(&moves, &receipts); err != nil || moves != 5000 || receipts != 5000 {
 		t.Fatalf("seeded %d moves, %d receipts: %v", moves, receipts, err)
 	}
-	roots := []string{"b:" + root.String()}
+	root := "'{b:" + rootID.String() + "}'"
 	for _, q := range []struct {
 		name string
 		sql  string
-		args []any
+		args string
 	}{
-		{"walk down", inventory.TraceWalkSQL, []any{roots, false, true, 0, inventory.TraceNodeLimit}},
-		{"walk up", inventory.TraceWalkSQL, []any{roots, true, false, 0, inventory.TraceNodeLimit}},
-		{"edges among", inventory.TraceEdgesAmongSQL, []any{roots}},
+		{"walk down", inventory.TraceWalkSQL, root + ", false, true, 0, 5000"},
+		{"walk up", inventory.TraceWalkSQL, root + ", true, false, 0, 5000"},
+		{"edges among", inventory.TraceEdgesAmongSQL, root},
 	} {
-		t.Run(q.name, func(t *testing.T) {
-			rows, err := conn.Query(ctx, "EXPLAIN "+q.sql, q.args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var plan []string
-			for rows.Next() {
-				var line string
-				if err := rows.Scan(&line); err != nil {
-					t.Fatal(err)
+		// Trace runs a connection's generic plan (see Service.Trace); with
+		// the simple protocol every execution gets a custom plan.
+		for _, mode := range []string{"force_generic_plan", "force_custom_plan"} {
+			t.Run(q.name+" "+mode, func(t *testing.T) {
+				text := explainPrepared(t, conn, mode, q.sql, q.args)
+				if strings.Contains(text, "Function Scan on trace_edges") {
+					t.Errorf("trace_edges_* is not inlined, its plan is hidden:\n%s", text)
 				}
-				plan = append(plan, line)
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
-			text := strings.Join(plan, "\n")
-			if strings.Contains(text, "Function Scan on trace_edges") {
-				t.Errorf("trace_edges is not inlined, its plan is hidden:\n%s", text)
-			}
-			for _, table := range []string{"event_batches", "event_epcs", "consumptions", "transfers", "transfer_receipts",
-				"events", "batches"} {
-				if strings.Contains(text, "Seq Scan on "+table+" ") {
-					t.Errorf("plan scans %s whole:\n%s", table, text)
-				}
-			}
-			// An index scan without a condition reads the table whole too.
-			for i, line := range plan {
-				if !strings.Contains(line, "Index Scan using ") && !strings.Contains(line, "Index Only Scan using ") {
-					continue
-				}
-				cond := false
-				for _, next := range plan[i+1:] {
-					if strings.Contains(next, "->") || strings.Contains(next, "SubPlan") || strings.Contains(next, "InitPlan") {
-						break
+				for _, table := range []string{"event_batches", "event_epcs", "consumptions", "transfers", "transfer_receipts",
+					"events", "batches"} {
+					if strings.Contains(text, "Seq Scan on "+table+" ") {
+						t.Errorf("plan scans %s whole:\n%s", table, text)
 					}
-					cond = cond || strings.Contains(next, "Index Cond:")
 				}
-				if !cond {
-					t.Errorf("index scan without a condition: %s\n%s", strings.TrimSpace(line), text)
+				// An index scan without a condition reads the table whole too.
+				plan := strings.Split(text, "\n")
+				for i, line := range plan {
+					if !strings.Contains(line, "Index Scan using ") && !strings.Contains(line, "Index Only Scan using ") {
+						continue
+					}
+					cond := false
+					for _, next := range plan[i+1:] {
+						if strings.Contains(next, "->") || strings.Contains(next, "SubPlan") || strings.Contains(next, "InitPlan") {
+							break
+						}
+						cond = cond || strings.Contains(next, "Index Cond:")
+					}
+					if !cond {
+						t.Errorf("index scan without a condition: %s\n%s", strings.TrimSpace(line), text)
+					}
 				}
-			}
-			t.Logf("%s", text)
-		})
+			})
+		}
 	}
+}
+
+// explainPrepared is the plan of sql prepared and executed with args (SQL
+// literals) under a plan_cache_mode.
+func explainPrepared(t *testing.T, conn *pgxpool.Conn, mode, sql, args string) string {
+	t.Helper()
+	ctx := context.Background()
+	for _, stmt := range []string{"SET plan_cache_mode = " + mode, "PREPARE explained AS " + sql} {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer conn.Exec(ctx, "DEALLOCATE explained") //nolint:errcheck
+	rows, err := conn.Query(ctx, "EXPLAIN EXECUTE explained("+args+")")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, line)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "\n")
 }
 
 // BenchmarkTrace times a downstream trace of depth 10 among 2,000
