@@ -52,7 +52,7 @@ assets:
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@scripts/copy-assets.sh
 
-## bench: Go benchmarks of the limiter (none/memory/redis), the cache against a bare handler, the request metrics and the load tester
+## bench: Go benchmarks of the limiter (none/memory/redis), the cache against a bare handler, the request metrics, the load tester and the trace
 # Rounds of one pass over every benchmark, so a slow minute on a shared
 # machine hits every variant alike (go test -count repeats each in a row).
 bench: deps-test
@@ -60,7 +60,7 @@ bench: deps-test
 	@: > bin/bench.txt
 	@for i in $$(seq $(BENCH_COUNT)); do \
 	  echo "== round $$i of $(BENCH_COUNT)"; \
-	  bash -o pipefail -c "$(GO) test -run '^$$' -bench . -benchmem -count 1 ./web/... ./loadtest/... | tee -a bin/bench.txt" || exit 1; \
+	  bash -o pipefail -c "$(GO) test -run '^$$' -bench . -benchmem -count 1 ./web/... ./loadtest/... ./inventory/ | tee -a bin/bench.txt" || exit 1; \
 	done
 	@echo; echo "medians of $(BENCH_COUNT) rounds (benchstat; raw lines in bin/bench.txt):"
 	@$(TOOLS) benchstat bin/bench.txt

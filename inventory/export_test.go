@@ -9,3 +9,9 @@ func PendingConsumes(s *Service, id uuid.UUID) int {
 	defer s.combiner.mu.Unlock()
 	return len(s.combiner.pending[id])
 }
+
+// The trace's SQL, for EXPLAIN tests.
+const (
+	TraceWalkSQL       = traceWalk
+	TraceEdgesAmongSQL = traceEdgesAmong
+)

@@ -98,68 +98,23 @@ type TraceEdge struct {
 	References     []BizTransaction
 }
 
-// traceLotEdges is every edge between lot nodes, as a CTE: a node is 'b:'
-// and a batch id, or 'x:' and the lot key of a lot we do not hold. Events
-// declared in error are left out. The trace SQL is written here rather
-// than in queries/ because three statements share this CTE and sqlc has
-// no way to share a fragment between queries. PostgreSQL computes the CTE
-// whole for each statement, so a trace costs time linear in the stored
-// transformations (about 0.1 s at 2,000 on a laptop).
-const traceLotEdges = `
-tf_nodes AS (
-    SELECT eb.event_id, eb.role, 'b:' || eb.batch_id AS node, eb.quantity
-    FROM event_batches eb
-    JOIN events e ON e.id = eb.event_id
-    WHERE eb.role IN ('input', 'output') AND e.event_type = 'TransformationEvent' AND e.declared_in_error_at IS NULL
-    UNION ALL
-    SELECT ee.event_id, ee.role, 'x:' || ee.key, ee.quantity
-    FROM event_epcs ee
-    JOIN events e ON e.id = ee.event_id
-    WHERE ee.role IN ('input', 'output') AND e.event_type = 'TransformationEvent' AND e.declared_in_error_at IS NULL
-      AND ee.key LIKE '01/%/10/%'
-      AND NOT EXISTS (SELECT 1 FROM batches b JOIN products p ON p.id = b.product_id
-                      WHERE lot_key(p.gtin, b.batch_number) = ee.key)
-),
-lot_edges AS (
-    SELECT i.node AS src, o.node AS dst, 'transformation' AS kind, i.event_id,
-           NULL::numeric AS quantity, i.quantity AS input_quantity, o.quantity AS output_quantity
-    FROM tf_nodes i
-    JOIN tf_nodes o ON o.event_id = i.event_id AND o.role = 'output' AND o.node <> i.node
-    WHERE i.role = 'input'
-    UNION ALL
-    -- A move between our locations: the row it left and the row it reached.
-    SELECT 'b:' || mo.batch_id, 'b:' || eb.batch_id, 'movement', mo.event_id, mo.quantity, NULL, NULL
-    FROM consumptions mo
-    JOIN events e ON e.id = mo.event_id AND e.declared_in_error_at IS NULL
-    JOIN event_batches eb ON eb.event_id = mo.event_id AND eb.batch_id <> mo.batch_id
-    WHERE mo.kind = 'move_out'
-    UNION ALL
-    -- Stock shipped to one of our locations: the row each receipt put it in.
-    SELECT 'b:' || t.from_batch_id, 'b:' || b.id, 'movement', tr.receive_event_id, tr.quantity, NULL, NULL
-    FROM transfer_receipts tr
-    JOIN transfers t ON t.id = tr.transfer_id
-    JOIN events se ON se.id = t.ship_event_id AND se.declared_in_error_at IS NULL
-    JOIN events re ON re.id = tr.receive_event_id AND re.declared_in_error_at IS NULL
-    JOIN event_batches eb ON eb.event_id = tr.receive_event_id
-    JOIN batches b ON b.id = eb.batch_id AND b.product_id = t.product_id AND b.batch_number = t.batch_number
-         AND b.location_id = t.to_location_id
-)`
-
-// traceWalk walks lot_edges breadth first from the roots ($1), up and
-// down as asked ($2, $3), to depth $4 (0: unbounded), stopping once more
-// than $5 nodes are found. Each step carries the whole frontier and the
-// nodes visited so far, so a node is reached once at its least depth:
-// cycles end the walk and diamonds do not multiply paths (a per-path
-// CYCLE clause would cut cycles but still follow every path).
-const traceWalk = `WITH RECURSIVE ` + traceLotEdges + `,
+// traceWalk walks the lot edges (trace_edges_down and trace_edges_up,
+// migration 00012) breadth first from the roots ($1), up and down as asked
+// ($2, $3), to depth $4 (0: unbounded), stopping once more than $5 nodes
+// are found. Each step looks up only the edges of its frontier, through
+// indexes, and carries the nodes visited so far, so a node is reached once
+// at its least depth: cycles end the walk and diamonds do not multiply
+// paths (a per-path CYCLE clause would cut cycles but still follow every
+// path).
+const traceWalk = `WITH RECURSIVE
 down (frontier, visited, depth) AS (
     SELECT $1::text[], $1::text[], 0 WHERE $3::boolean
     UNION ALL
     SELECT x.next, d.visited || x.next, d.depth + 1
     FROM down d, LATERAL (
         SELECT array_agg(DISTINCT e.dst) AS next
-        FROM lot_edges e
-        WHERE e.src = ANY (d.frontier) AND NOT e.dst = ANY (d.visited)
+        FROM trace_edges_down(d.frontier) e
+        WHERE NOT e.dst = ANY (d.visited)
     ) x
     WHERE x.next IS NOT NULL AND ($4::int = 0 OR d.depth < $4::int) AND cardinality(d.visited) <= $5::int
 ),
@@ -169,8 +124,8 @@ up (frontier, visited, depth) AS (
     SELECT x.next, u.visited || x.next, u.depth + 1
     FROM up u, LATERAL (
         SELECT array_agg(DISTINCT e.src) AS next
-        FROM lot_edges e
-        WHERE e.dst = ANY (u.frontier) AND NOT e.src = ANY (u.visited)
+        FROM trace_edges_up(u.frontier) e
+        WHERE NOT e.src = ANY (u.visited)
     ) x
     WHERE x.next IS NOT NULL AND ($4::int = 0 OR u.depth < $4::int) AND cardinality(u.visited) <= $5::int
 )
@@ -182,12 +137,13 @@ GROUP BY node
 ORDER BY 2, 1
 LIMIT $5::int + 1`
 
-// traceEdgesAmong is the edges between the nodes found ($1).
-const traceEdgesAmong = `WITH ` + traceLotEdges + `
+// traceEdgesAmong is the edges between the nodes found ($1): those
+// leaving them that reach one of them.
+const traceEdgesAmong = `
 SELECT e.src, e.dst, e.kind, e.event_id, ev.event_time, e.quantity, e.input_quantity, e.output_quantity
-FROM lot_edges e
+FROM trace_edges_down($1::text[]) e
 JOIN events ev ON ev.id = e.event_id
-WHERE e.src = ANY ($1::text[]) AND e.dst = ANY ($1::text[])
+WHERE e.dst = ANY ($1::text[])
 ORDER BY ev.event_time, e.event_id, e.src, e.dst`
 
 // traceBatches is the details of the lot rows found.
@@ -277,8 +233,12 @@ func (s *Service) Trace(ctx context.Context, r TraceRequest) (TraceGraph, error)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // read only
 
+	// Planning the walk (trace_edges_* inlined, both directions) costs more
+	// than running it; the trace statements are the same every time, so a
+	// connection plans them once (the pool plans per execution, db.Open).
 	var found int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM batches WHERE id = ANY ($1::uuid[])`, r.BatchIDs).Scan(&found); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT count(*), set_config('plan_cache_mode', 'force_generic_plan', true)
+		FROM batches WHERE id = ANY ($1::uuid[])`, r.BatchIDs).Scan(&found, nil); err != nil {
 		return g, err
 	}
 	if found != len(roots) {

@@ -342,6 +342,140 @@ func TestTraceCycleAndExternalLots(t *testing.T) {
 	}
 }
 
+// Lot numbers with characters a lot key escapes ('/' and '%'): a key that
+// names a lot we hold is that lot's row, one we do not hold is an
+// external node, and the walk goes on through it.
+func TestTraceEscapedLots(t *testing.T) {
+	svc := pendingService(t)
+	w := newWorld(t, svc)
+	a := w.batch("100", pending, func(nb *inventory.NewBatch) { nb.BatchNumber = "P/Q%2" })
+	c := w.batch("100", pending, func(nb *inventory.NewBatch) { nb.BatchNumber = "R%3" })
+	ext := "01/09999999999999/10/" + gs1.EscapeDigitalLink("A/B%1", false)
+	evs := []epcis.Event{
+		captured("urn:uuid:escaped-1", func(e *epcis.Event) { e.Type, e.Action, e.BizStep = "TransformationEvent", "", "commissioning" },
+			ids(class(epcis.RoleInput, lotKeyOf(a), "1", "KGM"), class(epcis.RoleOutput, ext, "1", "KGM"))),
+		captured("urn:uuid:escaped-2", at(time.Minute), func(e *epcis.Event) { e.Type, e.Action, e.BizStep = "TransformationEvent", "", "commissioning" },
+			ids(class(epcis.RoleInput, ext, "1", "KGM"), class(epcis.RoleOutput, lotKeyOf(c), "1", "KGM"))),
+	}
+	if res := capture(t, svc, false, evs...); res.Stored != 2 {
+		t.Fatalf("%+v", res)
+	}
+	tests := []struct {
+		dir  string
+		root inventory.Batch
+		want []string
+	}{
+		{inventory.TraceDown, a, sorted(node(a), "x:"+ext, node(c))},
+		{inventory.TraceUp, c, sorted(node(a), "x:"+ext, node(c))},
+		{inventory.TraceDown, c, []string{node(c)}},
+	}
+	for _, tt := range tests {
+		g := trace(t, svc, tt.dir, 0, tt.root)
+		if got := nodeIDs(g); !slices.Equal(got, tt.want) {
+			t.Errorf("%s from %s: %v, want %v", tt.dir, tt.root.BatchNumber, got, tt.want)
+		}
+		for _, n := range g.Nodes {
+			if n.ID == "x:"+ext && n.Lot != "A/B%1" {
+				t.Errorf("external lot %+v", n)
+			}
+		}
+	}
+}
+
+// gs1_unescape (migration 00012) undoes gs1_escape, and gives NULL for
+// what no escaping makes (bytes that are not UTF-8, NUL, a stray '%').
+func TestGS1Unescape(t *testing.T) {
+	_, pool := newService(t, 2, 0)
+	ctx := context.Background()
+	tests := []struct {
+		in   string
+		want *string
+	}{
+		{"", ptr("")},
+		{"ABC-1", ptr("ABC-1")},
+		{"A%2FB%251", ptr("A/B%1")},
+		{"%C3%A9t%C3%A9", ptr("été")},
+		{"%e2%82%ac", ptr("€")},
+		{"%F0%9F%98%80", ptr("😀")},
+		{"%FF", nil},
+		{"%00", nil},
+		{"%C3", nil},
+		{"%C0%AF", nil},
+		{"%ED%A0%80", nil},
+		{"%F4%90%80%80", nil},
+		{"50%", nil},
+		{"%G1", nil},
+	}
+	for _, tt := range tests {
+		var got *string
+		if err := pool.QueryRow(ctx, `SELECT gs1_unescape($1)`, tt.in).Scan(&got); err != nil {
+			t.Fatalf("%q: %v", tt.in, err)
+		}
+		if (got == nil) != (tt.want == nil) || (got != nil && *got != *tt.want) {
+			t.Errorf("gs1_unescape(%q) = %v, want %v", tt.in, deref(got), deref(tt.want))
+		}
+	}
+	for _, s := range []string{"A/B%1", "!\"%&'()*+,./:;<=>?_-", "Zürich ✓", "a b"} {
+		var back string
+		if err := pool.QueryRow(ctx, `SELECT gs1_unescape(gs1_escape($1))`, s).Scan(&back); err != nil || back != s {
+			t.Errorf("round trip of %q: %q, %v", s, back, err)
+		}
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "NULL"
+	}
+	return *s
+}
+
+// A captured move of two lots links each lot's rows, not one lot to the
+// other: lot X at the plant leads to X at the warehouse only.
+func TestTraceMoveOfTwoLots(t *testing.T) {
+	w := newEffectWorld(t)
+	x := w.stock(w.tomatoes, "MV-X", "10", w.location)
+	z := w.stock(w.salt, "MV-Z", "10", w.location)
+	// Z at the warehouse already (a move created the row): the captured
+	// move adds to it (a move_in row).
+	first, err := w.svc.Move(context.Background(), inventory.System, inventory.MoveRequest{BatchID: z.ID, Quantity: q("1"),
+		ToLocationID: w.warehouse.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zWH := createdBatch(t, first, 0)
+	ev := captured("urn:uuid:two-lots", step("OBSERVE", "transporting", ""), readPoint(w.location), from(w.location),
+		to(w.warehouse), ids(lotClass("epc", w.tomatoes, "MV-X", "3", "KGM"), lotClass("epc", w.salt, "MV-Z", "4", "KGM")))
+	if res := capture(t, w.svc, false, ev); res.Stored != 1 {
+		t.Fatalf("%+v", res)
+	}
+	xWH, _, _ := w.row("MV-X", w.warehouse)
+	xWHNode := "b:" + xWH.String()
+	tests := []struct {
+		dir  string
+		root inventory.Batch
+		want []string
+	}{
+		{inventory.TraceDown, x, sorted(node(x), xWHNode)},
+		{inventory.TraceDown, z, sorted(node(z), node(zWH))},
+		{inventory.TraceUp, zWH, sorted(node(z), node(zWH))},
+	}
+	for _, tt := range tests {
+		if got := nodeIDs(trace(t, w.svc, tt.dir, 0, tt.root), inventory.NodeLot); !slices.Equal(got, tt.want) {
+			t.Errorf("%s from %s: %v, want %v", tt.dir, tt.root.BatchNumber, got, tt.want)
+		}
+	}
+	var xUp []inventory.Batch
+	for _, n := range trace(t, w.svc, inventory.TraceUp, 0, inventory.Batch{ID: xWH}).Nodes {
+		if n.BatchID != nil {
+			xUp = append(xUp, inventory.Batch{ID: *n.BatchID})
+		}
+	}
+	if len(xUp) != 2 {
+		t.Errorf("up from X at the warehouse (created by the move): %d lot rows, want 2", len(xUp))
+	}
+}
+
 // pendingService is a site without a QA release: partners' transformations
 // may then add to lots we hold.
 func pendingService(t *testing.T) *inventory.Service {
@@ -405,9 +539,14 @@ func bruteForceEdges(t *testing.T, pool *pgxpool.Pool) []traceEdge {
 			}
 		}
 	}
-	rows, err = pool.Query(ctx, `SELECT c.batch_id::text, eb.batch_id::text, c.event_id::text FROM consumptions c
+	// A move: from its move_out row to the rows of the same lot it filled.
+	rows, err = pool.Query(ctx, `SELECT DISTINCT c.batch_id::text, d.id::text, c.event_id::text FROM consumptions c
 		JOIN events e ON e.id = c.event_id JOIN event_batches eb ON eb.event_id = c.event_id AND eb.batch_id <> c.batch_id
-		WHERE c.kind = 'move_out' AND e.declared_in_error_at IS NULL`)
+		JOIN batches s ON s.id = c.batch_id
+		JOIN batches d ON d.id = eb.batch_id AND d.product_id = s.product_id AND d.batch_number = s.batch_number
+		WHERE c.kind = 'move_out' AND e.declared_in_error_at IS NULL
+		  AND (d.created_event_id = c.event_id OR EXISTS (SELECT 1 FROM consumptions i
+		                                                  WHERE i.event_id = c.event_id AND i.batch_id = d.id AND i.kind = 'move_in'))`)
 	if err != nil {
 		t.Fatal(err)
 	}
