@@ -64,14 +64,15 @@ const (
 	DeepLevels = 10
 )
 
-// World sizes: fixed whatever the scale, 500 parties.
+// World sizes: fixed whatever the scale, 540 parties, so that one lot
+// can reach 500 customers.
 const (
 	scaleOwnParties = 3
-	scaleSuppliers  = 47
-	scaleCustomers  = 450
+	scaleSuppliers  = 37
+	scaleCustomers  = 500
 	scaleFamilies   = 10
 	scaleStages     = 8 // stage 0 is received, 1..7 are made
-	fanShipments    = 520
+	fanShipments    = 560
 	fsmaFamily      = 9
 )
 
@@ -657,9 +658,9 @@ func (g *scaleGen) simulate(lots int) ScaleResult {
 
 	// Everything else: receipts over the horizon, the FSMA product's a
 	// steady 1 in 60.
-	for len(g.rows) < lots {
+	for i := 0; len(g.rows) < lots; i++ {
 		family := g.rng.IntN(scaleFamilies - 1)
-		if g.rng.IntN(60) == 0 {
+		if i%60 == 0 { // by count, not chance: a small scale has some too
 			family = fsmaFamily
 		}
 		t := day(5+g.rng.IntN(scaleHorizon-5), 5+g.rng.IntN(10)).Add(time.Duration(g.rng.IntN(60)) * time.Minute)
