@@ -887,9 +887,9 @@ func (s *Service) RecordRecovery(ctx context.Context, actor Actor, recallID uuid
 		if source == nil {
 			return stockPlan{}, Invalid("batch_id", "is not one of the lots recall "+code+" covers")
 		}
-		note := "Recall " + code + cmp.Or(": "+r.Note, "")
-		if r.Note == "" {
-			note = "Recall " + code
+		note := "Recall " + code
+		if r.Note != "" {
+			note += ": " + r.Note
 		}
 		if r.Kind == RecoveryDestroyed {
 			return stockPlan{operation: "destroy", reason: note,

@@ -104,11 +104,8 @@ func durationText(ms float64) string {
 func recallLotHref(l inventory.RecallLot) string { return "/batches/" + l.BatchID.String() }
 
 // mailto is a link that opens a notification e-mail to the customer.
-func mailto(cu inventory.RecallCustomer, code string) string {
-	if cu.Email == "" {
-		return ""
-	}
-	return "mailto:" + cu.Email + "?subject=" + strings.ReplaceAll("Product recall "+code, " ", "%20")
+func mailto(cu inventory.RecallCustomer) string {
+	return "mailto:" + cu.Email + "?subject=Product%20recall"
 }
 
 // count is "1 customer" or "3 customers".

@@ -61,12 +61,11 @@ func (s *Server) recallForm(c *fiber.Ctx) (views.RecallForm, []uuid.UUID, error)
 		ids = append(ids, id)
 	}
 	lots, err := s.recallLotPicks(c.UserContext(), ids)
-	return f, ids, withLots(&f, lots, err)
-}
-
-func withLots(f *views.RecallForm, lots []views.RecallLotPick, err error) error {
+	if err != nil {
+		return f, nil, err
+	}
 	f.Lots = lots
-	return err
+	return f, ids, nil
 }
 
 // recallLotPicks labels the chosen lots as the picker does.
