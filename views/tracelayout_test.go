@@ -166,7 +166,9 @@ func TestTraceNodeHref(t *testing.T) {
 		{inventory.TraceNode{Kind: inventory.NodeLot, BatchID: &id}, "/batches/" + id.String()},
 		{inventory.TraceNode{Kind: inventory.NodeExternalLot, GTIN: "09506000134352", Lot: "A/1"},
 			"/events?epc_class=" + url.QueryEscape("https://id.gs1.org/01/09506000134352/10/A%2F1")},
-		{inventory.TraceNode{Kind: inventory.NodeLocation, LocationGLN: "9506000000001"}, ""},
+		{inventory.TraceNode{Kind: inventory.NodeLocation, LocationGLN: "9506000000001", PartyPGLN: "9506000000018"}, "/parties?q=9506000000018"},
+		{inventory.TraceNode{Kind: inventory.NodeLocation, LocationGLN: "9506000000001"}, "/locations?q=9506000000001"},
+		{inventory.TraceNode{Kind: inventory.NodeLocation}, ""},
 	}
 	for _, tt := range tests {
 		if got := TraceNodeHref(tt.node); got != tt.want {
