@@ -391,6 +391,12 @@ func (s *Server) showLabel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// A label changes with the batch (its version) and the public URL; the
+	// page around it with the session (its CSRF token), so that is in too.
+	if notModified(c, contentTag(b.ID.String(), strconv.FormatInt(b.Version, 10), s.digitalLink(b), csrfToken(c)),
+		b.UpdatedAt, "private, no-cache") {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
 	l, err := s.labelFor(b)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -10,44 +11,52 @@ import (
 	"batchtrack/gs1"
 )
 
+// qrCacheControl: a code only changes with the batch's GTIN, lot or the
+// public URL, and the ETag covers those; behind a login, so private.
+const qrCacheControl = "private, max-age=86400"
+
 // showBatchQRPNG serves the QR code of the batch's Digital Link as PNG.
 func (s *Server) showBatchQRPNG(c *fiber.Ctx) error {
-	code, err := s.batchQR(c)
-	if err != nil {
+	size := min(max(c.QueryInt("size", 256), 64), 1024)
+	code, current, err := s.batchQR(c, "png", strconv.Itoa(size))
+	if err != nil || current {
 		return err
 	}
-	size := c.QueryInt("size", 256)
-	size = min(max(size, 64), 1024)
 	png, err := code.PNG(size)
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "image/png")
-	c.Set(fiber.HeaderCacheControl, "private, max-age=300")
 	return c.Send(png)
 }
 
 // showBatchQRSVG serves the same code as SVG: crisp at any print size.
 func (s *Server) showBatchQRSVG(c *fiber.Ctx) error {
-	code, err := s.batchQR(c)
-	if err != nil {
+	code, current, err := s.batchQR(c, "svg")
+	if err != nil || current {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "image/svg+xml")
-	c.Set(fiber.HeaderCacheControl, "private, max-age=300")
 	return c.SendString(qrSVG(code))
 }
 
-func (s *Server) batchQR(c *fiber.Ctx) (*qrcode.QRCode, error) {
+// batchQR is the batch's code, or current (a 304 sent) when the client's
+// copy is still right.
+func (s *Server) batchQR(c *fiber.Ctx, variant ...string) (*qrcode.QRCode, bool, error) {
 	id, err := pathUUID(c, "id")
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	b, err := s.deps.Inventory.GetBatch(c.UserContext(), id)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return qrcode.New(s.digitalLink(b), qrcode.Medium)
+	link := s.digitalLink(b)
+	if notModified(c, contentTag(append([]string{link}, variant...)...), b.CreatedAt, qrCacheControl) {
+		return nil, true, c.SendStatus(fiber.StatusNotModified)
+	}
+	code, err := qrcode.New(link, qrcode.Medium)
+	return code, false, err
 }
 
 // qrSVG draws the code's modules as one path, one unit per module.

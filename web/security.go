@@ -31,8 +31,9 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 		}
 	}
 	// Pages shown to a logged-in user must not be kept by the browser: after
-	// logout the back button would show them from its cache.
-	if _, ok := currentUser(c); ok && !strings.HasPrefix(c.Path(), "/static/") {
+	// logout the back button would show them from its cache. Responses with
+	// validators (labels, QR codes: private, revalidated) keep theirs.
+	if _, ok := currentUser(c); ok && !strings.HasPrefix(c.Path(), "/static/") && c.Locals(validatedKey{}) == nil {
 		if !isAPI(c) || len(h.Peek(fiber.HeaderCacheControl)) == 0 {
 			h.Set(fiber.HeaderCacheControl, "no-store")
 		}
