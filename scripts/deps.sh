@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system programs batchtrack's make targets need, when missing.
 #
-#   scripts/deps.sh postgres redis chromium wrk node
+#   scripts/deps.sh postgres redis chromium wrk node haproxy pgbouncer
 #
 # Only the named groups are checked. As root on Debian/Ubuntu the missing
 # ones are installed with apt-get; otherwise the script exits 1 naming the
@@ -12,7 +12,7 @@
 set -euo pipefail
 
 usage() {
-	echo "usage: $0 {postgres|redis|chromium|wrk|node}..." >&2
+	echo "usage: $0 {postgres|redis|chromium|wrk|node|haproxy|pgbouncer}..." >&2
 	exit 2
 }
 
@@ -36,6 +36,8 @@ present() {
 		;;
 	wrk) has wrk ;;
 	node) has node && has npm ;;
+	haproxy) has haproxy || [[ -x /usr/sbin/haproxy ]] ;;
+	pgbouncer) has pgbouncer || [[ -x /usr/sbin/pgbouncer ]] ;;
 	*) return 2 ;;
 	esac
 }
@@ -47,6 +49,8 @@ packages() {
 	chromium) echo chromium ;;
 	wrk) echo wrk ;;
 	node) echo nodejs npm ;;
+	haproxy) echo haproxy ;;
+	pgbouncer) echo pgbouncer ;;
 	esac
 }
 
@@ -56,7 +60,7 @@ missing_groups=()
 missing_packages=()
 for group in "$@"; do
 	case "$group" in
-	postgres | redis | chromium | wrk | node) ;;
+	postgres | redis | chromium | wrk | node | haproxy | pgbouncer) ;;
 	*)
 		echo "deps: unknown group '$group'" >&2
 		usage
