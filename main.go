@@ -279,8 +279,11 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 			Auth: web.AuthConfig{Service: accounts, CookieSecure: cfg.CookieSecure, LoginLimiter: shared.rateLimits.Limiter,
 				LoginPolicies: web.LoginPolicies{Account: cfg.RateLimits[ratelimit.PolicyLoginAccount], IP: cfg.RateLimits[ratelimit.PolicyLoginIP]}},
 			RateLimits: shared.rateLimits, TrustedProxies: cfg.TrustedProxies, Caching: shared.caching,
-			HTTPMetrics: metrics.NewHTTP(reg), Recorder: recorder,
+			HTTPMetrics: metrics.NewHTTP(reg), Recorder: recorder, Peers: shared.peerBoard(recorder.Interval()),
 		})
+		if shared.redis != nil {
+			go srv.PublishReadings(ctx)
+		}
 		if cfg.DebugAddr != "" {
 			if err := serveDebug(ctx, cfg.DebugAddr, logger); err != nil {
 				return fmt.Errorf("DEBUG_ADDR: %w", err)

@@ -52,6 +52,9 @@ type Deps struct {
 	// Recorder keeps the dashboard's recent samples; main runs it (nil: New
 	// makes one that samples only when asked, as tests do).
 	Recorder *metrics.Recorder
+	// Peers shares each instance's dashboard figures (Redis); nil: this
+	// instance shows only its own.
+	Peers PeerBoard
 }
 
 // IsLoopbackURL reports whether a PUBLIC_URL names this machine only
