@@ -296,7 +296,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 			printBox(stdout, lines)
 			return nil
 		})
-		err = srv.Listen(ctx, cfg.Addr, cfg.ShutdownGrace)
+		err = srv.Listen(ctx, cfg.Addr, cfg.ShutdownDrain, cfg.ShutdownGrace)
 		logger.Info("http server stopped")
 		return err
 	})
