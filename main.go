@@ -128,6 +128,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			}
 			return runTokenCommand(ctx, args, newAccounts(pool, cfg), stdout, stderr)
 		})
+	case "cluster-postgres": // not in usage: scripts/cluster.sh runs it
+		return runClusterPostgres(ctx, args, logger, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

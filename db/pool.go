@@ -26,12 +26,15 @@ func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, err
 		cfg.MaxConns = opts.MaxConns
 	}
 	if opts.SimpleProtocol {
+		// Every query is planned for its literal values then, so it needs
+		// no plan_cache_mode, which PgBouncer refuses as a startup parameter.
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	} else {
+		// List queries use "($1 IS NULL OR col = $1)" filters; a generic plan
+		// would not use the column's index, so plan every execution for its
+		// actual parameters.
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
-	// List queries use "($1 IS NULL OR col = $1)" filters; a generic plan
-	// would not use the column's index, so plan every execution for its
-	// actual parameters.
-	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	cfg.ConnConfig.RuntimeParams["application_name"] = "batchtrack"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
