@@ -128,6 +128,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			}
 			return runTokenCommand(ctx, args, newAccounts(pool, cfg), stdout, stderr)
 		})
+	case "cluster-postgres": // not in usage: scripts/cluster.sh runs it
+		return runClusterPostgres(ctx, args, logger, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -299,7 +301,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 			printBox(stdout, lines)
 			return nil
 		})
-		err = srv.Listen(ctx, cfg.Addr, cfg.ShutdownGrace)
+		err = srv.Listen(ctx, cfg.Addr, cfg.ShutdownDrain, cfg.ShutdownGrace)
 		logger.Info("http server stopped")
 		return err
 	})

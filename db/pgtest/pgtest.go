@@ -75,7 +75,9 @@ func NewDatabase(t testing.TB, opts Options) (string, *pgxpool.Pool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pool, err := db.Open(ctx, dbURL, db.PoolOptions{MaxConns: maxConns})
+	// TEST_DB_SIMPLE_PROTOCOL=true runs a suite as it runs behind PgBouncer.
+	simple, _ := strconv.ParseBool(os.Getenv("TEST_DB_SIMPLE_PROTOCOL"))
+	pool, err := db.Open(ctx, dbURL, db.PoolOptions{MaxConns: maxConns, SimpleProtocol: simple})
 	if err != nil {
 		t.Fatalf("pgtest: open %s: %v", redact(dbURL), err)
 	}
