@@ -199,11 +199,11 @@ func TestRecallImpactAndCase(t *testing.T) {
 	if _, err := svc.CloseRecall(ctx, inventory.System, rc.ID, "all stock destroyed or returned"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.CloseRecall(ctx, inventory.System, rc.ID, ""); !isConflict(err) {
+	if _, err := svc.CloseRecall(ctx, inventory.System, rc.ID, ""); !isStateConflict(err) {
 		t.Fatalf("closing twice: %v", err)
 	}
 	if _, err := svc.RecordRecovery(ctx, inventory.System, rc.ID, inventory.RecoveryRequest{Kind: inventory.RecoveryDestroyed,
-		BatchID: c.pasWH.ID, Quantity: q("1")}); !isConflict(err) {
+		BatchID: c.pasWH.ID, Quantity: q("1")}); !isStateConflict(err) {
 		t.Fatalf("recovery on a closed case: %v", err)
 	}
 }
@@ -377,7 +377,7 @@ func isValidation(err error) bool {
 	return errors.As(err, &v)
 }
 
-func isConflict(err error) bool {
-	var c *inventory.ConflictError
+func isStateConflict(err error) bool {
+	var c *inventory.StateConflictError
 	return errors.As(err, &c)
 }
