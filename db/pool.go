@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"batchtrack/quantity"
 )
 
 // PoolOptions tune the connection pool.
@@ -27,11 +30,24 @@ func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, err
 	}
 	if opts.SimpleProtocol {
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		// The simple protocol learns no parameter types from the server, so
+		// pgx picks the type from the Go value: slices of our types need naming.
+		cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+			m := conn.TypeMap()
+			m.RegisterDefaultPgType(uuid.UUID{}, "uuid")
+			m.RegisterDefaultPgType([]uuid.UUID{}, "_uuid")
+			m.RegisterDefaultPgType(quantity.Quantity(0), "numeric")
+			m.RegisterDefaultPgType([]quantity.Quantity{}, "_numeric")
+			return nil
+		}
 	}
 	// List queries use "($1 IS NULL OR col = $1)" filters; a generic plan
 	// would not use the column's index, so plan every execution for its
-	// actual parameters.
-	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	// actual parameters. The simple protocol plans every query anyway, and
+	// PgBouncer refuses the startup parameter.
+	if !opts.SimpleProtocol {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "batchtrack"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
