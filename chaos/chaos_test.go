@@ -131,13 +131,18 @@ func TestChaos(t *testing.T) {
 		if err := f.inject(); err != nil {
 			t.Fatalf("%s: %v", f.name, err)
 		}
+		rec.injected()
 		time.Sleep(phase)
 	}
 	rec.end()
 	stopLoad()
 	load.Wait()
 
-	t.Log("\n" + rec.table())
+	table, stillFailing := rec.table()
+	t.Log("\n" + table)
+	for _, name := range stillFailing {
+		t.Errorf("%s: requests still failed at the end of its phase (%s after the fault)", name, phase)
+	}
 	t.Logf("stale reads: %d of %d reads checked", w.stale.Load(), w.reads.Load())
 
 	// Keys a client gave up on during a fault are retried now, as a real
@@ -222,6 +227,7 @@ type request struct {
 type mark struct {
 	name string
 	at   time.Time
+	took time.Duration // to inject the fault and start the part again
 }
 
 func (r *recorder) add(q request) {
@@ -232,7 +238,7 @@ func (r *recorder) add(q request) {
 
 func (r *recorder) mark(name string) {
 	r.mu.Lock()
-	r.marks = append(r.marks, mark{name, time.Now()})
+	r.marks = append(r.marks, mark{name: name, at: time.Now()})
 	r.mu.Unlock()
 }
 
@@ -249,50 +255,64 @@ func (r *recorder) phaseAt(t time.Time) string {
 	return name
 }
 
+func (r *recorder) injected() {
+	r.mu.Lock()
+	m := &r.marks[len(r.marks)-1]
+	m.took = time.Since(m.at)
+	r.mu.Unlock()
+}
+
 func (r *recorder) end() {
 	r.mu.Lock()
 	r.ended = time.Now()
 	r.mu.Unlock()
 }
 
-// table has a row per phase: the requests sent in it, those that failed
+// table has a row per phase: the requests sent and answered in it, those that failed
 // (transport error or 5xx), the writes that still had no answer after
 // their retries, and, from the fault: the first failure, the first success
 // of a request sent after that failure (service back), the last failure.
-func (r *recorder) table() string {
+func (r *recorder) table() (string, []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "fault\trequests\tfailed\tfinal failures\tfirst failure\tfirst success after\tlast failure\t")
+	fmt.Fprintln(tw, "fault\ttook\trequests\tfailed\tfinal failures\tfirst failure\tfirst success after\tlast failure\t")
+	var stillFailing []string
 	for i, m := range r.marks {
 		until := r.ended
 		if i+1 < len(r.marks) {
 			until = r.marks[i+1].at
 		}
+		// A request answered after the next fault began is that fault's
+		// business, whichever phase sent it: it is left out of both.
 		var phase []request
 		for _, q := range r.requests {
-			if !q.sent.Before(m.at) && q.sent.Before(until) {
+			if !q.sent.Before(m.at) && q.answered.Before(until) {
 				phase = append(phase, q)
 			}
 		}
 		var failed int
 		var firstErr, lastErr, back time.Duration = -1, -1, -1
-		var firstErrAt time.Time
+		var firstErrAt, lastErrAt time.Time
 		for _, q := range phase {
 			if q.failed {
 				failed++
 				if d := q.answered.Sub(m.at); firstErr < 0 || d < firstErr {
 					firstErr, firstErrAt = d, q.answered
 				}
-				lastErr = max(lastErr, q.answered.Sub(m.at))
+				if q.answered.After(lastErrAt) {
+					lastErr, lastErrAt = q.answered.Sub(m.at), q.answered
+				}
 			}
 		}
+		recovered := failed == 0
 		for _, q := range phase {
 			if !q.failed && !q.sent.Before(firstErrAt) {
 				if d := q.answered.Sub(m.at); back < 0 || d < back {
 					back = d
 				}
+				recovered = recovered || !q.sent.Before(lastErrAt)
 			}
 		}
 		var gaveUp int
@@ -301,10 +321,13 @@ func (r *recorder) table() string {
 				gaveUp++
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t\n", m.name, len(phase), failed, gaveUp, ms(firstErr), ms(back), ms(lastErr))
+		if !recovered {
+			stillFailing = append(stillFailing, m.name)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t\n", m.name, ms(m.took), len(phase), failed, gaveUp, ms(firstErr), ms(back), ms(lastErr))
 	}
 	tw.Flush()
-	return b.String()
+	return b.String(), stillFailing
 }
 
 func ms(d time.Duration) string {

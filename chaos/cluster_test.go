@@ -69,7 +69,16 @@ type cluster struct {
 
 func startCluster(t *testing.T, root string, settings map[string]string) *cluster {
 	t.Helper()
-	tmp := t.TempDir()
+	// Not t.TempDir: as root PostgreSQL runs as the postgres user, which
+	// must reach its data directory through every parent.
+	tmp, err := os.MkdirTemp("", "batchtrack-chaos-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
 	c := &cluster{t: t, root: root, dir: filepath.Join(tmp, "cluster"), bin: filepath.Join(tmp, "batchtrack"), log: &bytes.Buffer{}}
 	build := exec.Command("go", "build", "-o", c.bin, ".")
 	build.Dir = root
