@@ -7,7 +7,7 @@ BIN     := bin/batchtrack
 PKGS    := ./...
 BENCH_COUNT ?= 6
 
-.PHONY: run test build generate check deps deps-test assets bench clean reset-data test-pgbouncer chaos
+.PHONY: run test build generate check deps deps-test assets bench clean reset-data cluster cluster-down cluster-restart cluster-status test-pgbouncer chaos
 
 ## run: start the app on http://127.0.0.1:3000 with a private PostgreSQL and demo data
 run: deps build
@@ -74,6 +74,24 @@ bench: deps-test
 	done
 	@echo; echo "medians of $(BENCH_COUNT) rounds (benchstat; raw lines in bin/bench.txt):"
 	@$(TOOLS) benchstat bin/bench.txt
+
+## cluster: HAProxy on 127.0.0.1:3000 before three instances, PgBouncer, Redis and a private PostgreSQL (docs/deploy.md)
+cluster: build
+	@scripts/deps.sh postgres redis haproxy pgbouncer
+	BIN=$(BIN) scripts/cluster.sh up
+
+## cluster-down: stop every part of the cluster (its data stays in .cluster/)
+cluster-down:
+	@scripts/cluster.sh down
+
+## cluster-restart: restart the instances one at a time; clients see no failed request
+cluster-restart: build
+	@scripts/deps.sh postgres redis haproxy pgbouncer
+	BIN=$(BIN) scripts/cluster.sh restart
+
+## cluster-status: each part's pid, port, state, and HAProxy's view of each instance
+cluster-status:
+	@scripts/cluster.sh status
 
 ## reset-data: delete the private PostgreSQL cluster and its data (asks first; the server must be stopped)
 reset-data: build

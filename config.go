@@ -30,6 +30,7 @@ type Config struct {
 	LogFormat     string        // LOG_FORMAT: text or json
 	Seed          bool          // SEED: demo data on first start with an empty database
 	ShutdownGrace time.Duration // SHUTDOWN_GRACE
+	ShutdownDrain time.Duration // SHUTDOWN_DRAIN
 	InstanceName  string        // INSTANCE_NAME
 	DebugAddr     string        // DEBUG_ADDR: Go's profiler (net/http/pprof), loopback only; empty: off
 
@@ -65,6 +66,7 @@ var configVars = []struct{ name, def, doc string }{
 	{"LOG_FORMAT", "text", "text or json"},
 	{"SEED", "true", "fill an empty database with demo data on start"},
 	{"SHUTDOWN_GRACE", "10s", "time in-flight requests get on SIGINT/SIGTERM"},
+	{"SHUTDOWN_DRAIN", "0s", "on SIGINT/SIGTERM, keep serving this long while /readyz answers 503, so a load balancer stops sending first (e.g. 3s behind HAProxy checking every 1s)"},
 	{"INSTANCE_NAME", "hostname:port", "this instance's name on the dashboard"},
 	{"DEBUG_ADDR", "", "loopback host:port serving Go's profiler at /debug/pprof/ (e.g. 127.0.0.1:6060); empty: off"},
 	{"ADMIN_EMAIL", "", "with ADMIN_PASSWORD: the first admin, created on start when there are no users"},
@@ -137,6 +139,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.ShutdownGrace, err = time.ParseDuration(get("SHUTDOWN_GRACE")); err != nil || c.ShutdownGrace <= 0 {
 		bad("SHUTDOWN_GRACE", "must be a positive duration such as 10s")
+	}
+	if c.ShutdownDrain, err = time.ParseDuration(get("SHUTDOWN_DRAIN")); err != nil || c.ShutdownDrain < 0 || c.ShutdownDrain > time.Minute {
+		bad("SHUTDOWN_DRAIN", "must be a duration from 0 to 1m, such as 3s")
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL"))); err != nil {
 		bad("LOG_LEVEL", "must be debug, info, warn or error")

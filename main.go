@@ -128,6 +128,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			}
 			return runTokenCommand(ctx, args, newAccounts(pool, cfg), stdout, stderr)
 		})
+	case "cluster-postgres": // not in usage: scripts/cluster.sh runs it
+		return runClusterPostgres(ctx, args, logger, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -279,8 +281,11 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 			Auth: web.AuthConfig{Service: accounts, CookieSecure: cfg.CookieSecure, LoginLimiter: shared.rateLimits.Limiter,
 				LoginPolicies: web.LoginPolicies{Account: cfg.RateLimits[ratelimit.PolicyLoginAccount], IP: cfg.RateLimits[ratelimit.PolicyLoginIP]}},
 			RateLimits: shared.rateLimits, TrustedProxies: cfg.TrustedProxies, Caching: shared.caching,
-			HTTPMetrics: metrics.NewHTTP(reg), Recorder: recorder,
+			HTTPMetrics: metrics.NewHTTP(reg), Recorder: recorder, Peers: shared.peerBoard(recorder.Interval()),
 		})
+		if shared.redis != nil {
+			go srv.PublishReadings(ctx)
+		}
 		if cfg.DebugAddr != "" {
 			if err := serveDebug(ctx, cfg.DebugAddr, logger); err != nil {
 				return fmt.Errorf("DEBUG_ADDR: %w", err)
@@ -296,7 +301,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 			printBox(stdout, lines)
 			return nil
 		})
-		err = srv.Listen(ctx, cfg.Addr, cfg.ShutdownGrace)
+		err = srv.Listen(ctx, cfg.Addr, cfg.ShutdownDrain, cfg.ShutdownGrace)
 		logger.Info("http server stopped")
 		return err
 	})

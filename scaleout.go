@@ -10,6 +10,7 @@ import (
 
 	"batchtrack/web"
 	"batchtrack/web/cache"
+	"batchtrack/web/peers"
 	"batchtrack/web/ratelimit"
 )
 
@@ -74,4 +75,13 @@ func (s *sharedState) Close() error {
 		return s.redis.Close()
 	}
 	return nil
+}
+
+// peerBoard shares the dashboard's figures between instances through
+// Redis; nil without it. A reading lives three sampling periods.
+func (s *sharedState) peerBoard(every time.Duration) web.PeerBoard {
+	if s.redis == nil {
+		return nil
+	}
+	return peers.New(s.redis, 3*every)
 }

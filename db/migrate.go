@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -20,9 +21,23 @@ import (
 var migrationFiles embed.FS
 
 // Migrate applies every migration not yet applied. It is safe to call from
-// several instances at once: goose takes a PostgreSQL advisory lock.
+// several instances at once: goose takes a lock (migrationLock).
 func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
 	return MigrateTo(ctx, pool, logger, 0)
+}
+
+// migrationLock keeps two instances from migrating at once. Behind
+// PgBouncer in transaction mode (why a pool uses the simple protocol) a
+// session's advisory lock may be taken on one server connection and
+// released on another; goose's lock row in a table works through a pooler.
+// Either is taken only when a migration is pending.
+func migrationLock(pool *pgxpool.Pool) (goose.ProviderOption, error) {
+	if pool.Config().ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeSimpleProtocol {
+		locker, err := lock.NewPostgresTableLocker()
+		return goose.WithLocker(locker), err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	return goose.WithSessionLocker(locker), err
 }
 
 // MigrateTo applies the migrations up to version (0: all), for tests that
@@ -35,12 +50,11 @@ func MigrateTo(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, ver
 	sqlDB := stdlib.OpenDBFromPool(pool)
 	defer sqlDB.Close()
 
-	locker, err := lock.NewPostgresSessionLocker()
+	locking, err := migrationLock(pool)
 	if err != nil {
 		return err
 	}
-	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub,
-		goose.WithSessionLocker(locker))
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub, locking)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

@@ -19,6 +19,19 @@ type PoolOptions struct {
 	SimpleProtocol bool
 }
 
+// nameParameterTypes tells pgx which PostgreSQL type our Go parameter
+// types stand for. The extended protocol learns it from the server; the
+// simple protocol must encode them as text without asking.
+func nameParameterTypes(_ context.Context, conn *pgx.Conn) error {
+	m := conn.TypeMap()
+	m.RegisterDefaultPgType(uuid.UUID{}, "uuid")
+	m.RegisterDefaultPgType([]uuid.UUID{}, "_uuid")
+	m.RegisterDefaultPgType(uuid.NullUUID{}, "uuid")
+	m.RegisterDefaultPgType(quantity.Quantity(0), "numeric")
+	m.RegisterDefaultPgType([]quantity.Quantity{}, "_numeric")
+	return nil
+}
+
 // Open connects a pool to url and checks that the server answers.
 func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
@@ -29,23 +42,14 @@ func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, err
 		cfg.MaxConns = opts.MaxConns
 	}
 	if opts.SimpleProtocol {
+		// Every query is planned for its literal values then, so it needs
+		// no plan_cache_mode, which PgBouncer refuses as a startup parameter.
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-		// The simple protocol learns no parameter types from the server, so
-		// pgx picks the type from the Go value: slices of our types need naming.
-		cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
-			m := conn.TypeMap()
-			m.RegisterDefaultPgType(uuid.UUID{}, "uuid")
-			m.RegisterDefaultPgType([]uuid.UUID{}, "_uuid")
-			m.RegisterDefaultPgType(quantity.Quantity(0), "numeric")
-			m.RegisterDefaultPgType([]quantity.Quantity{}, "_numeric")
-			return nil
-		}
-	}
-	// List queries use "($1 IS NULL OR col = $1)" filters; a generic plan
-	// would not use the column's index, so plan every execution for its
-	// actual parameters. The simple protocol plans every query anyway, and
-	// PgBouncer refuses the startup parameter.
-	if !opts.SimpleProtocol {
+		cfg.AfterConnect = nameParameterTypes
+	} else {
+		// List queries use "($1 IS NULL OR col = $1)" filters; a generic plan
+		// would not use the column's index, so plan every execution for its
+		// actual parameters.
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "batchtrack"

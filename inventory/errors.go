@@ -16,6 +16,7 @@ const (
 	KindValidation           Kind = "validation"
 	KindNotFound             Kind = "not-found"
 	KindConflict             Kind = "conflict"
+	KindStateConflict        Kind = "state-conflict"
 	KindInsufficientQuantity Kind = "insufficient-quantity"
 	KindVersionConflict      Kind = "version-conflict"
 	KindNotConsumable        Kind = "batch-not-consumable"
@@ -118,6 +119,14 @@ func (e *ConflictError) FieldErrors() []FieldError {
 	}
 	return []FieldError{{Field: e.Field, Message: "is already taken"}}
 }
+
+// StateConflictError: the request does not fit what the thing is now
+// (a closed recall case).
+type StateConflictError struct{ Message string }
+
+func (e *StateConflictError) Error() string    { return e.Message }
+func (e *StateConflictError) Kind() Kind       { return KindStateConflict }
+func (e *StateConflictError) Sentence() string { return e.Message }
 
 // InsufficientQuantityError: the batch has less than was asked for.
 type InsufficientQuantityError struct {

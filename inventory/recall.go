@@ -296,6 +296,9 @@ func (s *Service) MockRecall(ctx context.Context, actor Actor, batchIDs []uuid.U
 	if err := v.OrNil(); err != nil {
 		return MockRecall{}, err
 	}
+	if out, ok, err := idempotency.Replay[MockRecall](ctx); ok {
+		return out, err
+	}
 	impact, err := s.RecallImpact(ctx, batchIDs)
 	if err != nil {
 		return MockRecall{}, err
@@ -304,13 +307,21 @@ func (s *Service) MockRecall(ctx context.Context, actor Actor, batchIDs []uuid.U
 	if err != nil {
 		return MockRecall{}, err
 	}
-	row, err := s.store.InsertMockRecall(ctx, db.InsertMockRecallParams{BatchIds: batchIDs, Note: note,
-		Actor: actor.name(), DurationMs: impact.DurationMs, Impact: doc})
+	var out MockRecall
+	err = s.store.InTx(ctx, db.TxOptions{}, func(q *db.Queries) error {
+		row, err := q.InsertMockRecall(ctx, db.InsertMockRecallParams{BatchIds: batchIDs, Note: note,
+			Actor: actor.name(), DurationMs: impact.DurationMs, Impact: doc})
+		if err != nil {
+			return err
+		}
+		out = MockRecall{ID: row.ID, BatchIDs: row.BatchIds, Note: row.Note, Actor: row.Actor, StartedAt: row.StartedAt,
+			DurationMs: row.DurationMs, Impact: &impact, Summary: impact.Summary}
+		return idempotency.Keep(ctx, q, out)
+	})
 	if err != nil {
-		return MockRecall{}, err
+		return MockRecall{}, unwrapDomain(err)
 	}
-	return MockRecall{ID: row.ID, BatchIDs: row.BatchIds, Note: row.Note, Actor: row.Actor, StartedAt: row.StartedAt,
-		DurationMs: row.DurationMs, Impact: &impact, Summary: impact.Summary}, nil
+	return out, nil
 }
 
 // GetMockRecall returns a kept mock recall with its report.
@@ -734,6 +745,17 @@ func addTotal(totals *[]UnitTotal, q quantity.Quantity, uom string) {
 func (s *Service) GetRecall(ctx context.Context, id uuid.UUID) (Recall, error) {
 	var out Recall
 	err := s.readOnly(ctx, func(_ pgx.Tx, q *db.Queries) error {
+		var err error
+		out, err = s.recallIn(ctx, q, id)
+		return err
+	})
+	return out, err
+}
+
+// recallIn reads a case in the caller's transaction.
+func (s *Service) recallIn(ctx context.Context, q *db.Queries, id uuid.UUID) (Recall, error) {
+	var out Recall
+	err := func() error {
 		row, err := q.GetRecall(ctx, id)
 		if err != nil {
 			return notFound(err, "recall", "")
@@ -776,7 +798,7 @@ func (s *Service) GetRecall(ctx context.Context, id uuid.UUID) (Recall, error) {
 				CreatedAt: r.CreatedAt, Corrected: r.Corrected})
 		}
 		return nil
-	})
+	}()
 	return out, err
 }
 
@@ -823,21 +845,30 @@ func (s *Service) CloseRecall(ctx context.Context, actor Actor, id uuid.UUID, no
 	if err := v.OrNil(); err != nil {
 		return Recall{}, err
 	}
+	if out, ok, err := idempotency.Replay[Recall](ctx); ok {
+		return out, err
+	}
+	var out Recall
 	err := s.store.InTx(ctx, db.TxOptions{LockTimeout: s.lockTimeout}, func(q *db.Queries) error {
 		row, err := q.LockRecall(ctx, id)
 		if err != nil {
 			return notFound(err, "recall", "")
 		}
 		if row.Status != RecallOpen {
-			return &ConflictError{Message: "recall " + RecallCode(row.Number) + " is already closed"}
+			return &StateConflictError{Message: "recall " + RecallCode(row.Number) + " is already closed"}
 		}
-		_, err = q.CloseRecall(ctx, db.CloseRecallParams{ID: id, ClosedBy: ptr(actor.name()), ClosingNote: note})
-		return err
+		if _, err = q.CloseRecall(ctx, db.CloseRecallParams{ID: id, ClosedBy: ptr(actor.name()), ClosingNote: note}); err != nil {
+			return err
+		}
+		if out, err = s.recallIn(ctx, q, id); err != nil {
+			return err
+		}
+		return idempotency.Keep(ctx, q, out)
 	})
 	if err != nil {
 		return Recall{}, unwrapDomain(err)
 	}
-	return s.GetRecall(ctx, id)
+	return out, nil
 }
 
 // RecordRecovery records stock returned by a customer or destroyed
@@ -869,7 +900,7 @@ func (s *Service) RecordRecovery(ctx context.Context, actor Actor, recallID uuid
 		}
 		code = RecallCode(row.Number)
 		if row.Status != RecallOpen {
-			return stockPlan{}, &ConflictError{Message: "recall " + code + " is closed: nothing more can be recorded against it"}
+			return stockPlan{}, &StateConflictError{Message: "recall " + code + " is closed: nothing more can be recorded against it"}
 		}
 		covered, err := q.RecallLots(ctx, recallID)
 		if err != nil {

@@ -176,9 +176,9 @@ WITH taken AS (
            s.quality_status::text AS quality_status, s.expiry_date,
            led.id AS consumption_id, led.created_at AS consumed_at,
            led.quantity_available_after, led.version_after, led.event_id,
-           -- This statement runs once the lock is held. The clock, not its
-           -- start: under the simple protocol (PgBouncer) the whole pipeline
-           -- is one message, so every statement starts when the wait did.
+           -- This statement runs once the lock is held: the end of the lock
+           -- wait. clock_timestamp, as in the simple protocol (PgBouncer) the
+           -- whole pipeline is one Query sharing one statement_timestamp.
            clock_timestamp()::timestamptz AS lock_acquired,
            -- The batch after the update, so the caller needs no second query.
            u.batch_number, u.product_id, u.location_id, u.production_date, u.best_before_date,

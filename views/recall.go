@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"batchtrack/inventory"
+	"batchtrack/quantity"
 )
 
 // RecallsPage lists recall cases and mock recalls.
@@ -114,4 +115,22 @@ func count(n int, noun string) string {
 		return "1 " + noun
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// wentOut is what left a lot row, by kind: "shipped 120 pieces, moved out 300 pieces".
+func wentOut(l inventory.RecallLot) string {
+	var parts []string
+	for _, k := range []struct {
+		what string
+		q    quantity.Quantity
+	}{{"shipped", l.Shipped}, {"consumed", l.Consumed}, {"transformed", l.Transformed}, {"destroyed", l.Destroyed},
+		{"moved out", l.MovedOut}} {
+		if k.q != 0 {
+			parts = append(parts, k.what+" "+withUnit(k.q, l.UOM))
+		}
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, ", ")
 }

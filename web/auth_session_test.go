@@ -254,3 +254,32 @@ func TestActorIsRecorded(t *testing.T) {
 		t.Errorf("ledger actor by session = %q, want %q", got.Consumption.Actor, u.Email)
 	}
 }
+
+// A session made through one instance works through another on the same
+// database, and a logout through the second ends it on the first: sessions
+// live in PostgreSQL, not in a process.
+func TestSessionWorksAcrossInstances(t *testing.T) {
+	one := newTestApp(t)
+	two := one.sibling(nil)
+	u := one.newUser(roleOperator)
+	resp := one.loginForm(u.Email, u.Password, "/")
+	cookie := cookieValue(resp, "bt_session")
+	if resp.StatusCode != http.StatusSeeOther || cookie == "" {
+		t.Fatalf("login through the first instance: %d", resp.StatusCode)
+	}
+	cred := credential{Cookie: cookie}
+	if resp := two.doAs(cred, "GET", "/batches", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the session through the second instance: %d", resp.StatusCode)
+	}
+	sess, err := one.auth.Session(context.Background(), cookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred.CSRF = sess.CSRFToken
+	if resp := two.doAs(cred, "POST", "/logout", ""); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout through the second instance: %d", resp.StatusCode)
+	}
+	if resp := one.doAs(cred, "GET", "/api/batches", nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the first instance still takes the ended session: %d", resp.StatusCode)
+	}
+}

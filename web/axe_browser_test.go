@@ -313,9 +313,14 @@ func TestBrowserUIDefects(t *testing.T) {
 	shot("batch-expired")
 	b.checkAxe(src, "expired batch")
 
-	// Recall: asked back first; the lot stays as it was until confirmed.
+	// Recall: the lot page hands over to the recall form, then the impact
+	// with a confirmation; the lot stays as it was until confirmed.
 	b.do(chromedp.Navigate(b.base+"/batches/"+recallMe.ID.String()), chromedp.WaitVisible(chromedp.CSS(`[data-testid="recall"]`)))
 	b.do(chromedp.SendKeys(chromedp.ID("status-reason"), "supplier reports listeria"), chromedp.Click(chromedp.CSS(`[data-testid="recall"]`)))
+	b.waitFor(`!!document.querySelector('[data-testid="recall-form"]')`)
+	b.eval(`(() => { document.querySelector('#recall-classification').value = 'class_i';
+		document.querySelector('#recall-decided-by').value = 'QA manager';
+		document.querySelector('[data-testid="recall-preview"]').click(); return true })()`)
 	b.waitFor(`!!document.querySelector('[data-testid="recall-confirm"]')`)
 	if got, err := b.app.svc.GetBatch(ctx, recallMe.ID); err != nil || got.QualityStatus != "approved" {
 		t.Fatalf("recalled before the confirmation: %s %v", got.QualityStatus, err)
@@ -323,6 +328,8 @@ func TestBrowserUIDefects(t *testing.T) {
 	shot("recall-confirm")
 	b.checkAxe(src, "recall confirmation")
 	b.do(chromedp.Click(chromedp.CSS(`[data-testid="recall-confirm-yes"]`)))
+	b.waitFor(`!!document.querySelector('[data-testid="recall-code"]')`)
+	b.do(chromedp.Navigate(b.base+"/batches/"+recallMe.ID.String()), chromedp.WaitVisible(chromedp.CSS(`[data-testid="lot-recall"]`)))
 	b.waitFor(`document.querySelector('h1 [data-testid="quality-status"]')?.textContent === "recalled"`)
 	if got := b.eval(`document.querySelector('[data-testid="consume-submit"]').matches(":disabled")`); got != true {
 		t.Error("the consume button is active on a recalled lot")

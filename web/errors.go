@@ -60,9 +60,10 @@ type problemType struct {
 // to status and title. The API's problem+json, the HTML error page and
 // the consume form read it; domain errors bring their own sentence.
 var problemTypes = map[string]problemType{
-	string(inventory.KindValidation): {status: fiber.StatusUnprocessableEntity, title: "Invalid input"},
-	string(inventory.KindNotFound):   {status: fiber.StatusNotFound, title: "Not found", detail: "No such resource."},
-	string(inventory.KindConflict):   {status: fiber.StatusConflict, title: "Already exists"},
+	string(inventory.KindValidation):    {status: fiber.StatusUnprocessableEntity, title: "Invalid input"},
+	string(inventory.KindNotFound):      {status: fiber.StatusNotFound, title: "Not found", detail: "No such resource."},
+	string(inventory.KindConflict):      {status: fiber.StatusConflict, title: "Already exists"},
+	string(inventory.KindStateConflict): {status: fiber.StatusConflict, title: "Not possible now"},
 	string(inventory.KindInsufficientQuantity): {status: fiber.StatusConflict, title: "Insufficient quantity",
 		formKind: "insufficient-quantity", formTitle: "Not enough left"},
 	string(inventory.KindVersionConflict): {status: fiber.StatusConflict, title: "Version conflict",

@@ -65,6 +65,8 @@ type appOptions struct {
 	instance string
 	// publicURL is PUBLIC_URL (default http://batchtrack.test).
 	publicURL string
+	// peers is the shared dashboard board (default none).
+	peers PeerBoard
 }
 
 func newTestApp(t testing.TB, opts ...appOptions) *testApp {
@@ -144,7 +146,7 @@ func buildTestApp(t testing.TB, pool *pgxpool.Pool, o appOptions) *testApp {
 		Inventory: svc, Idempotency: idempotency.New(store.Queries), Pool: pool, Logger: logger,
 		PublicURL: publicURL, LockTimeout: o.lockTimeout, Instance: instance, Auth: o.auth,
 		RateLimits: o.limits, Caching: Caching{Cache: readCache, TTL: 2 * time.Minute},
-		Registry: reg, HTTPMetrics: metrics.NewHTTP(reg), Recorder: rec,
+		Registry: reg, HTTPMetrics: metrics.NewHTTP(reg), Recorder: rec, Peers: o.peers,
 	})
 	// Capture jobs still storing finish before the database goes away.
 	t.Cleanup(func() { srv.waitForCaptures(time.Minute) })

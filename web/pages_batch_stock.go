@@ -80,7 +80,7 @@ func stockRefusal(errs views.FieldErrors, err error, field string) (int, error) 
 		return 0, err
 	}
 	switch de.Kind() {
-	case inventory.KindInsufficientQuantity, inventory.KindNotConsumable, inventory.KindConflict:
+	case inventory.KindInsufficientQuantity, inventory.KindNotConsumable, inventory.KindConflict, inventory.KindStateConflict:
 		// Next to the row the domain names, else where the form says.
 		var iq *inventory.InsufficientQuantityError
 		var ce *inventory.ConflictError

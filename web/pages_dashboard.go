@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"math"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"batchtrack/views"
 	"batchtrack/web/cache"
 	"batchtrack/web/metrics"
+	"batchtrack/web/peers"
 )
 
 // operations holds what the dashboard, /metrics and /api/metrics read.
@@ -79,8 +81,47 @@ type snapshot struct {
 	RateLimits      *rateLimitSnapshot    `json:"rate_limits"` // null: limits off
 	LockWaiters     lockWaitersSnapshot   `json:"lock_waiters"`
 	Pool            *metrics.PoolStats    `json:"pool"`
+	Cluster         *clusterSnapshot      `json:"cluster"` // null: no shared board (one instance)
 	Alerts          []metrics.Alert       `json:"alerts"`
 	Thresholds      thresholdsDescription `json:"thresholds"`
+}
+
+// clusterSnapshot is every instance's latest reading, from the shared
+// board, and their total.
+type clusterSnapshot struct {
+	Instances []peers.Reading `json:"instances"`
+	Total     peers.Reading   `json:"total"`
+	Error     string          `json:"error,omitempty"` // the board could not be read
+}
+
+// PeerBoard is where instances publish their readings and read each
+// other's (package peers, on Redis).
+type PeerBoard interface {
+	Publish(ctx context.Context, r peers.Reading) error
+	All(ctx context.Context) ([]peers.Reading, error)
+}
+
+// PublishReadings puts this instance's figures on the shared board every
+// sampling interval, until ctx ends; main runs it when there is a board.
+func (s *Server) PublishReadings(ctx context.Context) {
+	every := max(s.ops.recorder.Interval(), time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		tiles := s.ops.recorder.Tiles(s.ops.recorder.Samples(), s.ops.window)
+		r := peers.Reading{Instance: s.deps.Instance, GeneratedAt: time.Now(), Requests: tiles.Requests, RPS: tiles.RPS,
+			Errors: tiles.Errors, P95: tiles.P95, RateLimited: tiles.RateLimited, LockWaits: tiles.LockWaits, PoolInUse: tiles.PoolInUse}
+		pctx, cancel := context.WithTimeout(ctx, every)
+		if err := s.deps.Peers.Publish(pctx, r); err != nil && ctx.Err() == nil {
+			s.deps.Logger.Debug("dashboard: reading not shared", "err", err)
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 type rateLimitSnapshot struct {
@@ -184,6 +225,19 @@ func (s *Server) takeSnapshot() snapshot {
 		p := metrics.ReadPool(s.deps.Pool)
 		snap.Pool = &p
 	}
+	if s.deps.Peers != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		all, err := s.deps.Peers.All(ctx)
+		cancel()
+		cs := &clusterSnapshot{Instances: all, Total: peers.Total(all)}
+		if cs.Instances == nil {
+			cs.Instances = []peers.Reading{}
+		}
+		if err != nil {
+			cs.Error = "the shared board (Redis) cannot be read: " + err.Error()
+		}
+		snap.Cluster = cs
+	}
 	if snap.Series == nil {
 		snap.Series = []metrics.Point{}
 	}
@@ -229,6 +283,22 @@ func (s *Server) dashboardModel(snap snapshot) views.OpsDashboardModel {
 	}
 	for _, a := range snap.Alerts {
 		m.Alerts = append(m.Alerts, views.DashAlert{Level: a.Level, Key: a.Key, Message: a.Message})
+	}
+	if cs := snap.Cluster; cs != nil {
+		m.Cluster.Enabled, m.Cluster.Error = true, cs.Error
+		row := func(r peers.Reading) views.DashPeer {
+			rate := 0.0
+			if r.Requests > 0 {
+				rate = r.Errors / r.Requests
+			}
+			return views.DashPeer{Name: r.Instance, RPS: fmtRate(r.RPS), Requests: fmtCount(r.Requests),
+				ErrorRate: fmtPercent(rate), P95: fmtMs(r.P95), RateLimited: fmtCount(r.RateLimited),
+				Age: fmtDuration(time.Since(r.GeneratedAt).Round(time.Second)), This: r.Instance == snap.Instance}
+		}
+		for _, r := range cs.Instances {
+			m.Cluster.Rows = append(m.Cluster.Rows, row(r))
+		}
+		m.Cluster.Total = row(cs.Total)
 	}
 	m.Tiles = dashboardTiles(snap, s.ops.thresholds)
 	for i, r := range snap.Routes {

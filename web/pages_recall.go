@@ -273,7 +273,7 @@ func (s *Server) closeRecallFromForm(c *fiber.Ctx) error {
 	}
 	fe, ok := fieldErrors(err)
 	var de inventory.Error
-	if !ok && !(errors.As(err, &de) && de.Kind() == inventory.KindConflict) {
+	if !ok && !(errors.As(err, &de) && de.Kind() == inventory.KindStateConflict) {
 		return err
 	}
 	p, perr := s.recallCase(c, id, views.RecoveryForm{Kind: inventory.RecoveryDestroyed, Errors: views.FieldErrors{}})

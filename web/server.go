@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -52,6 +53,9 @@ type Deps struct {
 	// Recorder keeps the dashboard's recent samples; main runs it (nil: New
 	// makes one that samples only when asked, as tests do).
 	Recorder *metrics.Recorder
+	// Peers shares each instance's dashboard figures (Redis); nil: this
+	// instance shows only its own.
+	Peers PeerBoard
 }
 
 // IsLoopbackURL reports whether a PUBLIC_URL names this machine only
@@ -79,6 +83,9 @@ type Server struct {
 	assets *static.Assets
 	// captures counts capture jobs still storing, for a graceful stop.
 	captures sync.WaitGroup
+	// draining is set on shutdown: /readyz fails so the load balancer
+	// stops sending, while requests still get served.
+	draining atomic.Bool
 }
 
 // BodyLimit is the largest request body accepted (413 above).
@@ -138,9 +145,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.app.Listener(lingeringListener{ln})
 }
 
-// Listen serves on addr until ctx is cancelled, then shuts down
-// gracefully within grace.
-func (s *Server) Listen(ctx context.Context, addr string, grace time.Duration) error {
+// Listen serves on addr until ctx is cancelled, then shuts down in two
+// steps: for drain it keeps serving while /readyz fails (a load balancer's
+// health check takes it out of rotation), then it stops accepting and
+// gives in-flight requests grace.
+func (s *Server) Listen(ctx context.Context, addr string, drain, grace time.Duration) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -151,6 +160,15 @@ func (s *Server) Listen(ctx context.Context, addr string, grace time.Duration) e
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	if drain > 0 {
+		s.deps.Logger.Info("draining: /readyz fails, still serving", "for", drain)
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(drain):
+		}
 	}
 	deadline := time.Now().Add(grace)
 	if err := s.app.ShutdownWithTimeout(grace); err != nil {
@@ -186,6 +204,11 @@ func (s *Server) withRequest(c *fiber.Ctx) error {
 	}
 	c.Locals("request_id", rid)
 	c.Set("X-Request-Id", rid)
+	if s.draining.Load() {
+		// A kept-alive connection would be cut when draining ends; the
+		// balancer opens its next one to an instance that stays.
+		c.Context().SetConnectionClose()
+	}
 	start := time.Now()
 	s.ops.http.Start()
 	err := c.Next()

@@ -34,13 +34,7 @@ func notModified(c *fiber.Ctx, etag string, modified time.Time, cacheControl str
 	c.Set(fiber.HeaderCacheControl, cacheControl)
 	c.Vary(fiber.HeaderCookie, fiber.HeaderAuthorization)
 	if inm := c.Get(fiber.HeaderIfNoneMatch); inm != "" {
-		for _, t := range strings.Split(inm, ",") {
-			t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-			if t == etag || t == "*" {
-				return true
-			}
-		}
-		return false
+		return etagMatches(inm, etag)
 	}
 	if ims, err := http.ParseTime(c.Get(fiber.HeaderIfModifiedSince)); err == nil {
 		return !modified.Truncate(time.Second).After(ims)

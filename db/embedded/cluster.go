@@ -516,6 +516,9 @@ func (c *Cluster) PID() int { return c.pid }
 // (see Attach).
 func (c *Cluster) Attached() bool { return c.attached }
 
+// Exited is closed when the server has exited, stopped or not.
+func (c *Cluster) Exited() <-chan struct{} { return c.exited }
+
 // LogPath is the server's log file.
 func (c *Cluster) LogPath() string { return c.logPath }
 

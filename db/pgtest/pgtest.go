@@ -81,7 +81,10 @@ func NewDatabase(t testing.TB, opts Options) (string, *pgxpool.Pool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	poolURL, simple := dbURL, false
+	// TEST_DB_SIMPLE_PROTOCOL=true runs a suite as it runs behind PgBouncer;
+	// TEST_PGBOUNCER=1 runs it through one.
+	simple, _ := strconv.ParseBool(os.Getenv("TEST_DB_SIMPLE_PROTOCOL"))
+	poolURL := dbURL
 	if srv.bouncer != nil {
 		poolURL, simple = srv.bouncer.url(databaseName(dbURL)), true
 	}
