@@ -52,9 +52,9 @@ check:
 deps:
 	@scripts/deps.sh postgres
 
-## deps-test: what `make test` needs on top (Redis, HAProxy and PgBouncer for the chaos and PgBouncer runs, Chromium for browser tests, Node.js for the static/vendor check)
+## deps-test: what `make test` needs on top (Redis, Chromium for browser tests, Node.js for the static/vendor check, HAProxy and PgBouncer for the cluster, chaos and PgBouncer tests)
 deps-test:
-	@scripts/deps.sh postgres redis haproxy pgbouncer node chromium
+	@scripts/deps.sh postgres redis node chromium haproxy pgbouncer
 
 ## assets: regenerate static/vendor (committed, embedded in the binary) from package-lock.json; run after changing package.json
 assets:

@@ -57,6 +57,9 @@ direct_with() { # PORT NAME [VAR=VALUE...]
 }
 direct_with "$DIRECT_PORT" direct
 direct_with "$((DIRECT_PORT + 1))" direct-simple DB_SIMPLE_PROTOCOL=true TOKEN_CACHE=false
+# Each of the two settings alone.
+direct_with "$((DIRECT_PORT + 2))" direct-simple-cache DB_SIMPLE_PROTOCOL=true
+direct_with "$((DIRECT_PORT + 3))" direct-nocache TOKEN_CACHE=false
 
 # figure URL [loadtest flags]: "req/s | P50 ms | P99 ms | errors" of one run.
 figure() {
@@ -121,6 +124,8 @@ row "HAProxy, 1 instance, PgBouncer" "$front"
 row "1 instance, PgBouncer" "http://127.0.0.1:${CLUSTER_APP_PORTS%% *}"
 scripts/cluster.sh stop app1 >/dev/null
 row "1 instance, direct to PostgreSQL, cluster's settings (simple protocol, no token cache)" "http://127.0.0.1:$((DIRECT_PORT + 1))"
+row "1 instance, direct to PostgreSQL, simple protocol, token cache" "http://127.0.0.1:$((DIRECT_PORT + 2))"
+row "1 instance, direct to PostgreSQL, prepared statements, no token cache" "http://127.0.0.1:$((DIRECT_PORT + 3))"
 row "1 instance, direct to PostgreSQL, defaults (prepared statements, token cache)" "http://127.0.0.1:$DIRECT_PORT"
 echo
 echo "$(nproc) cores; load average after: $(cut -d' ' -f1-3 /proc/loadavg); DURATION=$DURATION CONCURRENCY=$CONCURRENCY"
