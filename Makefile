@@ -76,8 +76,9 @@ bench: deps-test
 	@$(TOOLS) benchstat bin/bench.txt
 
 ## cluster: HAProxy on 127.0.0.1:3000 before three instances, PgBouncer, Redis and a private PostgreSQL (docs/deploy.md)
-cluster: build
+cluster:
 	@scripts/deps.sh postgres redis haproxy pgbouncer
+	$(GO) build -o $(BIN) .
 	BIN=$(BIN) scripts/cluster.sh up
 
 ## cluster-down: stop every part of the cluster (its data stays in .cluster/)
@@ -85,8 +86,9 @@ cluster-down:
 	@scripts/cluster.sh down
 
 ## cluster-restart: restart the instances one at a time; clients see no failed request
-cluster-restart: build
+cluster-restart:
 	@scripts/deps.sh postgres redis haproxy pgbouncer
+	$(GO) build -o $(BIN) .
 	BIN=$(BIN) scripts/cluster.sh restart
 
 ## cluster-status: each part's pid, port, state, and HAProxy's view of each instance
