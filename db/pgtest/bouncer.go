@@ -24,6 +24,8 @@ import (
 // transaction mode). Templates, CREATE/DROP DATABASE and URL stay direct.
 const bouncerEnv = "TEST_PGBOUNCER"
 
+const bouncerDirPrefix = "batchtrack-pgbouncer-"
+
 func bouncerWanted() bool {
 	on, _ := strconv.ParseBool(os.Getenv(bouncerEnv))
 	return on
@@ -55,8 +57,13 @@ func startBouncer(ctx context.Context, serverURL string) (*bouncer, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "batchtrack-pgbouncer-")
+	dir, err := os.MkdirTemp("", bouncerDirPrefix)
 	if err != nil {
+		return nil, err
+	}
+	// A test binary that panics skips Main: the next run's sweep finds it.
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	// PgBouncer refuses to run as root; as root it runs as the postgres

@@ -393,6 +393,8 @@ const (
 // that exited without Main: their owner process and server are gone.
 func sweepStaleDirs(tmp string) {
 	dirs, _ := filepath.Glob(filepath.Join(tmp, workDirPrefix+"*"))
+	bouncers, _ := filepath.Glob(filepath.Join(tmp, bouncerDirPrefix+"*"))
+	dirs = append(dirs, bouncers...)
 	for _, dir := range dirs {
 		raw, err := os.ReadFile(filepath.Join(dir, ownerFile))
 		if err != nil {
