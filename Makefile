@@ -7,7 +7,7 @@ BIN     := bin/batchtrack
 PKGS    := ./...
 BENCH_COUNT ?= 6
 
-.PHONY: run test build generate check deps deps-test assets bench clean reset-data cluster cluster-down cluster-restart cluster-status
+.PHONY: run test build generate check deps deps-test assets bench clean reset-data cluster cluster-down cluster-restart cluster-status test-pgbouncer chaos
 
 ## run: start the app on http://127.0.0.1:3000 with a private PostgreSQL and demo data
 run: deps build
@@ -17,9 +17,19 @@ run: deps build
 build:
 	$(GO) build -o $(BIN) .
 
-## test: the whole suite with the race detector, after the freshness and lint checks
+## test: the whole suite with the race detector (the chaos suite's short run included), then the API suite again through PgBouncer
 test: deps-test node_modules/.package-lock.json check
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	TEST_PGBOUNCER=1 $(GO) test -count=1 -timeout 30m ./web/
+
+## test-pgbouncer: the API and inventory suites with every test pool through PgBouncer in transaction mode
+test-pgbouncer: deps-test
+	TEST_PGBOUNCER=1 $(GO) test -count=1 -timeout 30m ./web/ ./inventory/ ./db/...
+
+## chaos: the fault suite against a cluster of its own, for CHAOS_DURATION (default 3m); prints the fault table
+CHAOS_DURATION ?= 3m
+chaos: deps-test
+	CHAOS_DURATION=$(CHAOS_DURATION) $(GO) test -count=1 -v -timeout 30m -run '^TestChaos$$' ./chaos/
 
 # The browser tests read axe-core from node_modules (a devDependency).
 node_modules/.package-lock.json: package.json package-lock.json
@@ -42,7 +52,7 @@ check:
 deps:
 	@scripts/deps.sh postgres
 
-## deps-test: what `make test` needs on top (Redis, Chromium for browser tests, Node.js for the static/vendor check, HAProxy and PgBouncer for the cluster tests)
+## deps-test: what `make test` needs on top (Redis, Chromium for browser tests, Node.js for the static/vendor check, HAProxy and PgBouncer for the cluster, chaos and PgBouncer tests)
 deps-test:
 	@scripts/deps.sh postgres redis node chromium haproxy pgbouncer
 

@@ -74,7 +74,7 @@ var configVars = []struct{ name, def, doc string }{
 	{"SESSION_IDLE_TIMEOUT", "2h", "a browser session unused this long ends"},
 	{"SESSION_MAX_AGE", "12h", "a browser session ends this long after login, used or not"},
 	{"COOKIE_SECURE", "false", "session cookie only over HTTPS, plus HSTS (on anyway when PUBLIC_URL is https)"},
-	{"TOKEN_CACHE", "true", "cache API token checks, emptied by the database's change notifications (LISTEN); false behind PgBouncer in transaction mode"},
+	{"TOKEN_CACHE", "true", "cache API token checks, emptied by the database's change notifications (LISTEN); false behind PgBouncer in transaction mode (the default with DB_SIMPLE_PROTOCOL=true)"},
 	{"REDIS_URL", "", "Redis for state shared by several instances (rate limits, cache); empty keeps it in process"},
 	{"RATE_LIMIT_READ", "100/1m", "API reads per caller: N/DURATION or off"},
 	{"RATE_LIMIT_EVENTS_WRITE", "30/1m", "POST /api/events per caller"},
@@ -170,7 +170,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if c.CookieSecure, err = strconv.ParseBool(get("COOKIE_SECURE")); err != nil {
 		bad("COOKIE_SECURE", "must be true or false")
 	}
-	if c.TokenCache, err = strconv.ParseBool(get("TOKEN_CACHE")); err != nil {
+	if getenv("TOKEN_CACHE") == "" && c.DBSimpleProto {
+		// LISTEN needs a session, which PgBouncer in transaction mode
+		// does not give: the cache would never hear of a revoked token.
+		c.TokenCache = false
+	} else if c.TokenCache, err = strconv.ParseBool(get("TOKEN_CACHE")); err != nil {
 		bad("TOKEN_CACHE", "must be true or false")
 	}
 	c.RedisURL = getenv("REDIS_URL")

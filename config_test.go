@@ -18,6 +18,29 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 }
 
+// Behind PgBouncer (the simple protocol) LISTEN hears nothing, so the
+// token cache is off unless asked for.
+func TestTokenCacheFollowsSimpleProtocol(t *testing.T) {
+	for _, tc := range []struct {
+		simple, cache string
+		want          bool
+	}{
+		{"", "", true},
+		{"true", "", false},
+		{"true", "true", true},
+		{"false", "false", false},
+	} {
+		env := map[string]string{"DB_SIMPLE_PROTOCOL": tc.simple, "TOKEN_CACHE": tc.cache}
+		c, err := loadConfig(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.TokenCache != tc.want {
+			t.Errorf("DB_SIMPLE_PROTOCOL=%q TOKEN_CACHE=%q: token cache %v, want %v", tc.simple, tc.cache, c.TokenCache, tc.want)
+		}
+	}
+}
+
 // Every bad value is refused with a sentence naming its variable; good
 // values next to them pass.
 func TestLoadConfigValues(t *testing.T) {

@@ -241,6 +241,7 @@ func (s *Service) UpdateBatch(ctx context.Context, actor Actor, id uuid.UUID, u 
 		return Batch{}, err
 	}
 	if b, ok, err := idempotency.Replay[Batch](ctx); ok {
+		s.replayed(ctx, b)
 		return b, err
 	}
 	var out Batch

@@ -48,6 +48,7 @@ func (s *Service) Consume(ctx context.Context, actor Actor, r ConsumeRequest) (B
 			return Batch{}, Consumption{}, err
 		}
 		b, c := rec.result(r, actor)
+		s.replayed(ctx, b)
 		return b, c, nil
 	}
 	start := time.Now()
@@ -233,6 +234,7 @@ func (s *Service) ConsumeMany(ctx context.Context, actor Actor, items []ConsumeI
 		return nil, nil, err
 	}
 	if out, ok, err := idempotency.Replay[manyResult](ctx); ok {
+		s.replayed(ctx, out.Batches...)
 		return out.Batches, out.Consumptions, err
 	}
 	start := time.Now()
@@ -365,6 +367,7 @@ func (s *Service) Adjust(ctx context.Context, actor Actor, id uuid.UUID, delta q
 		return Batch{}, Consumption{}, err
 	}
 	if out, ok, err := idempotency.Replay[batchAndConsumption](ctx); ok {
+		s.replayed(ctx, out.Batch)
 		return out.Batch, out.Consumption, err
 	}
 	now := s.now()

@@ -241,3 +241,14 @@ func (s *Service) changed(ctx context.Context, c Change) {
 		s.changes.Changed(ctx, c)
 	}
 }
+
+// replayed tells Changes again about the batches of a write whose kept
+// answer is being replayed: the first answer was lost, and with it maybe
+// the invalidation (the commit got through, the connection did not).
+func (s *Service) replayed(ctx context.Context, batches ...Batch) {
+	ids := make([]uuid.UUID, len(batches))
+	for i, b := range batches {
+		ids[i] = b.ID
+	}
+	s.changed(ctx, Change{Batches: ids, List: true, Events: true})
+}

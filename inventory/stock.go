@@ -130,6 +130,7 @@ type stockPlan struct {
 func (s *Service) runMovement(ctx context.Context, actor Actor, build func(q *db.Queries) (stockPlan, error),
 	after ...func(ctx context.Context, q *db.Queries, m Movement) error) (Movement, error) {
 	if m, ok, err := idempotency.Replay[Movement](ctx); ok {
+		s.replayed(ctx, m.Batches...)
 		return m, err
 	}
 	start := time.Now()

@@ -6,6 +6,9 @@
 // test with CREATE DATABASE ... TEMPLATE. With TEST_DATABASE_URL set, the
 // server it names is used instead (its role needs CREATEDB); templates and
 // databases there carry a per-run prefix so concurrent runs do not collide.
+// With TEST_PGBOUNCER=1 the pools tests get go through a PgBouncer in
+// transaction mode (started here) with the simple protocol, as the app runs
+// behind Debian's PgBouncer 1.18; templates and CREATE DATABASE stay direct.
 //
 // Packages that use pgtest should stop the cluster from TestMain:
 //
@@ -36,6 +39,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"batchtrack/db"
@@ -64,7 +68,9 @@ func NewWithOptions(t testing.TB, opts Options) *pgxpool.Pool {
 }
 
 // NewDatabase returns the URL of a fresh, migrated database and a pool on
-// it; both are closed and the database dropped when t ends.
+// it; both are closed and the database dropped when t ends. With
+// TEST_PGBOUNCER=1 the pool goes through PgBouncer and the URL stays
+// direct (for sessions: LISTEN, DDL).
 func NewDatabase(t testing.TB, opts Options) (string, *pgxpool.Pool) {
 	t.Helper()
 	srv := sharedServer(t)
@@ -75,11 +81,16 @@ func NewDatabase(t testing.TB, opts Options) (string, *pgxpool.Pool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	// TEST_DB_SIMPLE_PROTOCOL=true runs a suite as it runs behind PgBouncer.
+	// TEST_DB_SIMPLE_PROTOCOL=true runs a suite as it runs behind PgBouncer;
+	// TEST_PGBOUNCER=1 runs it through one.
 	simple, _ := strconv.ParseBool(os.Getenv("TEST_DB_SIMPLE_PROTOCOL"))
-	pool, err := db.Open(ctx, dbURL, db.PoolOptions{MaxConns: maxConns, SimpleProtocol: simple})
+	poolURL := dbURL
+	if srv.bouncer != nil {
+		poolURL, simple = srv.bouncer.url(databaseName(dbURL)), true
+	}
+	pool, err := db.Open(ctx, poolURL, db.PoolOptions{MaxConns: maxConns, SimpleProtocol: simple})
 	if err != nil {
-		t.Fatalf("pgtest: open %s: %v", redact(dbURL), err)
+		t.Fatalf("pgtest: open %s: %v", redact(poolURL), err)
 	}
 	t.Cleanup(pool.Close) // runs before the drop registered earlier
 	return dbURL, pool
@@ -87,6 +98,7 @@ func NewDatabase(t testing.TB, opts Options) (string, *pgxpool.Pool) {
 
 // URL returns the URL of a fresh, migrated database, dropped (with its
 // remaining connections) when t ends; for tests that start the whole app.
+// It is direct even with TEST_PGBOUNCER=1.
 func URL(t testing.TB) string {
 	t.Helper()
 	return sharedServer(t).newDatabase(t)
@@ -120,6 +132,9 @@ func sharedServer(t testing.TB) *server {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		shared.srv, shared.err = startServer(ctx, os.Getenv("TEST_DATABASE_URL"))
+		if shared.err == nil && bouncerWanted() {
+			shared.srv.bouncer, shared.err = startBouncer(ctx, shared.srv.adminURL)
+		}
 	})
 	if shared.err != nil {
 		t.Fatalf("pgtest: %v", shared.err)
@@ -148,6 +163,7 @@ type server struct {
 
 	cluster *embedded.Cluster // nil on TEST_DATABASE_URL
 	workDir string
+	bouncer *bouncer // TEST_PGBOUNCER=1
 }
 
 // startServer uses sharedURL when set, else starts a private cluster.
@@ -289,6 +305,9 @@ func (s *server) drop(ctx context.Context, name string) error {
 // removes its files.
 func (s *server) close(ctx context.Context) error {
 	var errs []error
+	if s.bouncer != nil {
+		errs = append(errs, s.bouncer.close())
+	}
 	if s.cluster == nil {
 		if err := s.drop(ctx, s.template); err != nil {
 			errs = append(errs, err)
@@ -349,6 +368,14 @@ func withDatabase(connString, name string) string {
 	return connString + " dbname='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(name) + "'"
 }
 
+func databaseName(connString string) string {
+	cfg, err := pgconn.ParseConfig(connString)
+	if err != nil {
+		return ""
+	}
+	return cfg.Database
+}
+
 // redact hides a password in error messages.
 func redact(connString string) string {
 	if u, err := url.Parse(connString); err == nil && u.User != nil {
@@ -366,6 +393,8 @@ const (
 // that exited without Main: their owner process and server are gone.
 func sweepStaleDirs(tmp string) {
 	dirs, _ := filepath.Glob(filepath.Join(tmp, workDirPrefix+"*"))
+	bouncers, _ := filepath.Glob(filepath.Join(tmp, bouncerDirPrefix+"*"))
+	dirs = append(dirs, bouncers...)
 	for _, dir := range dirs {
 		raw, err := os.ReadFile(filepath.Join(dir, ownerFile))
 		if err != nil {

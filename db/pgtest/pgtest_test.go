@@ -285,3 +285,29 @@ func BenchmarkNewDatabase(b *testing.B) {
 		})
 	}
 }
+
+// With TEST_PGBOUNCER=1 test pools go through PgBouncer with the simple
+// protocol, and what a transaction sets locally stays in it.
+func TestPoolThroughPgBouncer(t *testing.T) {
+	if !bouncerWanted() {
+		t.Skip("TEST_PGBOUNCER is not set")
+	}
+	pool := New(t)
+	cfg := pool.Config().ConnConfig
+	if cfg.Port != uint16(sharedServer(t).bouncer.port) || cfg.DefaultQueryExecMode != pgx.QueryExecModeSimpleProtocol {
+		t.Fatalf("pool on port %d in mode %v, want PgBouncer's %d with the simple protocol", cfg.Port, cfg.DefaultQueryExecMode, sharedServer(t).bouncer.port)
+	}
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "SELECT set_config('lock_timeout', '1234ms', true)")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if got := scalar[string](t, pool, "SHOW lock_timeout"); got == "1234ms" {
+			t.Fatal("a transaction's local setting leaked into a later one")
+		}
+	}
+}

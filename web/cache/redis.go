@@ -260,15 +260,28 @@ func (r *redisTier) invalidate(ctx context.Context, op byte, key Key) {
 				r.channel, r.message(op, key)).Err()
 		}
 	}
-	if r.call(ctx, run) {
+	if !r.up.Load() {
+		r.deliverWhileDown(ctx, run)
+	} else if r.call(ctx, run) {
 		return
 	}
-	// Set the flag before looking at up again: either recovery sees the
-	// flag, or we see that Redis is back and deliver the invalidation.
+	// Delivered or not, recovery starts everything over once. Set the flag
+	// before looking at up again: either recovery sees the flag, or we see
+	// that Redis is back and deliver the invalidation.
 	r.lostInvalidations.Store(true)
 	if r.up.Load() {
 		r.call(ctx, run)
 	}
+}
+
+// deliverWhileDown still hands an invalidation to Redis during an outage:
+// another instance may find Redis back before this one does and would read
+// what this write made stale until our recovery bumped the epoch. A paused
+// or overloaded Redis runs it when it resumes, before later commands.
+func (r *redisTier) deliverWhileDown(ctx context.Context, run func(ctx context.Context) error) {
+	opCtx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	_ = run(opCtx)
 }
 
 // watch probes Redis during an outage and brings the tier back.
