@@ -8,7 +8,7 @@
 #   scripts/cluster.sh start PART | stop PART
 #
 # Parts: postgres pgbouncer redis app1 app2 app3 haproxy. Settings (the
-# environment; docs/dev/issue22-contracts.md): CLUSTER_DIR, CLUSTER_PORT,
+# environment; docs/deploy.md, "The local cluster's settings"): CLUSTER_DIR, CLUSTER_PORT,
 # CLUSTER_STATS_PORT, CLUSTER_APP_PORTS, CLUSTER_PG_PORT,
 # CLUSTER_PGBOUNCER_PORT, CLUSTER_REDIS_PORT, BIN. Other batchtrack
 # variables in the environment (RATE_LIMIT_*, LOG_LEVEL, SHUTDOWN_DRAIN...)
