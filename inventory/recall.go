@@ -373,6 +373,7 @@ func (s *Service) OpenRecall(ctx context.Context, actor Actor, r RecallRequest) 
 		return Recall{}, err
 	}
 	if out, ok, err := idempotency.Replay[Recall](ctx); ok {
+		s.changed(ctx, Change{Batches: lotIDs(out.Impact.Lots), List: true, Events: true})
 		return out, err
 	}
 	start := time.Now()
