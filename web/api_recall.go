@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"encoding/csv"
 	"io"
 	"strconv"
@@ -338,13 +339,6 @@ func partyText(name string) string {
 // default 50), newest first.
 func listLimit(c *fiber.Ctx) (int, error) {
 	q := newQuery(c)
-	limit := 50
-	if v := q.str("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			q.err.Add("limit", "must be a whole number between 1 and 200")
-		}
-		limit = n
-	}
+	limit := cmp.Or(q.limit(), 50)
 	return limit, q.done()
 }

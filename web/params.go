@@ -69,16 +69,21 @@ func (q *query) boolean(name string) *bool {
 }
 
 func (q *query) list() inventory.ListOptions {
-	opts := inventory.ListOptions{Cursor: q.str("cursor")}
-	if s := q.str("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 200 {
-			q.err.Add("limit", "must be a whole number between 1 and 200")
-		} else {
-			opts.Limit = n
-		}
+	return inventory.ListOptions{Cursor: q.str("cursor"), Limit: q.limit()}
+}
+
+// limit reads limit (1 to 200); absent or wrong is 0, the list's default.
+func (q *query) limit() int {
+	s := q.str("limit")
+	if s == "" {
+		return 0
 	}
-	return opts
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 200 {
+		q.err.Add("limit", "must be a whole number between 1 and 200")
+		return 0
+	}
+	return n
 }
 
 // unknown names the parameters of the request that were never read, in
