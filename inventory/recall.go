@@ -22,7 +22,7 @@ import (
 
 // Recall classifications: the FDA's classes by how serious the hazard is,
 // and a market withdrawal (a problem that is no violation).
-var RecallClassifications = []string{"class_i", "class_ii", "class_iii", "market_withdrawal"}
+var RecallClassifications = []string{"unclassified", "class_i", "class_ii", "class_iii", "market_withdrawal"}
 
 // Recall case states.
 const (
@@ -364,6 +364,10 @@ func (s *Service) OpenRecall(ctx context.Context, actor Actor, r RecallRequest) 
 	var v ValidationError
 	checkRoots(&v, r.BatchIDs)
 	r.Reason, r.DecidedBy = strings.TrimSpace(r.Reason), strings.TrimSpace(r.DecidedBy)
+	// Scripts may leave both out (api.md): not yet classified, decided by
+	// whoever opens it.
+	r.Classification = cmp.Or(r.Classification, "unclassified")
+	r.DecidedBy = cmp.Or(r.DecidedBy, actor.name())
 	checkText(&v, "reason", r.Reason, 1, 1000)
 	checkText(&v, "decided_by", r.DecidedBy, 1, 200)
 	if !slices.Contains(RecallClassifications, r.Classification) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -217,7 +218,7 @@ func TestRecallRefusesBadInput(t *testing.T) {
 		"no lots":        func(r *inventory.RecallRequest) { r.BatchIDs = nil },
 		"no reason":      func(r *inventory.RecallRequest) { r.Reason = "  " },
 		"classification": func(r *inventory.RecallRequest) { r.Classification = "class_iv" },
-		"decided by":     func(r *inventory.RecallRequest) { r.DecidedBy = "" },
+		"decided by":     func(r *inventory.RecallRequest) { r.DecidedBy = strings.Repeat("x", 201) },
 		"unknown lot":    func(r *inventory.RecallRequest) { r.BatchIDs = []uuid.UUID{uuid.New()} },
 	} {
 		r := ok

@@ -62,6 +62,7 @@ type CloseRecallForm struct {
 
 // ClassificationOptions are the recall classes, in words.
 var ClassificationOptions = []Option{
+	{"unclassified", "Not yet classified"},
 	{"class_i", "Class I: reasonable probability of serious health consequences or death"},
 	{"class_ii", "Class II: temporary or reversible health consequences"},
 	{"class_iii", "Class III: not likely to cause adverse health consequences"},
@@ -79,6 +80,8 @@ func ClassificationLabel(c string) string {
 		return "Class III"
 	case "market_withdrawal":
 		return "Market withdrawal"
+	case "unclassified":
+		return "Not yet classified"
 	}
 	return c
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"encoding/csv"
+	"errors"
 	"io"
 	"strconv"
 	"time"
@@ -26,11 +27,62 @@ type recallLotsRequest struct {
 type recallRequest struct {
 	BatchIDs       []uuid.UUID `json:"batch_ids"`
 	Reason         string      `json:"reason"`
-	Classification string      `json:"classification"`
-	DecidedBy      string      `json:"decided_by"`
+	Classification string      `json:"classification"` // optional: unclassified
+	DecidedBy      string      `json:"decided_by"`     // optional: the caller
+	Mock           bool        `json:"mock"`           // a mock recall: the report, nothing changed
+}
+
+// recallSummaryJSON is the part of a recall or mock recall answer that
+// api.md names: how long it took, the lots it reached, the customers.
+type recallSummaryJSON struct {
+	Mock      bool                 `json:"mock"`
+	TookMs    float64              `json:"took_ms"`
+	Affected  []affectedLotJSON    `json:"affected"`
+	Customers []recallCustomerJSON `json:"customers"`
+}
+
+type affectedLotJSON struct {
+	BatchID      uuid.UUID         `json:"batch_id"`
+	GTIN         string            `json:"gtin"`
+	BatchNumber  string            `json:"batch_number"`
+	OnHand       quantity.Quantity `json:"on_hand"`
+	Shipped      quantity.Quantity `json:"shipped"`
+	Consumed     quantity.Quantity `json:"consumed"`
+	UOM          string            `json:"uom"`
+	StatusBefore string            `json:"status_before"` // "" for a mock recall
+}
+
+type recallCustomerJSON struct {
+	PartyID   *uuid.UUID                 `json:"party_id"`
+	Name      string                     `json:"name"`
+	Quantity  *quantity.Quantity         `json:"quantity"` // null when it received several units (see totals)
+	UOM       string                     `json:"uom"`
+	Totals    []inventory.UnitTotal      `json:"totals"`
+	Shipments []inventory.RecallShipment `json:"shipments"`
+}
+
+func toRecallSummaryJSON(im *inventory.RecallImpact, mock bool, tookMs float64) recallSummaryJSON {
+	out := recallSummaryJSON{Mock: mock, TookMs: tookMs, Affected: []affectedLotJSON{}, Customers: []recallCustomerJSON{}}
+	if im == nil {
+		return out
+	}
+	for _, l := range im.Lots {
+		out.Affected = append(out.Affected, affectedLotJSON{BatchID: l.BatchID, GTIN: l.GTIN, BatchNumber: l.Lot,
+			OnHand: l.OnHand, Shipped: l.Shipped, Consumed: l.Consumed, UOM: l.UOM, StatusBefore: string(l.StatusBefore)})
+	}
+	for _, c := range im.Customers {
+		cj := recallCustomerJSON{PartyID: c.PartyID, Name: c.Name, Totals: c.Totals, Shipments: c.Shipments}
+		if len(c.Totals) == 1 {
+			cj.Quantity, cj.UOM = &c.Totals[0].Quantity, c.Totals[0].UOM
+		}
+		out.Customers = append(out.Customers, cj)
+	}
+	return out
 }
 
 type recallJSON struct {
+	recallSummaryJSON
+	StartedAt      time.Time               `json:"started_at"` // = opened_at
 	ID             uuid.UUID               `json:"id"`
 	Code           string                  `json:"code"`
 	Status         string                  `json:"status"`
@@ -70,6 +122,7 @@ type recoveryJSON struct {
 }
 
 type mockRecallJSON struct {
+	recallSummaryJSON
 	ID         uuid.UUID               `json:"id"`
 	BatchIDs   []uuid.UUID             `json:"batch_ids"`
 	Note       string                  `json:"note"`
@@ -84,6 +137,8 @@ func toRecallJSON(r inventory.Recall, whole bool) recallJSON {
 	out := recallJSON{ID: r.ID, Code: r.Code(), Status: r.Status, Reason: r.Reason, Classification: r.Classification,
 		DecidedBy: r.DecidedBy, OpenedBy: r.OpenedBy, OpenedAt: r.OpenedAt, DurationMs: r.DurationMs,
 		ClosedBy: r.ClosedBy, ClosedAt: r.ClosedAt, ClosingNote: r.ClosingNote, Lots: r.LotCount, Summary: r.Impact.Summary}
+	out.StartedAt = r.OpenedAt
+	out.recallSummaryJSON = toRecallSummaryJSON(&r.Impact, false, r.DurationMs)
 	if whole {
 		out.Impact, out.Current = &r.Impact, r.Current
 		out.Recoveries = make([]recoveryJSON, len(r.Recoveries))
@@ -101,8 +156,8 @@ func toRecoveryJSON(r inventory.Recovery) recoveryJSON {
 }
 
 func toMockRecallJSON(m inventory.MockRecall) mockRecallJSON {
-	return mockRecallJSON{ID: m.ID, BatchIDs: m.BatchIDs, Note: m.Note, Actor: m.Actor, StartedAt: m.StartedAt,
-		DurationMs: m.DurationMs, Summary: m.Summary, Impact: m.Impact}
+	return mockRecallJSON{recallSummaryJSON: toRecallSummaryJSON(m.Impact, true, m.DurationMs), ID: m.ID, BatchIDs: m.BatchIDs,
+		Note: m.Note, Actor: m.Actor, StartedAt: m.StartedAt, DurationMs: m.DurationMs, Summary: m.Summary, Impact: m.Impact}
 }
 
 // showRecallImpact answers what a recall of the lots would reach.
@@ -164,6 +219,14 @@ func (s *Server) createRecall(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	if req.Mock {
+		m, err := s.deps.Inventory.MockRecall(c.UserContext(), actor(c), req.BatchIDs, req.Reason)
+		if err != nil {
+			return err
+		}
+		c.Location("/api/recalls/" + m.ID.String())
+		return sendJSON(c, fiber.StatusCreated, toMockRecallJSON(m))
+	}
 	r, err := s.deps.Inventory.OpenRecall(c.UserContext(), actor(c), inventory.RecallRequest{BatchIDs: req.BatchIDs,
 		Reason: req.Reason, Classification: req.Classification, DecidedBy: req.DecidedBy})
 	if err != nil {
@@ -195,6 +258,12 @@ func (s *Server) showRecall(c *fiber.Ctx) error {
 		return err
 	}
 	r, err := s.deps.Inventory.GetRecall(c.UserContext(), id)
+	if errors.Is(err, inventory.ErrNotFound) {
+		// A mock recall opened through POST /api/recalls {"mock": true}.
+		if m, merr := s.deps.Inventory.GetMockRecall(c.UserContext(), id); merr == nil {
+			return sendJSON(c, fiber.StatusOK, toMockRecallJSON(m))
+		}
+	}
 	if err != nil {
 		return err
 	}

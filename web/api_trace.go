@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"strconv"
 	"time"
 
@@ -142,7 +143,8 @@ func (s *Server) showBatchTrace(c *fiber.Ctx) error {
 // GS1 Digital Link.
 func (s *Server) showLotTrace(c *fiber.Ctx) error {
 	q := newQuery(c)
-	gtin, lot, link := q.str("gtin"), q.str("lot"), q.str("digital_link")
+	// dl is api.md's name for the Digital Link; digital_link is kept too.
+	gtin, lot, link := q.str("gtin"), q.str("lot"), cmp.Or(q.str("digital_link"), q.str("dl"))
 	direction, depth := traceParams(q)
 	switch {
 	case link != "" && (gtin != "" || lot != ""):

@@ -94,6 +94,7 @@ func TestTraceAPI(t *testing.T) {
 			"/api/batches/" + pas.ID.String() + "/trace?direction=up&depth=1",
 			"/api/trace?gtin=" + pas.ProductGTIN + "&lot=" + url.QueryEscape("PAS/TR%1") + "&direction=up&depth=1",
 			"/api/trace?digital_link=" + url.QueryEscape(link) + "&direction=up&depth=1",
+			"/api/trace?dl=" + url.QueryEscape(link) + "&direction=up&depth=1", // api.md's name
 		} {
 			g := get(t, path, http.StatusOK)
 			var lots []string

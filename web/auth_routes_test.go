@@ -69,6 +69,7 @@ var routeRoles = map[string]string{
 	"GET /api/events/:id": "viewer",
 
 	"GET /api/fsma/spreadsheet":        "viewer",
+	"GET /api/fsma204":                 "viewer",
 	"POST /api/recalls/impact":         "viewer",
 	"POST /api/mock-recalls":           "admin",
 	"GET /api/mock-recalls":            "viewer",

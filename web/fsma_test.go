@@ -72,6 +72,10 @@ func TestFSMASpreadsheetAPI(t *testing.T) {
 		!strings.HasPrefix(resp.Header.Get("Content-Disposition"), `attachment; filename="fsma204-`+w.tomatoes.GTIN+"-TOM-F-") {
 		t.Fatalf("csv: %d %v\n%s", resp.StatusCode, resp.Header, body)
 	}
+	// api.md's name for the same spreadsheet.
+	if alias := readBody(t, a.do("GET", "/api/fsma204?"+tlc, nil)); alias != body {
+		t.Errorf("/api/fsma204 answers differently from /api/fsma/spreadsheet")
+	}
 	records, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 	if err != nil {
 		t.Fatal(err)

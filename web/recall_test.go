@@ -61,7 +61,7 @@ func TestRecallAPI(t *testing.T) {
 		{"not uuids", "/api/recalls/impact", `{"batch_ids": ["x"]}`, 422},
 		{"unknown lot", "/api/mock-recalls", map[string]any{"batch_ids": []uuid.UUID{uuid.New()}}, 404},
 		{"bad class", "/api/recalls", map[string]any{"batch_ids": []uuid.UUID{w.tom.ID}, "reason": "r", "decided_by": "QA", "classification": "class_9"}, 422},
-		{"no reason", "/api/recalls", map[string]any{"batch_ids": []uuid.UUID{w.tom.ID}, "decided_by": "QA", "classification": "class_i"}, 422},
+		{"no reason", "/api/recalls", map[string]any{"batch_ids": []uuid.UUID{w.tom.ID}, "mock": false}, 422},
 		{"not json", "/api/recalls", "{", 400},
 	} {
 		resp := a.do("POST", tc.path, tc.body)
@@ -98,8 +98,34 @@ func TestRecallAPI(t *testing.T) {
 		t.Fatalf("mock recalls %+v", list)
 	}
 
+	// The shape api.md names: a mock through POST /api/recalls, with the
+	// lots and customers it reached, read back at /api/recalls/{id};
+	// classification and decided_by may be left out.
+	resp = a.do("POST", "/api/recalls", map[string]any{"batch_ids": []uuid.UUID{w.tom.ID}, "reason": "drill", "mock": true})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("mock through /api/recalls: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	asked := decode[map[string]any](t, resp)
+	affected, _ := asked["affected"].([]any)
+	customers, _ := asked["customers"].([]any)
+	if asked["mock"] != true || asked["took_ms"] == nil || asked["started_at"] == nil || len(affected) != 2 || len(customers) != 1 {
+		t.Fatalf("contract fields of a mock recall: %v", asked)
+	}
+	if first := affected[0].(map[string]any); first["batch_number"] == nil || first["on_hand"] == nil || first["consumed"] == nil {
+		t.Fatalf("affected lot %v", first)
+	}
+	if cu := customers[0].(map[string]any); cu["quantity"] != "120" || cu["uom"] == "" || cu["name"] != "Corner Shop Ltd" {
+		t.Fatalf("customer %v", cu)
+	}
+	if resp := a.do("GET", "/api/recalls/"+asked["id"].(string), nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the mock read back at /api/recalls/{id}: %d", resp.StatusCode)
+	}
+	if b := w.batch(w.pas.ID); b.QualityStatus != inventory.StatusApproved {
+		t.Fatalf("a mock recall changed the lot: %s", b.QualityStatus)
+	}
+
 	// One recall per idempotency key, however often it is sent.
-	open := map[string]any{"batch_ids": []uuid.UUID{w.tom.ID}, "reason": "Glass fragments", "classification": "class_i", "decided_by": "QA board"}
+	open := map[string]any{"batch_ids": []uuid.UUID{w.tom.ID}, "reason": "Glass fragments"}
 	var first recallJSON
 	for i := 0; i < 2; i++ {
 		resp = a.do("POST", "/api/recalls", open, "Idempotency-Key", "recall-1")
@@ -113,7 +139,9 @@ func TestRecallAPI(t *testing.T) {
 			t.Fatalf("a retried recall opened a second case")
 		}
 	}
-	if first.Code == "" || first.Lots != 2 || first.Impact == nil || first.Impact.Lots[0].StatusBefore != inventory.StatusApproved {
+	if first.Code == "" || first.Lots != 2 || first.Impact == nil || first.Impact.Lots[0].StatusBefore != inventory.StatusApproved ||
+		first.Mock || len(first.Affected) != 2 || first.Affected[0].StatusBefore != "approved" || first.TookMs <= 0 ||
+		first.Classification != "unclassified" || !strings.Contains(first.DecidedBy, "admin") {
 		t.Fatalf("recall %+v", first)
 	}
 	if b := w.batch(w.pas.ID); b.QualityStatus != inventory.StatusRecalled {

@@ -78,6 +78,7 @@ func (s *Server) routes() {
 	api.Post("/events", s.operator(s.once(s.createEvent)))
 	api.Get("/events/:id", s.viewer(s.showEvent))
 	api.Get("/fsma/spreadsheet", s.viewer(s.showFSMASpreadsheet))
+	api.Get("/fsma204", s.viewer(s.showFSMASpreadsheet)) // api.md's name for the same
 
 	// EPCIS 2.0 REST binding (GS1's openapi.yaml): standard capture and
 	// query over the same store, the same tokens, roles and rate limits.

@@ -10,8 +10,9 @@ CREATE TABLE recalls (
     number         bigint NOT NULL GENERATED ALWAYS AS IDENTITY UNIQUE,
     status         text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
     reason         text NOT NULL CHECK (length(reason) BETWEEN 1 AND 1000),
-    -- FDA recall classes, or a market withdrawal (no violation).
-    classification text NOT NULL CHECK (classification IN ('class_i', 'class_ii', 'class_iii', 'market_withdrawal')),
+    -- FDA recall classes, a market withdrawal (no violation), or not yet
+    -- classified (the FDA classifies a recall after it starts).
+    classification text NOT NULL CHECK (classification IN ('unclassified', 'class_i', 'class_ii', 'class_iii', 'market_withdrawal')),
     decided_by     text NOT NULL CHECK (length(decided_by) BETWEEN 1 AND 200),
     opened_by      text NOT NULL,
     opened_at      timestamptz NOT NULL DEFAULT now(),
