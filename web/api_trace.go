@@ -13,6 +13,7 @@ import (
 )
 
 type traceJSON struct {
+	Root      *uuid.UUID      `json:"root"` // the first root's batch id (api.md); roots has them all
 	Roots     []string        `json:"roots"`
 	Direction string          `json:"direction"`
 	Depth     int             `json:"depth"`
@@ -35,6 +36,12 @@ type traceNodeJSON struct {
 	Unit          string               `json:"unit,omitempty"` // the quantities' unit by name ("kg")
 	UOM           string               `json:"uom,omitempty"`  // and as its Rec 20 code ("KGM")
 	Depth         int                  `json:"depth"`
+	// The same under the names api.md gives them.
+	BatchNumber       string             `json:"batch_number,omitempty"`
+	ProductName       string             `json:"product_name,omitempty"`
+	QuantityProduced  *quantity.Quantity `json:"quantity_produced,omitempty"`
+	QuantityAvailable *quantity.Quantity `json:"quantity_available,omitempty"`
+	QuantityShipped   *quantity.Quantity `json:"quantity_shipped,omitempty"`
 }
 
 type traceLocationJSON struct {
@@ -77,7 +84,10 @@ func toTraceJSON(g inventory.TraceGraph) traceJSON {
 		Nodes: make([]traceNodeJSON, 0, len(g.Nodes)), Edges: make([]traceEdgeJSON, 0, len(g.Edges))}
 	for _, n := range g.Nodes {
 		j := traceNodeJSON{ID: n.ID, Kind: n.Kind, BatchID: n.BatchID, GTIN: n.GTIN, Lot: n.Lot, Product: n.Product,
-			QualityStatus: n.QualityStatus, Depth: n.Depth}
+			QualityStatus: n.QualityStatus, Depth: n.Depth, BatchNumber: n.Lot, ProductName: n.Product}
+		if out.Root == nil && len(g.Roots) > 0 && n.ID == g.Roots[0] {
+			out.Root = n.BatchID
+		}
 		if n.UOM != "" {
 			j.Unit, j.UOM = unitForms(n.UOM)
 		}
@@ -90,6 +100,7 @@ func toTraceJSON(g inventory.TraceGraph) traceJSON {
 		if q := n.Quantities; q != nil {
 			j.Quantities = &traceQuantitiesJSON{Produced: q.Produced, OnHand: q.OnHand, Shipped: q.Shipped,
 				Consumed: q.Consumed, Transformed: q.Transformed}
+			j.QuantityProduced, j.QuantityAvailable, j.QuantityShipped = &q.Produced, &q.OnHand, &q.Shipped
 		}
 		out.Nodes = append(out.Nodes, j)
 	}

@@ -104,6 +104,16 @@ func TestTraceAPI(t *testing.T) {
 			if len(g.Roots) != 1 || g.Roots[0] != pasNode || len(lots) != 3 || g.Depth != 1 { // passata, tomatoes, farm
 				t.Errorf("%s: roots %v nodes %v", path, g.Roots, lots)
 			}
+			// api.md's names for the root and a lot node's figures.
+			if g.Root == nil || *g.Root != pas.ID {
+				t.Errorf("%s: root %v", path, g.Root)
+			}
+			for _, n := range g.Nodes {
+				if n.BatchID != nil && (n.BatchNumber != n.Lot || n.ProductName != n.Product || n.QuantityProduced == nil ||
+					*n.QuantityAvailable != n.Quantities.OnHand || *n.QuantityShipped != n.Quantities.Shipped) {
+					t.Errorf("%s: node %s lacks the contract's fields: %+v", path, n.ID, n)
+				}
+			}
 		}
 		if g := get(t, "/api/batches/"+pas.ID.String()+"/trace", http.StatusOK); g.Direction != "both" || len(g.Nodes) != 4 {
 			t.Errorf("default both: %s %d nodes", g.Direction, len(g.Nodes))
